@@ -1,0 +1,26 @@
+"""sessiondb: one shared SQLite database of AI coding-CLI sessions.
+
+    from sessiondb import SessionDB, DbConfig
+    db = SessionDB.connect(DbConfig.local("~/.vimo/db/ai-cli-session.db"))
+    for hit in db.search("parse_session error", limit=10):
+        print(hit.project_name, hit.snippet)
+"""
+
+from .config import CoordinationConfig, DbConfig
+from .db import SessionDB
+from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseError, InvalidArgument,
+                     NotFoundError, PermissionDenied, ReadOnlyError, SessionDBError)
+from .models import (ApprovalStatus, IntegrityCheckResult, Message, MessageInput, MessageType, Project,
+                     ProjectWithSource, ProjectWithStats, SearchOrder, SearchResult, Session, SessionInput,
+                     SessionWithProject, Stats, VectorIndexState)
+from .query import parse_query
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApprovalStatus", "ConfigError", "ConflictError", "CoordinationConfig", "CoordinationError", "DatabaseError",
+    "DbConfig", "IntegrityCheckResult", "InvalidArgument", "Message", "MessageInput", "MessageType",
+    "NotFoundError", "PermissionDenied", "Project", "ProjectWithSource", "ProjectWithStats", "ReadOnlyError",
+    "SearchOrder", "SearchResult", "Session", "SessionDB", "SessionDBError", "SessionInput",
+    "SessionWithProject", "Stats", "VectorIndexState", "parse_query", "__version__",
+]

@@ -1,0 +1,91 @@
+"""Where the database lives and how it is opened.
+
+``DbConfig.from_env()`` follows the original crate: ``CLAUDE_SESSION_DB_URL`` when set,
+otherwise ``~/.vimo/db/ai-cli-session.db``. Unlike the original, ``~`` is expanded and a
+``sqlite://`` prefix is stripped, so the documented examples do what they say.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+ENV_DB_URL = "CLAUDE_SESSION_DB_URL"
+DEFAULT_DB_PATH = Path("~/.vimo/db/ai-cli-session.db")
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+@dataclass(frozen=True)
+class CoordinationConfig:
+    """Timing of writer coordination (product README: 10 s, 30 s, 3)."""
+
+    heartbeat_interval_ms: int = 10_000
+    timeout_ms: int = 30_000
+    confirm_count: int = 3
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_interval_ms <= 0 or self.timeout_ms <= 0:
+            raise ConfigError("heartbeat_interval_ms and timeout_ms must be positive")
+        if self.confirm_count < 1:
+            raise ConfigError("confirm_count must be at least 1")
+
+
+def resolve_db_path(url: str | os.PathLike[str]) -> Path:
+    """Turn a configured location into an absolute file path.
+
+    Accepts a plain path, ``~/...``, ``sqlite:///abs/path`` and ``sqlite://rel/path``.
+    Remote URLs (``libsql://``, ``http://``) are rejected with a clear error.
+    """
+    text = os.fspath(url)
+    if not text or not text.strip():
+        raise ConfigError("database path is empty")
+    scheme = _URL_SCHEME.match(text)
+    if scheme and scheme.group(1).lower() == "sqlite":
+        text = text[scheme.end():]
+    elif scheme:
+        raise ConfigError(f"remote databases are not supported: {text!r}")
+    if text.startswith("file:"):
+        raise ConfigError(f"SQLite URI filenames are not supported, give a path: {text!r}")
+    if text == ":memory:":
+        raise ConfigError("an in-memory database cannot be shared; give a file path")
+    return Path(os.path.expandvars(text)).expanduser().absolute()
+
+
+@dataclass(frozen=True)
+class DbConfig:
+    """How to open the shared database.
+
+    ``path`` is expanded (``~``) and made absolute. ``read_only`` opens with
+    ``PRAGMA query_only`` and refuses every write (the original's ``reader`` feature).
+    """
+
+    path: Path
+    read_only: bool = False
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    coordination: CoordinationConfig = field(default_factory=CoordinationConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", resolve_db_path(self.path))
+        if self.busy_timeout_ms < 0:
+            raise ConfigError("busy_timeout_ms must not be negative")
+
+    @classmethod
+    def local(cls, path: str | os.PathLike[str], *, read_only: bool = False,
+              busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+              coordination: CoordinationConfig | None = None) -> "DbConfig":
+        """A database file at ``path`` (``~`` expanded, parents created on connect)."""
+        return cls(Path(os.fspath(path)), read_only=read_only, busy_timeout_ms=busy_timeout_ms,
+                   coordination=coordination or CoordinationConfig())
+
+    @classmethod
+    def from_env(cls, *, read_only: bool = False) -> "DbConfig":
+        """``$CLAUDE_SESSION_DB_URL`` if set and non-empty, else ``~/.vimo/db/ai-cli-session.db``."""
+        url = os.environ.get(ENV_DB_URL, "").strip()
+        return cls.local(url or DEFAULT_DB_PATH, read_only=read_only)
+
+    default = from_env

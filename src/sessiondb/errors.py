@@ -1,0 +1,45 @@
+"""Exceptions raised by sessiondb.
+
+Every error the library raises is a :class:`SessionDBError`, so callers can catch
+one type. The subclasses mirror the original crate's error kinds (and the C ABI's
+``SessionDbError`` codes): database failures, coordination failures and the
+permission error a Reader gets when it tries to write.
+"""
+
+from __future__ import annotations
+
+
+class SessionDBError(Exception):
+    """Base class of every error raised by sessiondb."""
+
+
+class ConfigError(SessionDBError):
+    """The configuration cannot be used (bad path, unsupported URL scheme, ...)."""
+
+
+class DatabaseError(SessionDBError):
+    """SQLite failed: locked beyond the busy timeout, disk full, corrupt file, constraint, ..."""
+
+
+class NotFoundError(DatabaseError):
+    """A row the call depends on does not exist (for example inserting into an unknown session)."""
+
+
+class CoordinationError(SessionDBError):
+    """Writer coordination failed (not registered, registry unreadable, ...)."""
+
+
+class PermissionDenied(SessionDBError):
+    """This handle may not write: it is a Reader, or another writer owns the database."""
+
+
+class ReadOnlyError(PermissionDenied):
+    """The database was opened read-only (``DbConfig(read_only=True)``)."""
+
+
+class InvalidArgument(SessionDBError, ValueError):
+    """An argument has the wrong type or value (empty path, negative limit, ...)."""
+
+
+class ConflictError(DatabaseError):
+    """The change would break existing rows (deleting a project that still has sessions, ...)."""

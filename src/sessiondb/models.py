@@ -1,0 +1,248 @@
+"""Value types shared by the Python API, the C ABI and the CLI.
+
+Field names and meanings follow the original crate (reference §2.2) so that code
+ported from it reads the same; enums are Python enums whose ``.value`` is the string
+stored in the database.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class MessageType(str, enum.Enum):
+    """Who produced a message. Stored as the lowercase string in ``messages.type``."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+    SYSTEM = "system"
+
+    @classmethod
+    def from_db(cls, value: str | None) -> "MessageType":
+        """Parse a stored value; like the original, anything unknown reads as USER."""
+        text = (value or "").strip().lower()
+        if text == "human":
+            return cls.USER
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.USER
+
+    @property
+    def code(self) -> int:
+        """The C ABI integer: user 0, assistant 1, tool 2, system 3."""
+        return _MESSAGE_TYPE_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> "MessageType":
+        for member, value in _MESSAGE_TYPE_CODES.items():
+            if value == code:
+                return member
+        raise ValueError(f"unknown message type code {code}")
+
+
+_MESSAGE_TYPE_CODES = {MessageType.USER: 0, MessageType.ASSISTANT: 1, MessageType.TOOL: 2,
+                       MessageType.SYSTEM: 3}
+
+
+class ApprovalStatus(str, enum.Enum):
+    """Tool-call approval state, stored lowercase in ``messages.approval_status``."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    TIMEOUT = "timeout"
+
+    @classmethod
+    def from_db(cls, value: str | None) -> "ApprovalStatus | None":
+        """Case-insensitive parse; an invalid stored value reads as None (as in the original)."""
+        if value is None:
+            return None
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            return None
+
+
+class SearchOrder(enum.IntEnum):
+    """Result order; the integer values are the C ABI's ``SearchOrderByC``."""
+
+    SCORE = 0
+    TIME_DESC = 1
+    TIME_ASC = 2
+    NEWEST = 1
+    OLDEST = 2
+
+
+class VectorIndexState(enum.IntEnum):
+    """``messages.vector_indexed``: 0 not indexed, 1 indexed, -1 failed.
+
+    The original read this column as a bool, so a failure (-1) looked indexed; here the
+    three states stay distinct.
+    """
+
+    NOT_INDEXED = 0
+    INDEXED = 1
+    FAILED = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    name: str
+    path: str
+    source: str
+    encoded_dir_name: str | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectWithStats:
+    id: int
+    name: str
+    path: str
+    source: str
+    session_count: int
+    message_count: int
+    last_active: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectWithSource:
+    id: int
+    name: str
+    path: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: int
+    session_id: str
+    project_id: int
+    message_count: int
+    last_message_at: int | None
+    cwd: str | None
+    model: str | None
+    channel: str | None
+    file_mtime: int | None
+    file_size: int | None
+    meta: str | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionWithProject:
+    id: int
+    session_id: str
+    project_id: int
+    project_name: str
+    project_path: str
+    message_count: int
+    last_message_at: int | None
+    cwd: str | None
+    model: str | None
+    channel: str | None
+    file_mtime: int | None
+    file_size: int | None
+    encoded_dir_name: str | None
+    meta: str | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInput:
+    """Arguments of ``upsert_session_full``; None fields keep the stored value."""
+
+    session_id: str
+    project_id: int
+    cwd: str | None = None
+    model: str | None = None
+    channel: str | None = None
+    message_count: int | None = None
+    file_mtime: int | None = None
+    file_size: int | None = None
+    meta: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInput:
+    """One message to insert. ``timestamp`` is Unix epoch milliseconds."""
+
+    uuid: str
+    type: MessageType
+    content_text: str
+    content_full: str
+    timestamp: int
+    sequence: int
+    source: str | None = None
+    channel: str | None = None
+    model: str | None = None
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    tool_args: str | None = None
+    raw: str | None = None
+    approval_status: ApprovalStatus | None = None
+    approval_resolved_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    session_id: str
+    uuid: str
+    type: MessageType
+    content_text: str
+    content_full: str
+    timestamp: int
+    sequence: int
+    source: str | None
+    channel: str | None
+    model: str | None
+    tool_call_id: str | None
+    tool_name: str | None
+    tool_args: str | None
+    raw: str | None
+    vector_indexed: VectorIndexState
+    approval_status: ApprovalStatus | None
+    approval_resolved_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    message_id: int
+    session_id: str
+    project_id: int
+    project_name: str
+    type: str
+    content_full: str
+    snippet: str
+    score: float
+    timestamp: int
+    uuid: str = ""
+    source: str | None = None
+    project_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    project_count: int
+    session_count: int
+    message_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrityCheckResult:
+    """Outcome of ``PRAGMA quick_check`` / ``integrity_check``: ``ok`` or every problem found."""
+
+    ok: bool
+    problems: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        return "ok" if self.ok else "; ".join(self.problems)

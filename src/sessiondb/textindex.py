@@ -1,0 +1,114 @@
+"""The CJK side index: finding Chinese, Japanese and Korean text by substring.
+
+``messages_fts`` (the original's unicode61 index, a public contract) keeps a run of
+CJK characters as one token, so ``单文件`` is not found inside ``我想用单文件方式`` and
+``python`` is not found inside ``我用python写的``. Messages that contain CJK text are
+therefore also indexed in ``messages_cjk``: the same unicode61 tokenizer, fed the
+message with a space around every CJK character, so each character is a token and a
+CJK query becomes a phrase of characters (exact substring semantics).
+
+A trigger queues the id of every message that is not pure ASCII (a cheap test in
+SQL: its byte length differs from its character length) in ``messages_cjk_pending``,
+so writes by programs that do not know this index (the original library) are queued
+too. A writer of this library drains the queue (:func:`drain_pending`), indexing
+the messages that really contain CJK; until then a search also scans queued rows.
+(A GLOB over the CJK ranges in the trigger cost more than the FTS index itself.)
+"""
+
+from __future__ import annotations
+
+import re
+
+import apsw
+
+# Ideographs, kana, hangul and their extensions: scripts written without spaces
+# between words. CJK punctuation (U+3000-303F) is left out: it separates tokens.
+CJK_RANGES: tuple[tuple[int, int], ...] = (
+    (0x2E80, 0x2FDF),    # radicals
+    (0x3040, 0x30FF),    # hiragana, katakana
+    (0x3100, 0x312F),    # bopomofo
+    (0x3130, 0x318F),    # hangul compatibility jamo
+    (0x31A0, 0x31FF),    # bopomofo extended, katakana phonetic extensions
+    (0x3400, 0x4DBF),    # CJK extension A
+    (0x4E00, 0x9FFF),    # CJK unified ideographs
+    (0xAC00, 0xD7AF),    # hangul syllables
+    (0xF900, 0xFAFF),    # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),    # halfwidth katakana
+    (0x20000, 0x2FA1F),  # CJK extensions B-F, compatibility supplement
+)
+
+_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in CJK_RANGES)
+_CJK_CHAR = re.compile(f"[{_CLASS}]")
+_CJK_RUN = re.compile(f"[{_CLASS}]+")
+# SQL test of the queueing trigger: true when the text is not pure ASCII.
+NON_ASCII_SQL = "length(CAST({0} AS BLOB)) <> length({0})"
+
+# Rows turned into index entries per statement while draining the queue.
+_DRAIN_CHUNK = 2000
+
+
+def has_cjk(text: str) -> bool:
+    """True if ``text`` contains a CJK character (fast for pure ASCII)."""
+    return not text.isascii() and _CJK_CHAR.search(text) is not None
+
+
+def spaced_cjk(text: str) -> str:
+    """``text`` with a space on both sides of every CJK character, so that the
+    unicode61 tokenizer makes each of them a token of its own."""
+    if text.isascii():
+        return text
+    return _CJK_RUN.sub(_space_run, text)
+
+
+def _space_run(match: re.Match[str]) -> str:
+    return " " + " ".join(match.group()) + " "
+
+
+def register_functions(conn: apsw.Connection) -> None:
+    """Make :func:`spaced_cjk` and :func:`has_cjk` callable from SQL on this connection."""
+    conn.create_scalar_function("sessiondb_spaced_cjk", _sql_spaced_cjk, 1, deterministic=True)
+    conn.create_scalar_function("sessiondb_has_cjk", _sql_has_cjk, 1, deterministic=True)
+
+
+def _sql_spaced_cjk(value: object) -> str:
+    return spaced_cjk(value) if isinstance(value, str) else ""
+
+
+def _sql_has_cjk(value: object) -> int:
+    return 1 if isinstance(value, str) and has_cjk(value) else 0
+
+
+def drain_pending(conn: apsw.Connection, *, min_id: int = 0, max_rows: int | None = None) -> int:
+    """Index queued messages; call inside a write transaction.
+
+    Every queued id ``>= min_id`` is indexed (the caller's own rows), plus up to
+    ``max_rows`` older ones (a backlog written by another program); ``None`` drains
+    everything. Returns how many messages were indexed.
+    """
+    done = _drain_range(conn, "message_id >= ?", (min_id,), None) if min_id > 0 else 0
+    budget = max_rows
+    if budget is None or budget > 0:
+        done += _drain_range(conn, "1", (), budget)
+    return done
+
+
+def _drain_range(conn: apsw.Connection, where: str, params: tuple, budget: int | None) -> int:
+    done = 0
+    while budget is None or done < budget:
+        take = _DRAIN_CHUNK if budget is None else min(_DRAIN_CHUNK, budget - done)
+        ids = [row[0] for row in conn.execute(
+            f"SELECT message_id FROM messages_cjk_pending WHERE {where} ORDER BY message_id LIMIT ?",
+            (*params, take))]
+        if not ids:
+            break
+        lo, hi = ids[0], ids[-1]
+        # One statement per chunk: FTS5 flushes its buffer once, not once per row.
+        conn.execute(
+            "INSERT INTO messages_cjk(rowid, body) SELECT m.id, sessiondb_spaced_cjk(m.content_full) "
+            "FROM messages_cjk_pending p JOIN messages m ON m.id = p.message_id "
+            f"WHERE p.message_id BETWEEN ? AND ? AND ({where.replace('message_id', 'p.message_id')}) "
+            "AND sessiondb_has_cjk(m.content_full)", (lo, hi, *params))
+        conn.execute(f"DELETE FROM messages_cjk_pending WHERE message_id BETWEEN ? AND ? AND ({where})",
+                     (lo, hi, *params))
+        done += len(ids)
+    return done

@@ -1,0 +1,75 @@
+"""One way to read a timestamp, used everywhere.
+
+The original parsed timestamps three different ways (integer string with a "now"
+fallback, RFC 3339 with a 0 fallback, ...). Here every source goes through
+:func:`parse_timestamp_ms`, which never invents a time: it returns None when the
+value is not a timestamp, and the caller decides what to do.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_MS = timedelta(milliseconds=1)
+# Seconds since the epoch stay below this until the year 5138; milliseconds exceed it
+# from 1973 on, so a number above it is taken as milliseconds.
+_SECONDS_LIMIT = 100_000_000_000
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def now_ms() -> int:
+    """Wall-clock Unix time in milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def parse_timestamp_ms(value: object) -> int | None:
+    """Milliseconds since the epoch for an ISO-8601 / RFC 3339 string, a number of
+    seconds or milliseconds, or a decimal string of either. None if unparseable."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return _number_to_ms(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        return _number_to_ms(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.lstrip("-").isdigit():
+        return _number_to_ms(int(text))
+    try:
+        return _number_to_ms(float(text)) if _looks_numeric(text) else _parse_iso(text)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _looks_numeric(text: str) -> bool:
+    return text.replace(".", "", 1).lstrip("-").isdigit()
+
+
+def _number_to_ms(number: int | float) -> int | None:
+    try:
+        if abs(number) < _SECONDS_LIMIT:
+            return int(number * 1000)
+        return int(number)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _parse_iso(text: str) -> int | None:
+    normalized = text.replace("Z", "+00:00").replace("z", "+00:00")
+    # fromisoformat on 3.11 accepts at most 6 fractional digits: truncate (floor).
+    normalized = _FRACTION.sub(lambda m: "." + m.group(1)[:6], normalized, count=1)
+    try:
+        moment = datetime.fromisoformat(normalized)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // _ONE_MS
