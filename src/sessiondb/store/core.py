@@ -15,7 +15,7 @@ from typing import Any
 
 import apsw
 
-from .. import schema, textindex
+from .. import ranking, schema, textindex
 from ..config import DbConfig
 from ..connection import open_connection, sqlite_errors, translate
 from ..errors import DatabaseError, PermissionDenied, ReadOnlyError
@@ -36,6 +36,8 @@ class DatabaseCore:
         try:
             with sqlite_errors("cannot prepare the schema"):
                 textindex.register_functions(self._conn)
+                ranking.register(self._conn)
+                self._idf_cache: dict = {}
                 if not config.read_only and not schema.is_current(self._conn):
                     schema.ensure_schema(self._conn)
                 objects = schema.existing_objects(self._conn)
