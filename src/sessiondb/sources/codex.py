@@ -137,7 +137,7 @@ class Payload(msgspec.Struct):
     model: str | None = None
     role: str | None = None
     content: str | list[ContentItem] | None = None
-    summary: list[ContentItem] | None = None
+    summary: list[ContentItem] | str | None = None
     name: str | None = None
     arguments: str | None = None
     call_id: str | None = None
@@ -345,7 +345,7 @@ class Parser:
             else:
                 self._emit(uuid, MessageType.SYSTEM, text, text, ts, raw)
         elif kind == "reasoning":
-            parts = [i.text for i in (p.summary or []) if i.text]
+            parts = [i.text for i in p.summary if i.text] if isinstance(p.summary, list) else []
             if isinstance(p.content, list):
                 parts.extend(i.text for i in p.content if i.text)
             if not parts:
