@@ -183,6 +183,17 @@ def content_text(raw: msgspec.Raw) -> str:
     return as_text(value) or ""
 
 
+def compact_json(raw: msgspec.Raw) -> str:
+    """A raw JSON value re-encoded compactly (the file may be pretty-printed), "" if absent."""
+    text = raw_text(raw)
+    if not text:
+        return ""
+    try:
+        return msgspec.json.encode(msgspec.json.decode(text)).decode("utf-8")
+    except (msgspec.DecodeError, msgspec.EncodeError):
+        return text
+
+
 def _tool_result(call: ToolCall) -> str:
     display = raw_text(call.resultDisplay)
     if display:
@@ -343,7 +354,7 @@ def _message(session: SessionRecord, m: ChatMessage, raw: str, ts: int, sequence
     tool = None
     for call in m.toolCalls or []:
         name = call.name or call.displayName or "unknown"
-        args = raw_text(call.args)
+        args = compact_json(call.args)
         full_parts.append(f"[Tool: {name}] {args}".rstrip())
         result = _tool_result(call)
         if result:
