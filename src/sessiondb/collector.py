@@ -234,8 +234,11 @@ class Collector:
                 self._flush()
         tail = reader.tail
         if tail and tail.rstrip()[-1:] == b"}" and _is_complete_object(tail):
-            parser.feed(tail, reader.tail_offset)
-            offset = reader.tail_offset + len(tail)
+            # Complete JSON cannot be the start of a longer line: read it now. A "\r" of a
+            # "\r\n" whose "\n" is still to come is left unread, as a full read drops it.
+            body = tail[:-1] if tail[-1:] == b"\r" else tail
+            parser.feed(body, reader.tail_offset)
+            offset = reader.tail_offset + len(body)
         elif reader.consumed > offset:
             offset = reader.consumed
         for at in reader.oversized:

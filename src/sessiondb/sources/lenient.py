@@ -41,7 +41,11 @@ class LenientDecoder(Generic[T]):
             problem = str(exc)
         except msgspec.DecodeError as exc:
             return self._decode_escaped(data, exc)
-        obj = msgspec.json.decode(data)
+        try:
+            obj = msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            # The typed pass stopped at a wrong type before reaching the malformed part.
+            return self._decode_escaped(data, exc)
         if not isinstance(obj, dict):
             raise LineError(f"not a JSON object ({type(obj).__name__})")
         ok, fixed = _coerce(obj, self._info)
