@@ -6,6 +6,7 @@
         print(hit.project_name, hit.snippet)
 """
 
+from .collector import CollectResult
 from .config import CoordinationConfig, DbConfig
 from .db import SessionDB
 from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseError, InvalidArgument,
@@ -18,7 +19,7 @@ from .query import parse_query
 __version__ = "0.1.0"
 
 __all__ = [
-    "ApprovalStatus", "ConfigError", "ConflictError", "CoordinationConfig", "CoordinationError", "DatabaseError",
+    "ApprovalStatus", "CollectResult", "ConfigError", "ConflictError", "CoordinationConfig", "CoordinationError", "DatabaseError",
     "DbConfig", "IntegrityCheckResult", "InvalidArgument", "Message", "MessageInput", "MessageType",
     "NotFoundError", "PermissionDenied", "Project", "ProjectWithSource", "ProjectWithStats", "ReadOnlyError",
     "SearchOrder", "SearchResult", "Session", "SessionDB", "SessionDBError", "SessionInput",

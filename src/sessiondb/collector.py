@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
 MAX_ERRORS = 100
 # A batch is written when it holds this many messages or this many bytes of text.
 BATCH_MESSAGES = 20_000
-BATCH_BYTES = 48 << 20
+BATCH_BYTES = 16 << 20
+_DONE = object()
 
 
 @dataclass
@@ -106,6 +109,9 @@ def unchanged(unit: SourceUnit, state: FileState | None, parser_version: int) ->
 class Collector:
     """Collects sources into one database handle. Cheap to create; one per run."""
 
+    # Write batches on a second thread while parsing (collect_all only).
+    pipeline = True
+
     def __init__(self, db: "SessionDB", *, roots: dict[str, Any] | None = None,
                  batch_messages: int = BATCH_MESSAGES, batch_bytes: int = BATCH_BYTES) -> None:
         self.db = db
@@ -122,6 +128,11 @@ class Collector:
         self._seen_sessions: set[str] = set()
         self._seen_projects: set[str] = set()
         self._failed_sources: set[str] = set()
+        # collect_all writes batches on a second thread while the next ones are parsed:
+        # SQLite runs without the GIL, so parsing and writing overlap on two cores.
+        self._queue: queue.Queue | None = None
+        self._writer: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
 
     # ------------------------------------------------------------------ entry points
     def roots_of(self, module: ModuleType) -> list[Path]:
@@ -129,12 +140,47 @@ class Collector:
 
     def collect_all(self, sources: Iterable[str] | str | None = None) -> CollectResult:
         """Every unit of the given sources (default: all four) that changed."""
-        for module in self._modules(sources):
-            states = self.db.load_file_states(module.SOURCE)
-            for unit in module.discover(self.roots_of(module), states):
-                self._process(module, unit, states.get(unit.key))
-        self._flush()
+        modules = self._modules(sources)
+        if self.pipeline:
+            self._start_writer()
+        try:
+            for module in modules:
+                states = self.db.load_file_states(module.SOURCE)
+                for unit in module.discover(self.roots_of(module), states):
+                    self._process(module, unit, states.get(unit.key))
+            self._flush()
+        finally:
+            self._stop_writer()
         return self._finish()
+
+    # ------------------------------------------------------------------ writer thread
+    def _start_writer(self) -> None:
+        self._queue = queue.Queue(maxsize=1)
+        self._writer = threading.Thread(target=self._write_loop, name="sessiondb-collect-writer", daemon=True)
+        self._writer.start()
+
+    def _write_loop(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = self._queue.get()
+            if batch is _DONE:
+                return
+            if self._writer_error is not None:
+                continue   # drain: the parser stops at its next batch
+            try:
+                self._write(*batch)
+            except BaseException as exc:   # noqa: BLE001 - re-raised on the collecting thread
+                self._writer_error = exc
+
+    def _stop_writer(self) -> None:
+        if self._writer is None or self._queue is None:
+            return
+        self._queue.put(_DONE)
+        self._writer.join()
+        self._writer, self._queue = None, None
+        if self._writer_error is not None:
+            error, self._writer_error = self._writer_error, None
+            raise error
 
     def collect_by_path(self, path: str | os.PathLike[str]) -> CollectResult:
         """The one unit a changed file belongs to; no other file is listed or read."""
@@ -337,6 +383,14 @@ class Collector:
         sessions, states = list(self._sessions.values()), self._states
         self._sessions, self._states = {}, []
         self._pending_messages = self._pending_bytes = 0
+        if self._writer_error is not None:
+            self._stop_writer()
+        if self._queue is not None:
+            self._queue.put((sessions, states))
+        else:
+            self._write(sessions, states)
+
+    def _write(self, sessions: list[IngestSession], states: list[FileState]) -> None:
         outcome = self.db.ingest_batch(sessions, states)
         self.result.messages_inserted += outcome.inserted
         self.result.messages_updated += outcome.updated

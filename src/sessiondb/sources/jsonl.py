@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 from ..timeutil import parse_timestamp_ms
 
@@ -119,42 +120,20 @@ def prefix_hash(path: str | os.PathLike[str], offset: int) -> str:
 
 
 # --------------------------------------------------------------------------- timestamps
-def _days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    year -= month <= 2
-    era = (year if year >= 0 else year - 399) // 400
-    yoe = year - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-_MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_MS = timedelta(milliseconds=1)
 
 
 def timestamp_ms(value: object) -> int | None:
-    """Epoch milliseconds of a timestamp field; the common ``YYYY-MM-DDTHH:MM:SS(.fff)Z``
-    form is read directly, everything else by :func:`sessiondb.timeutil.parse_timestamp_ms`."""
-    if isinstance(value, str) and len(value) >= 20 and value[-1] == "Z" and value[10] == "T":
-        text = value
-        if (text[4] == "-" and text[7] == "-" and text[13] == ":" and text[16] == ":"
-                and text[:4].isdigit() and text[5:7].isdigit() and text[8:10].isdigit()
-                and text[11:13].isdigit() and text[14:16].isdigit() and text[17:19].isdigit()):
-            fraction = text[19:-1]
-            if not fraction:
-                millis = 0
-            elif fraction[0] == "." and fraction[1:].isdigit() and len(fraction) > 1:
-                millis = int((fraction[1:] + "00")[:3])
-            else:
-                return parse_timestamp_ms(value)
-            year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
-            hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
-            if (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month] and hour < 24 and minute < 60
-                    and second < 60 and not (month == 2 and day == 29 and not _leap(year))):
-                days = _days_from_civil(year, month, day)
-                return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis
+    """Epoch milliseconds of a timestamp field. ISO date-times (``...T...``, the form every
+    agent writes) are read by the C ``fromisoformat``; anything else, or what it refuses,
+    by :func:`sessiondb.timeutil.parse_timestamp_ms` (same results, floor to the ms)."""
+    if isinstance(value, str) and len(value) > 10 and value[10] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return parse_timestamp_ms(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return (moment - _EPOCH) // _ONE_MS
     return parse_timestamp_ms(value)
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

