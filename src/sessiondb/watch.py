@@ -167,7 +167,10 @@ class Watcher:
         import watchfiles
 
         if self.writer_type is not None and self._coordinator is None:
-            from .coordination import Coordinator
+            try:
+                from .coordinator import Coordinator
+            except ImportError:   # the loop may also live beside the coordination primitives
+                from .coordination import Coordinator  # type: ignore[attr-defined,no-redef]
             self._coordinator = Coordinator(self.db, self.writer_type, priority=self.priority,
                                             on_role_change=self._role_changed)
             self._coordinator.start()
