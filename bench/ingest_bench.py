@@ -4,12 +4,14 @@
     python bench/ingest_bench.py cold --corpus bench/out/corpus --db bench/out/ingest.db
     python bench/ingest_bench.py warm --corpus bench/out/corpus --db bench/out/ingest.db
     python bench/ingest_bench.py append --corpus bench/out/corpus --db bench/out/ingest.db
+    python bench/ingest_bench.py watch --corpus bench/out/corpus --db bench/out/ingest.db
 
 ``cold`` starts from an empty database (all indexes and triggers in place) and reports
 messages/s, MB/s of source files and the process's peak RSS (run it in a fresh
 process). ``warm`` collects again with nothing changed: time, rows written and write
 statements (must be 0). ``append`` appends one line to a session file and measures the
-time until ``collect_by_path`` has made it searchable. Timings depend on the machine;
+time until ``collect_by_path`` has made it searchable; ``watch`` does the same through
+a running :class:`sessiondb.watch.Watcher` (file event, debounce, collect, search). Timings depend on the machine;
 compare runs side by side.
 """
 
@@ -112,9 +114,42 @@ def append(args: argparse.Namespace) -> dict:
             "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 2), "max_ms": round(latencies[-1], 2)}
 
 
+def watch(args: argparse.Namespace) -> dict:
+    """Append a line to a watched file; time until a search finds it (through the watcher)."""
+    from sessiondb.watch import Watcher
+    db = SessionDB.connect(DbConfig.local(args.db))
+    roots = roots_of(args.corpus)
+    files = sorted((args.corpus / "claude" / "projects").glob("*/*.jsonl"))
+    path = max(files, key=lambda p: p.stat().st_size)
+    watcher = Watcher(db, roots=roots, reconcile_seconds=3600).start()
+    deadline = time.monotonic() + 600
+    while watcher.stats.reconciles == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    latencies = []
+    for i in range(args.repeat):
+        token = f"watchtoken{uuid.uuid4().hex[:12]}"
+        line = json.dumps({"type": "user", "uuid": str(uuid.uuid4()), "timestamp": "2026-01-01T00:00:00.000Z",
+                           "cwd": "/home/dev/api", "message": {"role": "user", "content": f"{token} appended {i}"}})
+        started = time.perf_counter()
+        with path.open("a") as handle:
+            handle.write(line + "\n")
+        while not db.search(token, limit=1):
+            if time.perf_counter() - started > 10:
+                raise SystemExit("appended line not searchable within 10 s")
+            time.sleep(0.001)
+        latencies.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.05)
+    watcher.stop()
+    db.close()
+    latencies.sort()
+    return {"bench": "watch", "file_mb": round(path.stat().st_size / 2**20, 1), "runs": len(latencies),
+            "debounce_ms": watcher.debounce_ms, "p50_ms": round(statistics.median(latencies), 2),
+            "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 2), "max_ms": round(latencies[-1], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("bench", choices=["cold", "warm", "append"])
+    parser.add_argument("bench", choices=["cold", "warm", "append", "watch"])
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--sources", nargs="*", default=None)
@@ -123,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     Collector.pipeline = not args.no_pipeline
     args.db.parent.mkdir(parents=True, exist_ok=True)
-    print(json.dumps({"cold": cold, "warm": warm, "append": append}[args.bench](args)))
+    print(json.dumps({"cold": cold, "warm": warm, "append": append, "watch": watch}[args.bench](args)))
 
 
 if __name__ == "__main__":

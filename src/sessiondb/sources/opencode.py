@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat as stat_module
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -131,26 +132,39 @@ def json_unit(session_file: str, storage: Path) -> SourceUnit | None:
     if not stat_module.S_ISREG(st.st_mode):
         return None
     session_id = Path(session_file).stem
-    digest = hashlib.blake2b(digest_size=16)
-    total, newest = st.st_size, st.st_mtime_ns
-    for message in _scandir(storage / "message" / session_id):
-        if not message.name.endswith(".json"):
-            continue
-        total, newest = _fold(digest, message, total, newest)
-        for part in _scandir(storage / "part" / message.name[:-5]):
-            if part.name.endswith(".json"):
-                total, newest = _fold(digest, part, total, newest)
-    return SourceUnit(SOURCE, session_file, session_file, total, newest, st.st_ino, fingerprint=digest.hexdigest(),
+    # Order-independent digest of every message and part file's name, size and mtime
+    # (listing order is not guaranteed, and sorting thousands of entries costs more).
+    fold = [st.st_size, st.st_mtime_ns, 0, 0]
+    for message in _listdir(storage / "message" / session_id):
+        if message.name.endswith(".json"):
+            _fold(fold, message)
+            for part in _listdir(storage / "part" / message.name[:-5]):
+                if part.name.endswith(".json"):
+                    _fold(fold, part)
+    digest = f"{fold[2]:x}-{fold[3]:x}"
+    return SourceUnit(SOURCE, session_file, session_file, fold[0], fold[1], st.st_ino, fingerprint=digest,
                       context={"storage": str(storage), "session_id": session_id})
 
 
-def _fold(digest: Any, entry: os.DirEntry, total: int, newest: int) -> tuple[int, int]:
+def _fold(fold: list[int], entry: os.DirEntry) -> None:
     try:
         st = entry.stat()
     except OSError:
-        return total, newest
-    digest.update(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino};".encode("utf-8", "surrogatepass"))
-    return total + st.st_size, max(newest, st.st_mtime_ns)
+        return
+    fold[0] += st.st_size
+    if st.st_mtime_ns > fold[1]:
+        fold[1] = st.st_mtime_ns
+    fold[2] += 1
+    fold[3] = (fold[3] + zlib.crc32(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode(
+        "utf-8", "surrogatepass"))) & 0xFFFFFFFFFFFF
+
+
+def _listdir(path: str | os.PathLike[str]) -> list[os.DirEntry]:
+    try:
+        with os.scandir(path) as entries:
+            return list(entries)
+    except OSError:
+        return []
 
 
 def _scandir(path: str | os.PathLike[str]) -> list[os.DirEntry]:
