@@ -128,8 +128,9 @@ class IngestMixin(DatabaseCore):
             rows: list[tuple] = []
             mutable: list[str] = []
             for s in sessions:
-                if not s.rows and conn.execute("SELECT 1 FROM sessions WHERE session_id = ?",
-                                               (s.session_id,)).fetchone() is None:
+                stored = conn.execute("SELECT message_count FROM sessions WHERE session_id = ?",
+                                      (s.session_id,)).fetchone()
+                if not s.rows and stored is None:
                     continue
                 pid = project_ids.get(s.project_path)
                 if pid is None:
@@ -154,8 +155,8 @@ class IngestMixin(DatabaseCore):
                     (s.session_id, pid, s.cwd, s.model, s.channel, s.file_mtime, s.file_size, s.meta, now, now))
                 outcome.sessions_written += 1
                 rows.extend(s.rows)
-                if s.update_changed and s.rows:
-                    mutable.append(s.session_id)
+                if s.update_changed and s.rows and stored is not None and stored[0]:
+                    mutable.append(s.session_id)   # only stored messages can have changed
             if rows:
                 outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable)
             if outcome.inserted or outcome.updated:
