@@ -96,3 +96,30 @@ def test_history_file_and_other_files_are_not_sessions() -> None:
     assert codex.unit_for_path(ROOT / "history.jsonl", [ROOT]) is None
     units = sorted(u.path for u in codex.discover([ROOT]))
     assert [Path(p).parent.name for p in units] == ["archived_sessions", "01"]
+
+
+def test_bad_rollout_lines_are_counted_and_the_rest_kept(db: SessionDB, tmp_path: Path) -> None:
+    day = tmp_path / "c" / "sessions" / "2025" / "03" / "04"
+    day.mkdir(parents=True)
+    sid = "0195aaaa-bbbb-7ccc-8ddd-eeeeffff0000"
+    good = ('{"timestamp":"2025-03-04T05:00:0%d.000Z","type":"response_item","payload":{"type":"message",'
+            '"role":"user","content":[{"type":"input_text","text":"line %d"}]}}')
+    lines = [
+        f'{{"timestamp":"2025-03-04T05:00:00.000Z","type":"session_meta","payload":{{"id":"{sid}","cwd":"/c"}}}}'
+        .encode(),
+        (good % (1, 1)).encode(),
+        b"",
+        b'{"timestamp":"2025-03-04T05:00:02.000Z","type":"response_item","payload":{"type":"mess',
+        b"\xff\xfe not utf-8 and not json",
+        b'{"timestamp":12345,"type":"response_item","payload":{"type":"function_call","name":["x"],'
+        b'"arguments":{"a":1},"call_id":"call_dup"}}',
+        b'{"timestamp":"2025-03-04T05:00:03.000Z","type":"response_item","payload":{"type":"function_call",'
+        b'"name":"shell","arguments":"{}","call_id":"call_dup"}}',
+        (good % (4, 4)).encode(),
+    ]
+    (day / f"rollout-2025-03-04T05-00-00-{sid}.jsonl").write_bytes(b"\n".join(lines) + b"\n" + b'{"timestamp":')
+    result = db.collect_all(["codex"], roots=only("codex", tmp_path / "c", tmp_path))
+    assert result.bad_lines == 3 and result.error_count == 1     # cut line, bad bytes, wrong-typed fields
+    messages = db.list_messages(sid)
+    assert [m.content_full for m in messages] == ["line 1", '[Tool: ["x"]] {"a":1}', "line 4"]
+    assert messages[1].uuid == "call_dup" and messages[1].timestamp == 12345000   # seconds read as such

@@ -325,20 +325,22 @@ class Parser:
         if not line or line.isspace():
             return
         where = f"line at byte {offset}"
+        encoding_problem = None
         try:
             text = line.decode("utf-8")
             data: bytes | str = line
         except UnicodeDecodeError as exc:
             text = line.decode("utf-8", "replace")
             data = text
-            self.issues.bad(where, f"invalid UTF-8 at position {exc.start}; kept with replacement characters")
+            encoding_problem = f"invalid UTF-8 at position {exc.start}; kept with replacement characters"
         try:
             entry, problem = DECODER.decode(data)
         except LineError as exc:
-            self.issues.bad(where, str(exc))
+            self.issues.bad(where, f"{encoding_problem}; {exc}" if encoding_problem else str(exc))
             return
-        if problem:
-            self.issues.bad(where, problem)
+        if problem or encoding_problem:
+            # One bad line is counted once, whatever was wrong with it.
+            self.issues.bad(where, "; ".join(p for p in (encoding_problem, problem) if p))
         self._convert(entry, text)
 
     def _timestamp(self, entry: Line) -> int:
