@@ -78,7 +78,6 @@ class CollectResult:
     bad_lines: int = 0
     skipped_records: Counter = field(default_factory=Counter)
     unknown_records: Counter = field(default_factory=Counter)
-    new_message_ids: list[int] = field(default_factory=list)
 
     @property
     def first_error(self) -> str | None:
