@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from ..errors import InvalidArgument
 from . import claude, codex, gemini, opencode
 from .records import (ALL_SOURCES, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit,
                       project_name_of)
@@ -24,7 +25,7 @@ def module_for(source: str) -> ModuleType:
     try:
         return MODULES[source]
     except KeyError:
-        raise ValueError(f"unknown source {source!r}; known: {', '.join(MODULES)}") from None
+        raise InvalidArgument(f"unknown source {source!r}; known: {', '.join(MODULES)}") from None
 
 
 __all__ = ["ALL_SOURCES", "MODULES", "MessageRecord", "ParseIssues", "ParsedUnit", "SessionRecord", "SourceUnit",

@@ -268,7 +268,8 @@ class Parser:
             self.meta.setdefault("session_type", "subagent")
         self.messages: list[MessageRecord] = []
         self.issues = ParseIssues()
-        self.meta_changed = False
+        self._guessed_project: str | None = None
+        self._agent_meta_read = "agent_type" in self.meta
 
     # ------------------------------------------------------------------ state
     def carry(self) -> dict[str, Any]:
@@ -282,9 +283,12 @@ class Parser:
     def session(self) -> SessionRecord:
         project_path = self.cwd
         if project_path is None:
-            project_path = self._guess_project()
+            if self._guessed_project is None:
+                self._guessed_project = self._guess_project()
+            project_path = self._guessed_project
             self.project_guessed = True
-        if self.meta.get("session_type") == "subagent" and "agent_type" not in self.meta:
+        if self.meta.get("session_type") == "subagent" and not self._agent_meta_read:
+            self._agent_meta_read = True
             self._read_agent_meta()
         return SessionRecord(self.session_id, SOURCE, project_path=project_path,
                              project_name=project_name_of(project_path), encoded_dir_name=self.encoded_dir_name,
@@ -368,16 +372,13 @@ class Parser:
         for key, value in (("git_branch", entry.gitBranch), ("version", entry.version)):
             if value and self.meta.get(key) != value:
                 self.meta[key] = value
-                self.meta_changed = True
         if entry.agentId and self.meta.get("agent_id") != entry.agentId and (
                 entry.isSidechain or self.meta.get("session_type") == "subagent"):
             self.meta["agent_id"] = entry.agentId
-            self.meta_changed = True
         if (entry.sessionId and entry.sessionId != self.session_id and self.session_id.startswith("agent-")
                 and "parent_session_id" not in self.meta):
             # Legacy agent files carry their parent's session id in every line.
             self.meta["parent_session_id"] = entry.sessionId
-            self.meta_changed = True
 
     def _convert(self, entry: Line, raw: str) -> None:
         kind = entry.type
@@ -392,14 +393,12 @@ class Parser:
                 self.meta["summary"] = text
                 if entry.leafUuid:
                     self.meta["summary_leaf_uuid"] = entry.leafUuid
-                self.meta_changed = True
             self._emit(entry.uuid or synthetic_uuid(self.session_id, "summary", raw), MessageType.SYSTEM, text,
                        f"[Summary] {text}", self._timestamp(entry), raw)
         elif kind == "custom-title":
             title = entry.customTitle or ""
             if entry.customTitle is not None:
                 self.meta["title"] = title
-                self.meta_changed = True
             self._emit(entry.uuid or synthetic_uuid(self.session_id, "title", raw), MessageType.SYSTEM, title,
                        f"[Title] {title}", self._timestamp(entry), raw)
         elif kind in SKIPPED_TYPES:

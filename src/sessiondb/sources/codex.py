@@ -198,7 +198,6 @@ class Parser:
         self.meta: dict[str, Any] = dict(carry.get("meta") or {})
         self.messages: list[MessageRecord] = []
         self.issues = ParseIssues()
-        self.meta_changed = False
         self.reassign_project = False
 
     def carry(self) -> dict[str, Any]:
@@ -292,21 +291,18 @@ class Parser:
                            ("model_provider", payload.model_provider)):
             if value and key not in self.meta:
                 self.meta[key] = value
-                self.meta_changed = True
         source = raw_text(payload.source)
         if source and "session_source" not in self.meta:
             try:
                 self.meta["session_source"] = msgspec.json.decode(source)
             except msgspec.DecodeError:
                 self.meta["session_source"] = source
-            self.meta_changed = True
         git = raw_text(payload.git)
         if git and "git" not in self.meta:
             try:
                 self.meta["git"] = msgspec.json.decode(git)
             except msgspec.DecodeError:
                 self.meta["git"] = git
-            self.meta_changed = True
 
     def _emit(self, uuid: str, kind: MessageType, text: str, full: str, ts: int, raw: str, *,
               model: str | None = None, tool: tuple[str | None, str | None, str | None] | None = None) -> None:
