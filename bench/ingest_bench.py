@@ -122,9 +122,7 @@ def watch(args: argparse.Namespace) -> dict:
     files = sorted((args.corpus / "claude" / "projects").glob("*/*.jsonl"))
     path = max(files, key=lambda p: p.stat().st_size)
     watcher = Watcher(db, roots=roots, reconcile_seconds=3600).start()
-    deadline = time.monotonic() + 600
-    while watcher.stats.reconciles == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    watcher.ready.wait(600)
     latencies = []
     for i in range(args.repeat):
         token = f"watchtoken{uuid.uuid4().hex[:12]}"

@@ -39,7 +39,7 @@ def project(tmp_path: Path) -> Path:
 def test_appended_lines_become_searchable(db: SessionDB, project: Path, tmp_path: Path) -> None:
     watcher = Watcher(db, sources=["claude"], roots=only("claude", project.parent, tmp_path), reconcile_seconds=3600)
     with watcher:
-        assert _wait_for(lambda: db.get_session_message_count("live") == 1)
+        assert watcher.ready.wait(20) and db.get_session_message_count("live") == 1
         with (project / "live.jsonl").open("a") as handle:
             handle.write(_line("l1", "watched zebracorn appended"))
         assert _wait_for(lambda: bool(db.search("zebracorn")))
@@ -63,7 +63,7 @@ def test_reconcile_runs_when_a_root_appears(db: SessionDB, tmp_path: Path) -> No
     root = tmp_path / "later"
     watcher = Watcher(db, sources=["claude"], roots=only("claude", root, tmp_path), reconcile_seconds=0.2)
     with watcher:
-        time.sleep(0.3)
+        assert watcher.ready.wait(20)
         (root / "-w").mkdir(parents=True)
         (root / "-w" / "late.jsonl").write_text(_line("x0", "root created after start"))
         assert _wait_for(lambda: db.get_session("late") is not None)
@@ -89,7 +89,7 @@ def test_only_the_registered_writer_ingests(db_path: Path, project: Path, tmp_pa
     watcher = Watcher(reader, sources=["claude"], roots=roots, writer_type=coordination.WriterType.MEMEX_DAEMON,
                       reconcile_seconds=3600)
     with watcher:
-        time.sleep(0.5)
+        assert watcher.ready.wait(20)
         with (project / "live.jsonl").open("a") as handle:
             handle.write(_line("l1", "reader must not ingest this"))
         time.sleep(0.5)

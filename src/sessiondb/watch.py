@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 DEFAULT_DEBOUNCE_MS = 20
 DEFAULT_RECONCILE_SECONDS = 60.0
+# How often the watch loop wakes without events (to start, reconcile, see new roots).
+_WAKE_MS = 50
 _SUFFIXES = (".jsonl", ".json", ".db", ".db-wal")
 
 
@@ -84,6 +86,7 @@ class Watcher:
         self._catch_up = threading.Event()
         self._last_reconcile = 0.0
         self._lock = threading.Lock()
+        self.ready = threading.Event()
 
     # ------------------------------------------------------------------ roots
     def watched_roots(self) -> list[Path]:
@@ -163,7 +166,12 @@ class Watcher:
 
     # ------------------------------------------------------------------ loop
     def run(self) -> None:
-        """Watch until :meth:`stop` (blocks). Starts with a reconcile scan."""
+        """Watch until :meth:`stop` (blocks).
+
+        A reconcile scan runs as soon as the file watch is in place (so nothing written
+        between the scan and the watch is missed), then every ``reconcile_seconds``.
+        :attr:`ready` is set once that first scan is done.
+        """
         import watchfiles
 
         if self.writer_type is not None and self._coordinator is None:
@@ -175,26 +183,32 @@ class Watcher:
                                             on_role_change=self._role_changed)
             self._coordinator.start()
         try:
-            self.reconcile()
             while not self._stop.is_set():
                 roots = self.watched_roots()
-                if not roots:
-                    # Nothing to watch yet: wait for a root to appear (checked each reconcile).
-                    if self._stop.wait(min(self.reconcile_seconds, 5.0)):
-                        break
-                    self._maybe_reconcile(force=True)
+                if roots:
+                    self._watch(watchfiles, roots)
                     continue
-                self._watch(watchfiles, roots)
+                # Nothing to watch yet: scan now and then until a root appears.
+                self._maybe_reconcile(force=not self.ready.is_set())
+                self.ready.set()
+                self._stop.wait(min(self.reconcile_seconds, 1.0))
         finally:
             if self._coordinator is not None:
                 self._coordinator.stop(release=True)
                 self._coordinator = None
 
     def _watch(self, watchfiles: Any, roots: list[Path]) -> None:
-        timeout_ms = int(max(0.05, min(self.reconcile_seconds, 5.0)) * 1000)
+        first = True
+        roots_checked = time.monotonic()
+        # A short timeout: the first (empty) yield tells that the watch is in place, and
+        # the loop wakes regularly to run a due reconcile or notice new roots.
         for changes in watchfiles.watch(*roots, debounce=self.debounce_ms, step=5, stop_event=self._stop,
-                                        rust_timeout=timeout_ms, yield_on_timeout=True, recursive=True,
+                                        rust_timeout=_WAKE_MS, yield_on_timeout=True, recursive=True,
                                         raise_interrupt=False):
+            if first:
+                first = False
+                self.reconcile()
+                self.ready.set()
             if changes:
                 paths = [path for kind, path in changes if kind != watchfiles.Change.deleted]
                 if paths:
@@ -202,8 +216,10 @@ class Watcher:
             if self._stop.is_set():
                 return
             self._maybe_reconcile()
-            if self.watched_roots() != roots:
-                return   # a root appeared or vanished: watch the new set
+            if time.monotonic() - roots_checked >= 1.0:
+                roots_checked = time.monotonic()
+                if self.watched_roots() != roots:
+                    return   # a root appeared or vanished: watch the new set (and scan it)
 
     def _maybe_reconcile(self, force: bool = False) -> None:
         due = time.monotonic() - self._last_reconcile >= self.reconcile_seconds
