@@ -162,14 +162,16 @@ class Collector:
         assert self._queue is not None
         while True:
             batch = self._queue.get()
-            if batch is _DONE:
-                return
-            if self._writer_error is not None:
-                continue   # drain: the parser stops at its next batch
             try:
+                if batch is _DONE:
+                    return
+                if self._writer_error is not None:
+                    continue   # drain: the parser stops at its next batch
                 self._write(*batch)
             except BaseException as exc:   # noqa: BLE001 - re-raised on the collecting thread
                 self._writer_error = exc
+            finally:
+                self._queue.task_done()
 
     def _stop_writer(self) -> None:
         if self._writer is None or self._queue is None:
@@ -385,6 +387,8 @@ class Collector:
         if self._writer_error is not None:
             self._stop_writer()
         if self._queue is not None:
+            # At most two batches exist: one being written, one being parsed (memory bound).
+            self._queue.join()
             self._queue.put((sessions, states))
         else:
             self._write(sessions, states)
