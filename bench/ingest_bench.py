@@ -152,9 +152,9 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--sources", nargs="*", default=None)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--no-pipeline", action="store_true", help="parse and write on one thread")
+    parser.add_argument("--pipeline", action="store_true", help="write batches on a second thread")
     args = parser.parse_args()
-    Collector.pipeline = not args.no_pipeline
+    Collector.pipeline = args.pipeline
     args.db.parent.mkdir(parents=True, exist_ok=True)
     print(json.dumps({"cold": cold, "warm": warm, "append": append, "watch": watch}[args.bench](args)))
 

@@ -218,3 +218,17 @@ def test_fifty_megabyte_file(db: SessionDB, tmp_path: Path) -> None:
     assert result.messages_inserted == count and result.bad_lines == 1
     assert db.get_session("huge").message_count == count
     assert db.get_file_state(str(path)).byte_offset == path.stat().st_size
+
+
+def test_writing_on_a_second_thread_gives_the_same_rows(tmp_path: Path) -> None:
+    roots = {"claude": FIXTURES / "claude" / "projects", "codex": FIXTURES / "codex",
+             "opencode": opencode_tree(tmp_path), "gemini": FIXTURES / "gemini" / "tmp"}
+    results = []
+    for pipeline in (False, True):
+        db = SessionDB.connect(DbConfig.local(tmp_path / f"p{pipeline}.db"))
+        collector = Collector(db, roots=roots, batch_messages=7)
+        collector.pipeline = pipeline
+        result = collector.collect_all()
+        results.append((rows(db), result.messages_inserted, result.sessions_scanned, result.bad_lines))
+        db.close()
+    assert results[0] == results[1] and results[0][1] > 50

@@ -108,8 +108,10 @@ def unchanged(unit: SourceUnit, state: FileState | None, parser_version: int) ->
 class Collector:
     """Collects sources into one database handle. Cheap to create; one per run."""
 
-    # Write batches on a second thread while parsing (collect_all only).
-    pipeline = True
+    # Write batches on a second thread while the next ones are parsed (collect_all only).
+    # Off by default: on the 2-core benchmark machine the writer is the bottleneck
+    # (FTS5 indexing), and a parser competing for the cores made cold ingest slower.
+    pipeline = False
 
     def __init__(self, db: "SessionDB", *, roots: dict[str, Any] | None = None,
                  batch_messages: int = BATCH_MESSAGES, batch_bytes: int = BATCH_BYTES) -> None:
@@ -127,8 +129,8 @@ class Collector:
         self._seen_sessions: set[str] = set()
         self._seen_projects: set[str] = set()
         self._failed_sources: set[str] = set()
-        # collect_all writes batches on a second thread while the next ones are parsed:
-        # SQLite runs without the GIL, so parsing and writing overlap on two cores.
+        # With ``pipeline``, collect_all writes batches on a second thread (SQLite runs
+        # without the GIL, so parsing and writing overlap).
         self._queue: queue.Queue | None = None
         self._writer: threading.Thread | None = None
         self._writer_error: BaseException | None = None
