@@ -174,7 +174,8 @@ def parse_query(query: str) -> ParsedQuery:
     """Parse user input; never raises for any string."""
     if not isinstance(query, str):
         return ParsedQuery(())
-    text = query[:MAX_QUERY_CHARS]
+    # NUL would end the expression early inside SQLite's C string handling.
+    text = query[:MAX_QUERY_CHARS].replace("\x00", " ")
     items: list[tuple[str, object]] = []  # ("term", (Term, negated)) | ("or", None)
     i, n = 0, len(text)
     negate_next = False

@@ -138,13 +138,28 @@ class _Searcher:
         hits: dict[int, tuple[float, int | None]] = {}
         sessions = self._filter_sessions()
         for index in self.indexes:
-            for rowid, score, ts in self._search_index(index, sessions):
+            found = self._search_index(index, sessions)
+            if index == "messages_fts" and self.cjk_index and self.parsed.negative:
+                found = self._without_cjk_rows(found)
+            for rowid, score, ts in found:
                 if rowid not in hits or score < hits[rowid][0]:
                     hits[rowid] = (score, ts)
         if self.cjk_index:
             for rowid in self._unindexed_matches():
                 hits.setdefault(rowid, (0.0, None))
         return self._order(hits)
+
+    def _without_cjk_rows(self, found: list[tuple[int, float, int | None]]) -> list[tuple[int, float, int | None]]:
+        """For rows with CJK text the side index decides: there, ``-word`` also excludes
+        a word glued to CJK characters, which unicode61 keeps inside one token."""
+        if not found:
+            return found
+        ids = json.dumps([hit[0] for hit in found])
+        cjk_rows = {r[0] for r in self.conn.execute(
+            "SELECT rowid FROM messages_cjk WHERE rowid IN (SELECT value FROM json_each(?)) UNION "
+            "SELECT message_id FROM messages_cjk_pending WHERE message_id IN (SELECT value FROM json_each(?))",
+            (ids, ids))}
+        return [hit for hit in found if hit[0] not in cjk_rows]
 
     # ---------------------------------------------------------------- plans
     def _search_index(self, index: str, sessions: list[str] | None) -> list[tuple[int, float, int | None]]:
