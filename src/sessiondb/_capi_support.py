@@ -33,6 +33,8 @@ MAX_ROWS = 2 ** 31
 
 _APPROVALS = (ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.TIMEOUT)
 CHECKPOINT_MODES = ("PASSIVE", "FULL", "RESTART", "TRUNCATE")
+# How long fork() waits for one handle's running call to finish.
+FORK_WAIT_S = 10.0
 
 
 # ---------------------------------------------------------------- errors
@@ -144,6 +146,9 @@ class HandleTable:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Held while a connection opens, and across fork(): see hold_for_fork.
+        self.open_lock = threading.Lock()
+        self._held: list[Any] = []
         self._states: dict[int, HandleState] = {}
         # A random salt keeps ids far from small integers and from ids of other runs.
         self._salt = (secrets.randbits(15) | 1) << 24
@@ -167,6 +172,25 @@ class HandleTable:
 
     def __len__(self) -> int:
         return len(self._states)
+
+    # fork(): a thread inside SQLite holds SQLite's own mutexes; a child forked at that
+    # moment would deadlock on its first SQLite call. Before the fork, wait (bounded)
+    # until no thread is opening a connection or running SQL on an open handle; all
+    # SQL of a handle runs under its lock.
+    def hold_for_fork(self) -> None:
+        held = []
+        if self.open_lock.acquire(timeout=FORK_WAIT_S):
+            held.append(self.open_lock)
+        for _, state in sorted(self._states.items()):
+            lock = getattr(state.db, "_lock", None)
+            if lock is not None and lock.acquire(timeout=FORK_WAIT_S):
+                held.append(lock)
+        self._held = held
+
+    def release_after_fork(self) -> None:
+        held, self._held = self._held, []
+        for lock in reversed(held):
+            lock.release()
 
 
 # ---------------------------------------------------------------- marshalling
