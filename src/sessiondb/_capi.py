@@ -59,7 +59,12 @@ class CApi:
 
     # ------------------------------------------------------------ helpers
     def state(self, handle: Any) -> HandleState:
-        return self.handles.get(self.m.handle_id(handle))
+        # The hot path of every call on a handle: keep it short.
+        if handle:
+            state = self.handles.states.get(int(self.ffi.cast(self.m.uintptr, handle)))
+            if state is not None:
+                return state
+        return self.handles.get(self.m.handle_id(handle))  # raises the right error
 
     def writer_type(self, code: int) -> Any:
         if not 0 <= code <= 3:

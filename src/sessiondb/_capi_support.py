@@ -8,7 +8,7 @@ beyond the ``ffi`` / ``lib`` pair handed in at start-up.
 from __future__ import annotations
 
 import itertools
-import secrets
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -149,29 +149,29 @@ class HandleTable:
         # Held while a connection opens, and across fork(): see hold_for_fork.
         self.open_lock = threading.Lock()
         self._held: list[Any] = []
-        self._states: dict[int, HandleState] = {}
+        self.states: dict[int, HandleState] = {}
         # A random salt keeps ids far from small integers and from ids of other runs.
-        self._salt = (secrets.randbits(15) | 1) << 24
+        self._salt = ((int.from_bytes(os.urandom(2), "little") & 0x7FFF) | 1) << 24
         self._serial = itertools.count(1)
 
     def add(self, db: Any) -> int:
         handle_id = (self._salt | next(self._serial)) << 4
         with self._lock:
-            self._states[handle_id] = HandleState(db)
+            self.states[handle_id] = HandleState(db)
         return handle_id
 
     def get(self, handle_id: int) -> HandleState:
-        state = self._states.get(handle_id)
+        state = self.states.get(handle_id)
         if state is None:
             raise NullArgument("the handle is not open (closed, or not from session_db_connect)")
         return state
 
     def pop(self, handle_id: int) -> HandleState | None:
         with self._lock:
-            return self._states.pop(handle_id, None)
+            return self.states.pop(handle_id, None)
 
     def __len__(self) -> int:
-        return len(self._states)
+        return len(self.states)
 
     # fork(): a thread inside SQLite holds SQLite's own mutexes; a child forked at that
     # moment would deadlock on its first SQLite call. Before the fork, wait (bounded)
@@ -181,7 +181,7 @@ class HandleTable:
         held = []
         if self.open_lock.acquire(timeout=FORK_WAIT_S):
             held.append(self.open_lock)
-        for _, state in sorted(self._states.items()):
+        for _, state in sorted(self.states.items()):
             lock = getattr(state.db, "_lock", None)
             if lock is not None and lock.acquire(timeout=FORK_WAIT_S):
                 held.append(lock)
@@ -202,6 +202,7 @@ class Marshal:
     def __init__(self, ffi: Any, lib: Any) -> None:
         self.ffi, self.lib = ffi, lib
         self.NULL = ffi.NULL
+        self.uintptr = ffi.typeof("uintptr_t")
         self._types: dict[str, Any] = {}
         self._sizes: dict[str, int] = {}
 
@@ -226,7 +227,7 @@ class Marshal:
     def handle_id(self, pointer: Any) -> int:
         if not pointer:
             raise NullArgument("handle is NULL")
-        return int(self.ffi.cast("uintptr_t", pointer))
+        return int(self.ffi.cast(self.uintptr, pointer))
 
     # ---- outputs
     def string(self, value: str | None) -> Any:
