@@ -249,17 +249,16 @@ class _Searcher:
 
     def _time_plan(self, index: str, expr: str) -> list[tuple[int, float, int | None]]:
         """Walk the timestamp index and ask the FTS index about each message."""
-        direction = "ASC" if self.order is SearchOrder.TIME_ASC else "DESC"
-        sql = (f"SELECT m.id, m.timestamp FROM messages m INDEXED BY idx_messages_timestamp CROSS JOIN {index} "
-               f"ON {index}.rowid = m.id WHERE {index} MATCH ? AND {self.filters.sql} "
-               f"ORDER BY m.timestamp {direction}, m.id {direction} LIMIT ?")
-        return [(r[0], 0.0, r[1]) for r in self.conn.execute(sql, [expr, *self.filters.params, self.need])]
+        source = (f"messages m INDEXED BY idx_messages_timestamp CROSS JOIN {index} ON {index}.rowid = m.id")
+        return self._time_sorted(index, expr, source)
 
     def _full_plan(self, index: str, expr: str) -> list[tuple[int, float, int | None]]:
         """Every match, sorted by time (a top-k sort inside SQLite)."""
+        return self._time_sorted(index, expr, f"{index} CROSS JOIN messages m ON m.id = {index}.rowid")
+
+    def _time_sorted(self, index: str, expr: str, source: str) -> list[tuple[int, float, int | None]]:
         direction = "ASC" if self.order is SearchOrder.TIME_ASC else "DESC"
-        sql = (f"SELECT m.id, m.timestamp FROM {index} CROSS JOIN messages m ON m.id = {index}.rowid "
-               f"WHERE {index} MATCH ? AND {self.filters.sql} "
+        sql = (f"SELECT m.id, m.timestamp FROM {source} WHERE {index} MATCH ? AND {self.filters.sql} "
                f"ORDER BY m.timestamp {direction}, m.id {direction} LIMIT ?")
         return [(r[0], 0.0, r[1]) for r in self.conn.execute(sql, [expr, *self.filters.params, self.need])]
 
