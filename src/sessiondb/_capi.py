@@ -46,7 +46,7 @@ def _module(name: str, what: str) -> Any:
         return importlib.import_module(f"sessiondb.{name}")
     except ImportError as exc:
         raise CallError(f"{what} is not available in this build ({exc})", COORDINATION_ERROR
-                        if name == "coordination" else UNKNOWN) from None
+                        if name.startswith("coordinat") else UNKNOWN) from None
 
 
 class CApi:
@@ -262,8 +262,7 @@ class CApi:
             if state.running:
                 role = coordinator.role
             else:
-                role = coordinator.step()
-                coordinator.start()
+                role = coordinator.start()  # one round now (errors surface here), then the thread
                 state.running = True
         if out_role:
             out_role[0] = role_code(role)
@@ -288,8 +287,10 @@ class CApi:
         if state.coordinator is not None and state.running:
             state.coordinator.stop(release=False)
             state.running = False
-        coordination = _module("coordination", "writer coordination")
-        state.coordinator = coordination.Coordinator(state.db, kind, on_role_change=state.notify)
+        coordinator_class = getattr(_module("coordinator", "writer coordination"), "Coordinator", None)
+        if coordinator_class is None:
+            raise CallError("the coordinator loop is not available in this build", COORDINATION_ERROR)
+        state.coordinator = coordinator_class(state.db, kind, on_role_change=state.notify)
         state.coordinator_type = kind
         return state.coordinator
 
