@@ -232,3 +232,17 @@ def test_writing_on_a_second_thread_gives_the_same_rows(tmp_path: Path) -> None:
         results.append((rows(db), result.messages_inserted, result.sessions_scanned, result.bad_lines))
         db.close()
     assert results[0] == results[1] and results[0][1] > 50
+
+
+def test_file_state_of_an_early_build_is_replaced(db: SessionDB, tmp_path: Path) -> None:
+    conn = db._connection()
+    conn.execute("DROP TABLE file_state")
+    conn.execute("CREATE TABLE file_state (path TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT, "
+                 "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, byte_offset INTEGER "
+                 "NOT NULL, prefix_hash TEXT NOT NULL, parser_version INTEGER NOT NULL, next_sequence INTEGER NOT "
+                 "NULL DEFAULT 0, updated_at INTEGER NOT NULL)")
+    fresh = SessionDB.connect(DbConfig.local(db.path))
+    roots = only("claude", FIXTURES / "claude" / "projects", tmp_path)
+    assert fresh.collect_all(["claude"], roots=roots).messages_inserted == 28
+    assert fresh.collect_all(["claude"], roots=roots).files_unchanged == 5
+    fresh.close()
