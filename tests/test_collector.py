@@ -246,3 +246,9 @@ def test_file_state_of_an_early_build_is_replaced(db: SessionDB, tmp_path: Path)
     assert fresh.collect_all(["claude"], roots=roots).messages_inserted == 28
     assert fresh.collect_all(["claude"], roots=roots).files_unchanged == 5
     fresh.close()
+
+
+def test_collect_by_path_expands_the_home_directory(db: SessionDB, tmp_path: Path) -> None:
+    root = claude_tree(Path.home())
+    main = f"~/claude/projects/-home-dev-demo/{CLAUDE_MAIN}.jsonl"
+    assert db.collect_by_path(main, roots=only("claude", root, tmp_path)).messages_inserted == 16

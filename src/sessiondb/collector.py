@@ -197,7 +197,7 @@ class Collector:
         """Several changed files at once (the watcher's batches), written together."""
         seen: set[str] = set()
         for raw in paths:
-            path = os.path.abspath(os.fspath(raw))
+            path = os.path.abspath(os.path.expanduser(os.fspath(raw)))
             for module in sources_package.MODULES.values():
                 roots = self.roots_of(module)
                 if module is sources_package.opencode and Path(path).name.startswith(module.DB_NAME):
