@@ -34,6 +34,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from . import sources as sources_package
 from .errors import InvalidArgument
 from .sources import SourceUnit
@@ -153,37 +155,6 @@ class Collector:
         finally:
             self._stop_writer()
         return self._finish()
-
-    # ------------------------------------------------------------------ writer thread
-    def _start_writer(self) -> None:
-        self._queue = queue.Queue(maxsize=1)
-        self._writer = threading.Thread(target=self._write_loop, name="sessiondb-collect-writer", daemon=True)
-        self._writer.start()
-
-    def _write_loop(self) -> None:
-        assert self._queue is not None
-        while True:
-            batch = self._queue.get()
-            try:
-                if batch is _DONE:
-                    return
-                if self._writer_error is not None:
-                    continue   # drain: the parser stops at its next batch
-                self._write(*batch)
-            except BaseException as exc:   # noqa: BLE001 - re-raised on the collecting thread
-                self._writer_error = exc
-            finally:
-                self._queue.task_done()
-
-    def _stop_writer(self) -> None:
-        if self._writer is None or self._queue is None:
-            return
-        self._queue.put(_DONE)
-        self._writer.join()
-        self._writer, self._queue = None, None
-        if self._writer_error is not None:
-            error, self._writer_error = self._writer_error, None
-            raise error
 
     def collect_by_path(self, path: str | os.PathLike[str]) -> CollectResult:
         """The one unit a changed file belongs to; no other file is listed or read."""
@@ -400,9 +371,39 @@ class Collector:
         self.result.messages_inserted += outcome.inserted
         self.result.messages_updated += outcome.updated
 
+    # ------------------------------------------------------------------ writer thread
+    def _start_writer(self) -> None:
+        self._queue = queue.Queue(maxsize=1)
+        self._writer = threading.Thread(target=self._write_loop, name="sessiondb-collect-writer", daemon=True)
+        self._writer.start()
+
+    def _write_loop(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is _DONE:
+                    return
+                if self._writer_error is not None:
+                    continue   # drain: the parser stops at its next batch
+                self._write(*batch)
+            except BaseException as exc:   # noqa: BLE001 - re-raised on the collecting thread
+                self._writer_error = exc
+            finally:
+                self._queue.task_done()
+
+    def _stop_writer(self) -> None:
+        if self._writer is None or self._queue is None:
+            return
+        self._queue.put(_DONE)
+        self._writer.join()
+        self._writer, self._queue = None, None
+        if self._writer_error is not None:
+            error, self._writer_error = self._writer_error, None
+            raise error
+
 
 def _is_complete_object(data: bytes) -> bool:
-    import msgspec
     try:
         return isinstance(msgspec.json.decode(data), dict)
     except (msgspec.DecodeError, UnicodeDecodeError):
