@@ -31,8 +31,8 @@ from . import roots as roots_module
 from .claude import raw_text, result_text
 from .jsonl import LineReader, timestamp_ms
 from .lenient import LenientDecoder, LineError, as_text
-from .records import (SOURCE_GEMINI, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, clean_id, preview,
-                      project_name_of, synthetic_uuid)
+from .records import (SOURCE_GEMINI, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, clean_id,
+                      preview, project_name_of, synthetic_uuid)
 
 SOURCE = SOURCE_GEMINI
 PARSER_VERSION = 1
