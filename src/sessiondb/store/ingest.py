@@ -235,7 +235,10 @@ class IngestMixin(DatabaseCore):
         """``message_count`` = stored messages, ``last_message_at`` = newest time, for every
         session that got new (ids >= first_id) or updated messages."""
         counts = {sid: (n, newest) for sid, n, newest in conn.execute(
-            "SELECT session_id, COUNT(*), MAX(timestamp) FROM messages WHERE id >= ? GROUP BY session_id",
+            # NOT INDEXED: read the new rows by rowid range; the planner would otherwise walk
+            # the whole session index to group them (16 ms at 200k rows, for one new row).
+            "SELECT session_id, COUNT(*), MAX(timestamp) FROM messages NOT INDEXED WHERE id >= ? "
+            "GROUP BY session_id",
             (first_id,))}
         outcome.inserted_by_session = {sid: n for sid, (n, _) in counts.items()}
         for sid in touched:
