@@ -28,7 +28,7 @@ import os
 import queue
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -116,8 +116,11 @@ class Collector:
     pipeline = False
 
     def __init__(self, db: "SessionDB", *, roots: dict[str, Any] | None = None,
-                 batch_messages: int = BATCH_MESSAGES, batch_bytes: int = BATCH_BYTES) -> None:
+                 batch_messages: int = BATCH_MESSAGES, batch_bytes: int = BATCH_BYTES,
+                 on_progress: Callable[[CollectResult], None] | None = None) -> None:
         self.db = db
+        # Called with the running result after every unit and every written batch.
+        self.on_progress = on_progress
         self.root_overrides = dict(roots or {})
         for name in self.root_overrides:
             sources_package.module_for(name)
@@ -221,6 +224,8 @@ class Collector:
         except (ValueError, TypeError, KeyError, RecursionError, MemoryError) as exc:
             self._failed_sources.add(module.SOURCE)
             self.result.add_error(f"{unit.key}: cannot parse: {type(exc).__name__}: {exc}")
+        if self.on_progress is not None:
+            self.on_progress(self.result)
 
     def _read_lines(self, module: ModuleType, unit: SourceUnit, state: FileState | None) -> None:
         start, carry, tally = 0, None, [0, None]
@@ -370,6 +375,8 @@ class Collector:
         outcome = self.db.ingest_batch(sessions, states)
         self.result.messages_inserted += outcome.inserted
         self.result.messages_updated += outcome.updated
+        if self.on_progress is not None:
+            self.on_progress(self.result)
 
     # ------------------------------------------------------------------ writer thread
     def _start_writer(self) -> None:

@@ -331,8 +331,8 @@ def make_snippet(text: str, regex: re.Pattern[str] | None, highlight: tuple[str,
                  max_chars: int = DEFAULT_SNIPPET_CHARS, ellipsis: str = "...") -> str:
     """A short excerpt of ``text`` around the first match, matches wrapped in markers."""
     match = regex.search(text) if regex is not None else None
-    if match is None:
-        start = 0
+    if match is None or len(text) <= max_chars or match.end() <= max_chars * 3 // 4:
+        start = 0   # the beginning of the text already shows the match
     else:
         start = max(0, match.start() - max_chars // 4)
         # Begin at a word boundary when one is close.

@@ -69,7 +69,8 @@ class Watcher:
     def __init__(self, db: "SessionDB", *, sources: Iterable[str] | None = None,
                  roots: dict[str, Any] | None = None, writer_type: Any = None, priority: int | None = None,
                  reconcile_seconds: float = DEFAULT_RECONCILE_SECONDS, debounce_ms: int = DEFAULT_DEBOUNCE_MS,
-                 on_batch: Callable[[CollectResult], None] | None = None) -> None:
+                 on_batch: Callable[[CollectResult], None] | None = None,
+                 on_role_change: Callable[[Any], None] | None = None) -> None:
         self.db = db
         self.sources = [sources_package.module_for(s).SOURCE for s in sources] if sources else list(
             sources_package.MODULES)
@@ -79,6 +80,7 @@ class Watcher:
         self.reconcile_seconds = reconcile_seconds
         self.debounce_ms = debounce_ms
         self.on_batch = on_batch
+        self.on_role_change = on_role_change
         self.stats = WatchStats()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -110,6 +112,8 @@ class Watcher:
         from .coordination import Role
         if role == Role.WRITER:
             self._catch_up.set()
+        if self.on_role_change is not None:
+            self.on_role_change(role)
 
     # ------------------------------------------------------------------ collecting
     def _collector(self) -> Collector:
@@ -226,6 +230,10 @@ class Watcher:
         if force or due or self._catch_up.is_set():
             self._catch_up.clear()
             self.reconcile()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> "Watcher":
         """Run in a background thread."""

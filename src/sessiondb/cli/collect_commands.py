@@ -1,0 +1,179 @@
+"""collect and watch: the commands that write, always as the registered writer."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from datetime import datetime
+
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from ..collector import CollectResult, Collector
+from ..errors import InvalidArgument
+from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, open_db
+from .output import Output
+
+SOURCES = ["claude", "codex", "opencode", "gemini"]
+WRITER_TYPES = ["memex-daemon", "vlaude-daemon", "memex-kit", "vlaude-kit"]
+# `sessiondb collect` as a writer: lowest priority, so it never preempts a daemon or a Kit.
+CLI_WRITER, CLI_PRIORITY = "sessiondb_cli", 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("collect", help="collect new session messages into the database (incremental)")
+    p.add_argument("--source", choices=SOURCES, action="append", help="only this source (repeatable)")
+    p.add_argument("--path", action="append", metavar="FILE", help="only this session file (repeatable)")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=cmd_collect)
+
+    p = sub.add_parser("watch", help="keep collecting as sessions change; take over when the writer dies",
+                       description="Registers as a writer, ingests file changes live, takes over when the current "
+                                   "writer dies, and releases the writer role on Ctrl-C or SIGTERM.")
+    p.add_argument("--as", dest="writer", default="memex-daemon", metavar="TYPE",
+                   help=f"writer type: {', '.join(WRITER_TYPES)} (default memex-daemon), or your own name "
+                        "together with --priority")
+    p.add_argument("--priority", type=int, help="priority of a writer with your own name (higher preempts)")
+    p.add_argument("--source", choices=SOURCES, action="append", help="only this source (repeatable)")
+    p.add_argument("--reconcile", type=float, default=60.0, metavar="SECONDS",
+                   help="rescan everything this often, for events the file watcher missed (default 60)")
+    add_db_option(p)
+    p.set_defaults(handler=cmd_watch)
+
+
+def _writer_type(text: str, priority: int | None) -> tuple[str, int | None]:
+    name = text.strip().replace("-", "_").lower() if text.lower().replace("_", "-") in WRITER_TYPES else text
+    if name not in {t.replace("-", "_") for t in WRITER_TYPES} and priority is None:
+        raise UserError(f"unknown writer type {text!r}",
+                        f"use one of {', '.join(WRITER_TYPES)}, or give your own name with --priority N")
+    return name, priority
+
+
+def _summary(result: CollectResult, seconds: float) -> str:
+    mb = result.bytes_read / 2**20
+    line = (f"collected {result.messages_inserted:,} new messages from {result.files_read:,} files "
+            f"({result.sessions_scanned:,} sessions, {result.projects_scanned:,} projects; "
+            f"{result.files_unchanged:,} files unchanged) in {seconds:.1f} s")
+    if mb >= 1:
+        line += f", {mb / max(seconds, 1e-6):.1f} MB/s"
+    if result.error_count:
+        line += f"; {result.error_count} files with problems (first: {result.first_error})"
+    return line
+
+
+def cmd_collect(args: argparse.Namespace, out: Output) -> int:
+    from ..coordination import Role
+    from ..coordinator import Coordinator
+
+    with open_db(args, write=True, create=True) as db:
+        coordinator = Coordinator(db, CLI_WRITER, priority=CLI_PRIORITY)
+        if coordinator.step() is not Role.WRITER:
+            writer = db.current_writer()
+            who = f"{writer.writer_type} (priority {writer.priority})" if writer else "another program"
+            raise UserError(f"{who} is the writer of {db.path}; it collects new sessions itself",
+                            "see it with `sessiondb status`, or stop it and run `sessiondb collect` again",
+                            EXIT_DATABASE)
+        coordinator.start()   # heartbeats while a long collection runs
+        try:
+            result, seconds = _run_collect(db, args, out)
+        finally:
+            coordinator.stop(release=True)
+    if out.as_json:
+        out.json({**_result_fields(result), "seconds": round(seconds, 3)})
+    else:
+        out.print(_summary(result, seconds))
+    return EXIT_OK
+
+
+def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:
+    started = time.monotonic()
+    progress = None
+    task = None
+    last_update = 0.0
+
+    def on_progress(result: CollectResult) -> None:
+        nonlocal last_update
+        now = time.monotonic()
+        if progress is None or now - last_update < 0.1:
+            return
+        last_update = now
+        rate = result.bytes_read / 2**20 / max(now - started, 1e-6)
+        progress.update(task, description=f"{result.files_seen:,} files, {result.messages_inserted:,} new messages, "
+                                          f"{rate:.1f} MB/s")
+
+    collector = Collector(db, on_progress=on_progress)
+    if out.interactive and not out.as_json:
+        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                            console=out.console, transient=True)
+        task = progress.add_task("looking for sessions...", total=None)
+        progress.start()
+    try:
+        if args.path:
+            result = collector.collect_paths(args.path)
+        else:
+            result = collector.collect_all(args.source)
+    except InvalidArgument as exc:
+        raise UserError(str(exc)) from exc
+    finally:
+        if progress is not None:
+            progress.stop()
+    return result, time.monotonic() - started
+
+
+def _result_fields(result: CollectResult) -> dict:
+    return {"projects_scanned": result.projects_scanned, "sessions_scanned": result.sessions_scanned,
+            "messages_inserted": result.messages_inserted, "messages_updated": result.messages_updated,
+            "files_seen": result.files_seen, "files_read": result.files_read,
+            "files_unchanged": result.files_unchanged, "bytes_read": result.bytes_read,
+            "error_count": result.error_count, "errors": result.errors,
+            "unknown_records": dict(result.unknown_records)}
+
+
+def cmd_watch(args: argparse.Namespace, out: Output) -> int:
+    from ..coordination import Role
+    from ..watch import Watcher
+
+    name, priority = _writer_type(args.writer, args.priority)
+
+    def log(message: str, style: str = "") -> None:
+        out.print(Text(datetime.now().strftime("%H:%M:%S "), style="dim") + Text(message, style=style))
+
+    def on_role(role: Role) -> None:
+        if role is Role.WRITER:
+            log(f"this watcher is now the writer ({name})", "bold green")
+        else:
+            writer = db.current_writer()
+            who = f"{writer.writer_type} (priority {writer.priority})" if writer else "another program"
+            log(f"reader: {who} is the writer; waiting to take over if it stops", "yellow")
+
+    def on_batch(result: CollectResult) -> None:
+        if result.messages_inserted or result.messages_updated or result.error_count:
+            text = f"collected {result.messages_inserted} new messages from {result.files_read} files"
+            if result.error_count:
+                text += f" ({result.error_count} with problems: {result.first_error})"
+            log(text)
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    db = open_db(args, write=True, create=True)
+    try:
+        watcher = Watcher(db, sources=args.source, writer_type=name, priority=priority,
+                          reconcile_seconds=max(args.reconcile, 1.0), on_batch=on_batch, on_role_change=on_role)
+        roots = ", ".join(str(r) for r in watcher.watched_roots()) or "no source folders yet"
+        log(f"watching {roots}")
+        log(f"database {db.path}")
+        watcher.start()
+        while not stop.wait(0.2):
+            if not watcher.running:
+                break
+        log("stopping")
+        watcher.stop()
+        log("stopped; the writer role is released")
+    finally:
+        db.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
