@@ -725,12 +725,20 @@ const char *session_db_last_error(void);
 enum SessionDbError session_db_last_error_code(void);
 
 /**
- * Open the database for reading only: every write through this handle fails with
- * PermissionDenied. `path` as in session_db_connect.
+ * session_db_connect with options; 0 means "the default" for each number.
+ * `read_only`: every write through this handle fails with PermissionDenied.
+ * `heartbeat_interval_ms` (10000), `timeout_ms` (30000) and `confirm_count` (3): the
+ * writer coordination timing (how often the writer heartbeats; how old a heartbeat
+ * may get; how many consecutive stale observations confirm a dead writer).
  * Ownership: `*out_handle` is new; close it with session_db_close.
  * Errors: NullPointer, InvalidUtf8, DatabaseError.
  */
-enum SessionDbError session_db_connect_read_only(const char *path, struct SessionDbHandle **out_handle);
+enum SessionDbError session_db_connect_with_options(const char *path,
+                                                    bool read_only,
+                                                    uint32_t heartbeat_interval_ms,
+                                                    uint32_t timeout_ms,
+                                                    uint32_t confirm_count,
+                                                    struct SessionDbHandle **out_handle);
 
 /**
  * This handle's role as last seen: SESSION_DB_ROLE_WRITER, SESSION_DB_ROLE_READER,

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip())
         return 0 if not args or args[0] in ("-h", "--help") else 2
     from sessiondb import cli
-    return cli.main()
+    return cli.main(args)
 
 
 if __name__ == "__main__":

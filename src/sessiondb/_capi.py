@@ -11,6 +11,7 @@ last-error message (``session_db_last_error``); nothing propagates into the host
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from ._capi_support import (CHECKPOINT_MODES, COORDINATION_ERROR, NULL_POINTER, 
                             HandleState, HandleTable, Marshal, NullArgument, OutOfRange, approval_status,
                             error_code, error_message, message_type, optional_ms, role_code, row_limit,
                             search_limit, search_order)
-from .config import DbConfig
+from .config import CoordinationConfig, DbConfig
 from .db import SessionDB
 from .errors import PermissionDenied
 from .models import MessageInput
@@ -66,10 +67,13 @@ class CApi:
         except (ValueError, KeyError):
             raise OutOfRange(f"writer_type {code} is not a writer type (0..3)") from None
 
-    def open(self, path: Any, out_handle: Any, read_only: bool) -> int:
+    def open(self, path: Any, out_handle: Any, read_only: bool = False,
+             coordination: CoordinationConfig | None = None) -> int:
         out = self.m.need(out_handle, "out_handle")
         text = self.m.optional_text(path, "path")
         config = DbConfig.from_env(read_only=read_only) if text is None else DbConfig.local(text, read_only=read_only)
+        if coordination is not None:
+            config = dataclasses.replace(config, coordination=coordination)
         db = SessionDB.connect(config)
         out[0] = self.ffi.cast("SessionDbHandle *", self.handles.add(db))
         return SUCCESS
@@ -138,11 +142,15 @@ class CApi:
     # ------------------------------------------------------------ connection
     @_export("status")
     def connect(self, path: Any, out_handle: Any) -> int:
-        return self.open(path, out_handle, read_only=False)
+        return self.open(path, out_handle)
 
     @_export("status")
-    def connect_read_only(self, path: Any, out_handle: Any) -> int:
-        return self.open(path, out_handle, read_only=True)
+    def connect_with_options(self, path: Any, read_only: bool, heartbeat_interval_ms: int, timeout_ms: int,
+                             confirm_count: int, out_handle: Any) -> int:
+        defaults = CoordinationConfig()
+        coordination = CoordinationConfig(heartbeat_interval_ms or defaults.heartbeat_interval_ms,
+                                          timeout_ms or defaults.timeout_ms, confirm_count or defaults.confirm_count)
+        return self.open(path, out_handle, bool(read_only), coordination)
 
     @_export("void")
     def close(self, handle: Any) -> None:
