@@ -387,9 +387,12 @@ static int sdb_running_python_matches(void)
     int n = snprintf(expected, sizeof expected, "%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
     if (running && strncmp(running, expected, (size_t)n) == 0 && (running[n] < '0' || running[n] > '9'))
         return 1;
+    if (!running)
+        running = "?";
+    int length = (int)strcspn(running, " ");
     snprintf(sdb_init_error, sizeof sdb_init_error,
-             "sessiondb: this library was built for Python %s but the process runs Python %.20s; "
-             "load the build for that version", expected, running ? running : "?");
+             "sessiondb: this library was built for Python %s but the process runs Python %.*s; "
+             "use a build of sessiondb for that version", expected, length > 32 ? 32 : length, running);
     return 0;
 }
 

@@ -17,16 +17,16 @@ C_DIR = Path(__file__).resolve().parent / "c"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
 
 
-def library_flags() -> tuple[list[str], list[str]]:
-    """(cflags, libs) of the installed library, from ``python -m sessiondb``."""
-    out = subprocess.run([sys.executable, "-m", "sessiondb", "--cflags", "--libs"], capture_output=True, text=True,
+def library_flags(python: str = sys.executable) -> tuple[list[str], list[str]]:
+    """(cflags, libs) of the library installed for ``python``, from ``python -m sessiondb``."""
+    out = subprocess.run([python, "-m", "sessiondb", "--cflags", "--libs"], capture_output=True, text=True,
                          timeout=60, check=True).stdout.split()
     cflags = [f for f in out if f.startswith("-I")]
     return cflags, [f for f in out if not f.startswith("-I")]
 
 
-def library_path() -> Path:
-    libdir = subprocess.run([sys.executable, "-m", "sessiondb", "--libdir"], capture_output=True, text=True,
+def library_path(python: str = sys.executable) -> Path:
+    libdir = subprocess.run([python, "-m", "sessiondb", "--libdir"], capture_output=True, text=True,
                             timeout=60, check=True).stdout.strip()
     return Path(libdir) / ("libsessiondb.dylib" if sys.platform == "darwin" else "libsessiondb.so")
 
@@ -40,10 +40,11 @@ def require_tool(name: str) -> str:
     return path
 
 
-def compile_c(source: str | Path, output: Path, *extra: str, include_dirs: tuple[Path, ...] = ()) -> Path:
+def compile_c(source: str | Path, output: Path, *extra: str, include_dirs: tuple[Path, ...] = (),
+              python: str = sys.executable) -> Path:
     """Compile one C test program against the installed library (warnings are errors)."""
     gcc = require_tool("gcc")
-    cflags, libs = library_flags()
+    cflags, libs = library_flags(python)
     cmd = [gcc, "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror", "-g", "-O1", "-pthread",
            f"-I{C_DIR}", *[f"-I{d}" for d in include_dirs], *cflags, *extra, str(source), "-o", str(output), *libs]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

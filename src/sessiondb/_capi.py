@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,7 +46,7 @@ def _module(name: str, what: str) -> Any:
         return importlib.import_module(f"sessiondb.{name}")
     except ImportError as exc:
         raise CallError(f"{what} is not available in this build ({exc})", COORDINATION_ERROR
-                        if name == "coordination" else UNKNOWN) from None
+                        if name.startswith("coordinat") else UNKNOWN) from None
 
 
 class CApi:
@@ -58,9 +59,16 @@ class CApi:
 
     # ------------------------------------------------------------ helpers
     def state(self, handle: Any) -> HandleState:
-        return self.handles.get(self.m.handle_id(handle))
+        # The hot path of every call on a handle: keep it short.
+        if handle:
+            state = self.handles.states.get(int(self.ffi.cast(self.m.uintptr, handle)))
+            if state is not None:
+                return state
+        return self.handles.get(self.m.handle_id(handle))  # raises the right error
 
     def writer_type(self, code: int) -> Any:
+        if not 0 <= code <= 3:
+            raise OutOfRange(f"writer_type {code} is not a writer type (0..3)")
         coordination = _module("coordination", "writer coordination")
         try:
             return coordination.WriterType.from_code(int(code))
@@ -74,7 +82,8 @@ class CApi:
         config = DbConfig.from_env(read_only=read_only) if text is None else DbConfig.local(text, read_only=read_only)
         if coordination is not None:
             config = dataclasses.replace(config, coordination=coordination)
-        db = SessionDB.connect(config)
+        with self.handles.open_lock:
+            db = SessionDB.connect(config)
         out[0] = self.ffi.cast("SessionDbHandle *", self.handles.add(db))
         return SUCCESS
 
@@ -253,8 +262,7 @@ class CApi:
             if state.running:
                 role = coordinator.role
             else:
-                role = coordinator.step()
-                coordinator.start()
+                role = coordinator.start()  # one round now (errors surface here), then the thread
                 state.running = True
         if out_role:
             out_role[0] = role_code(role)
@@ -279,8 +287,10 @@ class CApi:
         if state.coordinator is not None and state.running:
             state.coordinator.stop(release=False)
             state.running = False
-        coordination = _module("coordination", "writer coordination")
-        state.coordinator = coordination.Coordinator(state.db, kind, on_role_change=state.notify)
+        coordinator_class = getattr(_module("coordinator", "writer coordination"), "Coordinator", None)
+        if coordinator_class is None:
+            raise CallError("the coordinator loop is not available in this build", COORDINATION_ERROR)
+        state.coordinator = coordinator_class(state.db, kind, on_role_change=state.notify)
         state.coordinator_type = kind
         return state.coordinator
 
@@ -555,21 +565,21 @@ class CApi:
     @_export("pointer")
     def get_session_path(self, projects_path: Any, session_id: Any) -> Any:
         root = self.m.optional_text(projects_path, "projects_path")
-        found = self.reader().get_session_path(root, self.m.text(session_id, "session_id"))
-        return self.m.string(found)
+        sid = self.m.text(session_id, "session_id")
+        return self.m.string(self.reader().get_session_path(root, sid))
 
     @_export("pointer")
     def get_encoded_dir_name(self, projects_path: Any, project_path: Any) -> Any:
         root = self.m.optional_text(projects_path, "projects_path")
-        found = self.reader().get_encoded_dir_name(root, self.m.text(project_path, "project_path"))
-        return self.m.string(found)
+        project = self.m.text(project_path, "project_path")
+        return self.m.string(self.reader().get_encoded_dir_name(root, project))
 
     @_export("pointer")
     def compute_session_path(self, projects_path: Any, encoded_dir_name: Any, session_id: Any) -> Any:
         root = self.m.optional_text(projects_path, "projects_path")
-        path = self.reader().compute_session_path(root, self.m.text(encoded_dir_name, "encoded_dir_name"),
-                                                  self.m.text(session_id, "session_id"))
-        return self.m.string(path)
+        encoded = self.m.text(encoded_dir_name, "encoded_dir_name")
+        sid = self.m.text(session_id, "session_id")
+        return self.m.string(self.reader().compute_session_path(root, encoded, sid))
 
     @_export("status")
     def list_file_projects(self, projects_path: Any, limit: int, out_array: Any) -> int:
@@ -604,8 +614,8 @@ class CApi:
         self.m.need(project_path, "project_path")
         out = self.m.need(out_session, "out_session")
         root = self.m.optional_text(projects_path, "projects_path")
-        meta = self.reader().find_latest_session(root, self.m.text(project_path, "project_path"),
-                                                 within_seconds=within_seconds or None)
+        project = self.m.text(project_path, "project_path")
+        meta = self.reader().find_latest_session(root, project, within_seconds=within_seconds or None)
         if meta is None:
             out[0] = self.ffi.NULL
             return SUCCESS
@@ -705,6 +715,10 @@ def install(ffi: Any, lib: Any) -> CApi:
         raise ImportError("the C header and sessiondb._capi disagree: missing in Python "
                           f"{sorted(expected - set(_EXPORTS))}, not in the header {sorted(set(_EXPORTS) - expected)}")
     api = CApi(ffi, lib)
+    # Run by PyOS_BeforeFork / PyOS_AfterFork_* (the library's pthread_atfork handlers,
+    # or os.fork() in a Python host).
+    os.register_at_fork(before=api.handles.hold_for_fork, after_in_parent=api.handles.release_after_fork,
+                        after_in_child=api.handles.release_after_fork)
 
     def on_conversion_error(exc_type: type, exc: BaseException, traceback: Any) -> None:
         lib._sdb_set_error(UNKNOWN, f"{exc_type.__name__}: {exc}".encode("utf-8", "replace"))

@@ -8,7 +8,7 @@ beyond the ``ffi`` / ``lib`` pair handed in at start-up.
 from __future__ import annotations
 
 import itertools
-import secrets
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +33,8 @@ MAX_ROWS = 2 ** 31
 
 _APPROVALS = (ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.TIMEOUT)
 CHECKPOINT_MODES = ("PASSIVE", "FULL", "RESTART", "TRUNCATE")
+# How long fork() waits for one handle's running call to finish.
+FORK_WAIT_S = 10.0
 
 
 # ---------------------------------------------------------------- errors
@@ -144,29 +146,51 @@ class HandleTable:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[int, HandleState] = {}
+        # Held while a connection opens, and across fork(): see hold_for_fork.
+        self.open_lock = threading.Lock()
+        self._held: list[Any] = []
+        self.states: dict[int, HandleState] = {}
         # A random salt keeps ids far from small integers and from ids of other runs.
-        self._salt = (secrets.randbits(15) | 1) << 24
+        self._salt = ((int.from_bytes(os.urandom(2), "little") & 0x7FFF) | 1) << 24
         self._serial = itertools.count(1)
 
     def add(self, db: Any) -> int:
         handle_id = (self._salt | next(self._serial)) << 4
         with self._lock:
-            self._states[handle_id] = HandleState(db)
+            self.states[handle_id] = HandleState(db)
         return handle_id
 
     def get(self, handle_id: int) -> HandleState:
-        state = self._states.get(handle_id)
+        state = self.states.get(handle_id)
         if state is None:
             raise NullArgument("the handle is not open (closed, or not from session_db_connect)")
         return state
 
     def pop(self, handle_id: int) -> HandleState | None:
         with self._lock:
-            return self._states.pop(handle_id, None)
+            return self.states.pop(handle_id, None)
 
     def __len__(self) -> int:
-        return len(self._states)
+        return len(self.states)
+
+    # fork(): a thread inside SQLite holds SQLite's own mutexes; a child forked at that
+    # moment would deadlock on its first SQLite call. Before the fork, wait (bounded)
+    # until no thread is opening a connection or running SQL on an open handle; all
+    # SQL of a handle runs under its lock.
+    def hold_for_fork(self) -> None:
+        held = []
+        if self.open_lock.acquire(timeout=FORK_WAIT_S):
+            held.append(self.open_lock)
+        for _, state in sorted(self.states.items()):
+            lock = getattr(state.db, "_lock", None)
+            if lock is not None and lock.acquire(timeout=FORK_WAIT_S):
+                held.append(lock)
+        self._held = held
+
+    def release_after_fork(self) -> None:
+        held, self._held = self._held, []
+        for lock in reversed(held):
+            lock.release()
 
 
 # ---------------------------------------------------------------- marshalling
@@ -178,6 +202,7 @@ class Marshal:
     def __init__(self, ffi: Any, lib: Any) -> None:
         self.ffi, self.lib = ffi, lib
         self.NULL = ffi.NULL
+        self.uintptr = ffi.typeof("uintptr_t")
         self._types: dict[str, Any] = {}
         self._sizes: dict[str, int] = {}
 
@@ -202,7 +227,7 @@ class Marshal:
     def handle_id(self, pointer: Any) -> int:
         if not pointer:
             raise NullArgument("handle is NULL")
-        return int(self.ffi.cast("uintptr_t", pointer))
+        return int(self.ffi.cast(self.uintptr, pointer))
 
     # ---- outputs
     def string(self, value: str | None) -> Any:
