@@ -101,6 +101,55 @@ def test_swift_package_builds_and_its_tests_pass() -> None:
         print(f"Swift tests skipped because sessiondb lacks {missing}: {skipped}")
 
 
+APP_MANIFEST = """// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Notes",
+    platforms: [.macOS(.v13)],
+    dependencies: [.package(path: "{package}")],
+    targets: [
+        .executableTarget(name: "Notes", dependencies: [.product(name: "SessionDB", package: "swift")]),
+    ]
+)
+"""
+
+APP_MAIN = """import SessionDB
+
+let db = try SessionDatabase(path: CommandLine.arguments[1])
+let project = try db.upsertProject(name: "notes", path: "/work/notes", source: "claude")
+try db.upsertSession("s1", projectID: project)
+try db.insertMessages([MessageInput(uuid: "m1", role: .user, content: "单文件数据库 is locked",
+                                    timestamp: 1_760_000_000_000, sequence: 0)], into: "s1")
+for hit in try db.search(SearchQuery("数据库", highlightOpen: "[", highlightClose: "]")) {
+    print("hit", hit.sessionID, hit.snippet)
+}
+do {
+    try db.insertMessages([], into: "missing")
+} catch {
+    print("error", error.code, error.message.contains("missing"))
+}
+"""
+
+
+def test_an_app_depending_on_the_package_by_path_runs_with_an_rpath(tmp_path: Path) -> None:
+    """What the README tells app developers: a path dependency, pkg-config to build, an rpath to run."""
+    swift = require_swift()
+    env, rpath = swift_env()
+    env.pop("LD_LIBRARY_PATH")   # the rpath alone must find the library
+    app = tmp_path / "Notes"
+    (app / "Sources" / "Notes").mkdir(parents=True)
+    (app / "Package.swift").write_text(APP_MANIFEST.format(package=SWIFT_DIR), encoding="utf-8")
+    (app / "Sources" / "Notes" / "main.swift").write_text(APP_MAIN, encoding="utf-8")
+    done = subprocess.run([swift, "build", *rpath], cwd=app, env=env, capture_output=True, text=True,
+                          timeout=BUILD_TIMEOUT)
+    assert done.returncode == 0, f"{done.stdout[-20000:]}\n{done.stderr[-20000:]}"
+    ran = subprocess.run([str(app / ".build" / "debug" / "Notes"), str(tmp_path / "notes.db")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, f"{ran.stdout}\n{ran.stderr}"
+    assert ran.stdout.splitlines() == ["hit s1 单文件[数据库] is locked", "error databaseError true"]
+
+
 def test_missing_toolchain_skips_or_fails_as_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.modules[__name__], "find_swift", lambda: None)
     monkeypatch.delenv("SESSIONDB_REQUIRE_SWIFT", raising=False)

@@ -39,6 +39,10 @@ public struct SessionDBError: Error, Sendable, Hashable, CustomStringConvertible
     }
 
     public var description: String {
-        "\(function): \(message.isEmpty ? "failed with status \(status)" : message) [\(code)]"
+        if message.isEmpty {
+            return "\(function): failed with status \(status) [\(code)]"
+        }
+        // The library's messages usually name the function already.
+        return message.hasPrefix(function) ? "\(message) [\(code)]" : "\(function): \(message) [\(code)]"
     }
 }
