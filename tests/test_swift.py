@@ -13,16 +13,20 @@ which makes it a failure.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 SWIFT_DIR = Path(__file__).resolve().parent.parent / "swift"
+EXAMPLE_APP = SWIFT_DIR / "Examples" / "Notes"
+LEAK_CHECK = SWIFT_DIR / "LeakCheck"
 # Parts of the Python package some Swift tests need; a build without one skips exactly those.
 FEATURES = ("coordination", "collector", "reader")
 BUILD_TIMEOUT = 1200
@@ -101,54 +105,82 @@ def test_swift_package_builds_and_its_tests_pass() -> None:
         print(f"Swift tests skipped because sessiondb lacks {missing}: {skipped}")
 
 
-APP_MANIFEST = """// swift-tools-version: 6.0
-import PackageDescription
-
-let package = Package(
-    name: "Notes",
-    platforms: [.macOS(.v13)],
-    dependencies: [.package(path: "{package}")],
-    targets: [
-        .executableTarget(name: "Notes", dependencies: [.product(name: "SessionDB", package: "swift")]),
-    ]
-)
-"""
-
-APP_MAIN = """import SessionDB
-
-let db = try SessionDatabase(path: CommandLine.arguments[1])
-let project = try db.upsertProject(name: "notes", path: "/work/notes", source: "claude")
-try db.upsertSession("s1", projectID: project)
-try db.insertMessages([MessageInput(uuid: "m1", role: .user, content: "单文件数据库 is locked",
-                                    timestamp: 1_760_000_000_000, sequence: 0)], into: "s1")
-for hit in try db.search(SearchQuery("数据库", highlightOpen: "[", highlightClose: "]")) {
-    print("hit", hit.sessionID, hit.snippet)
-}
-do {
-    try db.insertMessages([], into: "missing")
-} catch {
-    print("error", error.code, error.message.contains("missing"))
-}
-"""
-
-
-def test_an_app_depending_on_the_package_by_path_runs_with_an_rpath(tmp_path: Path) -> None:
-    """What the README tells app developers: a path dependency, pkg-config to build, an rpath to run."""
+def build_product(package: Path, scratch: Path, env: dict[str, str], rpath: list[str]) -> Path:
+    """``swift build`` of a package that depends on swift/ by path; returns its debug bin directory."""
     swift = require_swift()
-    env, rpath = swift_env()
-    env.pop("LD_LIBRARY_PATH")   # the rpath alone must find the library
-    app = tmp_path / "Notes"
-    (app / "Sources" / "Notes").mkdir(parents=True)
-    (app / "Package.swift").write_text(APP_MANIFEST.format(package=SWIFT_DIR), encoding="utf-8")
-    (app / "Sources" / "Notes" / "main.swift").write_text(APP_MAIN, encoding="utf-8")
-    done = subprocess.run([swift, "build", *rpath], cwd=app, env=env, capture_output=True, text=True,
-                          timeout=BUILD_TIMEOUT)
-    assert done.returncode == 0, f"{done.stdout[-20000:]}\n{done.stderr[-20000:]}"
-    ran = subprocess.run([str(app / ".build" / "debug" / "Notes"), str(tmp_path / "notes.db")], env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert ran.returncode == 0, f"{ran.stdout}\n{ran.stderr}"
-    assert ran.stdout.splitlines() == ["hit s1 单文件[数据库] is locked", "error databaseError true"]
+    args = [swift, "build", "--package-path", str(package), "--scratch-path", str(scratch), *rpath]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    assert done.returncode == 0, f"$ {' '.join(args)}\n{done.stdout[-20000:]}\n{done.stderr[-20000:]}"
+    return scratch / "debug"
 
+
+def require_every_feature() -> None:
+    missing = missing_features()
+    if missing:
+        pytest.skip(f"sessiondb lacks {missing}")
+
+
+def claude_line(uuid: str, cwd: str, text: str, when: datetime) -> str:
+    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return json.dumps({"type": "user", "uuid": uuid, "cwd": cwd, "timestamp": stamp,
+                       "message": {"role": "user", "content": text}}, ensure_ascii=False)
+
+
+def test_readme_shows_the_example_app() -> None:
+    readme = (SWIFT_DIR.parent / "README.md").read_text(encoding="utf-8")
+    example = (EXAMPLE_APP / "Sources" / "Notes" / "main.swift").read_text(encoding="utf-8")
+    assert f"```swift\n{example}```" in readme, "README's Swift example differs from swift/Examples/Notes"
+
+
+def test_example_app_builds_and_runs_with_an_rpath(tmp_path: Path) -> None:
+    """What the README tells app developers: a path dependency, pkg-config to build, an rpath to run."""
+    require_swift()
+    require_every_feature()
+    env, rpath = swift_env()
+    env.pop("LD_LIBRARY_PATH")  # the rpath alone must find the library
+    binary = build_product(EXAMPLE_APP, tmp_path / "build", env, rpath) / "Notes"
+
+    home = Path(env["HOME"])
+    session = home / ".claude" / "projects" / "-Users-me-app" / "s1.jsonl"
+    session.parent.mkdir(parents=True)
+    text = "the database is locked again 数据库"
+    session.write_text(claude_line("u1", "/Users/me/app", text, datetime.now() - timedelta(hours=1)) + "\n",
+                       encoding="utf-8")
+    ran = subprocess.run([str(binary)], env=env, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, f"{ran.stdout}\n{ran.stderr}"
+    lines = ran.stdout.splitlines()
+    assert lines[:2] == ["now the writer", "collected 1 messages, 0 errors"], ran.stdout
+    assert lines[2].startswith("app s1 ") and "<mark>数据库</mark>" in lines[2], ran.stdout
+    assert lines[3].startswith("databaseError ") and "no-such-session" in lines[3], ran.stdout
+    assert lines[4:] == [f"1 {text}"], ran.stdout
+    assert (home / ".vimo" / "db" / "ai-cli-session.db").is_file()
+
+
+def test_every_library_allocation_is_freed_under_valgrind(tmp_path: Path) -> None:
+    """swift/LeakCheck calls every API many times; valgrind must find no definite leak or bad access."""
+    require_swift()
+    require_every_feature()
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        if os.environ.get("SESSIONDB_REQUIRE_SWIFT") == "1":
+            pytest.fail("SESSIONDB_REQUIRE_SWIFT=1 but valgrind is not installed")
+        pytest.skip("valgrind is not installed")
+    env, rpath = swift_env()
+    binary = build_product(LEAK_CHECK, tmp_path / "build", env, rpath) / "LeakCheck"
+    work = tmp_path / "work"
+    work.mkdir()
+    log = tmp_path / "valgrind.log"
+    suppressions = SWIFT_DIR.parent / "tests" / "c" / "valgrind-python.supp"
+    args = [valgrind, "--error-exitcode=97", "--leak-check=full", "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite", f"--log-file={log}"]
+    if suppressions.is_file():
+        args.append(f"--suppressions={suppressions}")
+    ran = subprocess.run([*args, str(binary), str(work), "20"], env=env, capture_output=True, text=True,
+                         timeout=TEST_TIMEOUT)
+    report = log.read_text(encoding="utf-8", errors="replace")
+    assert ran.returncode == 0, f"exit {ran.returncode}\n{ran.stdout}\n{ran.stderr}\n--- valgrind\n{report[-30000:]}"
+    assert ran.stdout.strip() == "done 21 messages"
+    assert "definitely lost: 0 bytes" in report or "no leaks are possible" in report, report[-30000:]
 
 def test_missing_toolchain_skips_or_fails_as_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.modules[__name__], "find_swift", lambda: None)
