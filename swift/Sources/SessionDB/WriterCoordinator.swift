@@ -28,9 +28,10 @@ public final class WriterCoordinator: @unchecked Sendable {
     private let broadcast: RoleBroadcast
     private let control = WatchControl()
 
-    /// - Parameter onRoleChange: called with each new role, on the thread that noticed
-    ///   the change (the coordinator's watcher thread, or the caller of
-    ///   ``start()``/``step()``/``stop(release:)``). Keep it short.
+    /// - Parameter onRoleChange: called with each new role, in order, on the thread that
+    ///   noticed the change (the coordinator's watcher thread, or the caller of
+    ///   ``start()``/``step()``/``stop(release:)``). Keep it short; it may call ``stop(release:)``.
+    ///   Capture the coordinator weakly in it, or it keeps the coordinator alive.
     public init(database: SessionDatabase, writerType: WriterType,
                 onRoleChange: (@Sendable (Role) -> Void)? = nil) {
         self.database = database
@@ -68,15 +69,15 @@ public final class WriterCoordinator: @unchecked Sendable {
         try check(session_db_coordinator_start(database.handle, writerType.rawValue, &raw),
                   "session_db_coordinator_start")
         let role = try database.knownRole(raw, "session_db_coordinator_start")
-        broadcast.publish(role)
         if control.begin() {
-            let database = self.database, broadcast = self.broadcast, control = self.control
+            let database = self.database, broadcast = self.broadcast, control = self.control, first = raw
             let watcher = Thread {
-                Self.watch(database: database, broadcast: broadcast, control: control)
+                Self.watch(database: database, broadcast: broadcast, control: control, from: first)
             }
             watcher.name = "sessiondb-role-watch"
             watcher.start()
         }
+        broadcast.publish(role)   // after the watcher runs, so a callback may stop the coordinator
         return role
     }
 
@@ -97,8 +98,8 @@ public final class WriterCoordinator: @unchecked Sendable {
         let wasRunning = control.requestStop()
         let status = session_db_coordinator_stop(database.handle, release)
         let failure = status == Success ? nil : lastError(status: status.rawValue, function: "session_db_coordinator_stop")
-        if wasRunning {
-            control.waitForExit()
+        if wasRunning && !control.onWatcherThread {
+            control.waitForExit()   // (a callback on the watcher thread cannot wait for itself)
         }
         if let role = try? database.currentRole() {
             broadcast.publish(role)
@@ -110,9 +111,11 @@ public final class WriterCoordinator: @unchecked Sendable {
     }
 
     /// The watcher thread: blocks in the library until the role changes, publishes it.
-    private static func watch(database: SessionDatabase, broadcast: RoleBroadcast, control: WatchControl) {
+    private static func watch(database: SessionDatabase, broadcast: RoleBroadcast, control: WatchControl,
+                              from start: Int32) {
+        control.enterWatcher()
         defer { control.didExit() }
-        var known: Int32 = broadcast.current?.rawValue ?? -1
+        var known = start
         while control.isRunning {
             var now: Int32 = known
             let status = session_db_wait_role_change(database.handle, known, 200, &now)
@@ -202,10 +205,25 @@ final class RoleBroadcast: @unchecked Sendable {
 
 /// Start and stop of the watcher thread.
 final class WatchControl: @unchecked Sendable {
-    // @unchecked: `running` and `watching` are guarded by `condition`.
+    // @unchecked: `running`, `watching` and `watcher` are guarded by `condition`.
     private let condition = NSCondition()
     private var running = false
     private var watching = false
+    private var watcher: Thread?
+
+    /// Called by the watcher thread when it begins.
+    func enterWatcher() {
+        condition.lock()
+        watcher = Thread.current
+        condition.unlock()
+    }
+
+    /// True on the watcher thread (a role-change callback runs there).
+    var onWatcherThread: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return watcher.map { $0 === Thread.current } ?? false
+    }
 
     var isRunning: Bool {
         condition.lock()
@@ -218,6 +236,10 @@ final class WatchControl: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if running { return false }
+        if watching, watcher === Thread.current {
+            running = true   // restarted from a callback: the current watcher carries on
+            return false
+        }
         // A watcher from an earlier run may still be finishing: wait for it.
         while watching { condition.wait() }
         running = true
@@ -238,6 +260,7 @@ final class WatchControl: @unchecked Sendable {
         condition.lock()
         watching = false
         running = false
+        watcher = nil
         condition.broadcast()
         condition.unlock()
     }

@@ -131,6 +131,52 @@ struct CoordinationTests {
         #expect(try b.coordinationStep(.memexKit) == .writer)   // sees the release, takes over
     }
 
+    @Test func coordinatorStepsDrivenByTheApp() throws {
+        let scratch = Scratch()
+        let a = try scratch.database(options: ConnectionOptions(coordination: quickTimings))
+        let b = try scratch.database(options: ConnectionOptions(coordination: quickTimings))
+        let log = RoleLog()
+        let writer = WriterCoordinator(database: a, writerType: .memexDaemon)
+        let reader = WriterCoordinator(database: b, writerType: .memexDaemon, onRoleChange: { log.append($0) })
+        #expect(try writer.step() == .writer)
+        #expect(try reader.step() == .reader)
+        #expect(try writer.step() == .writer)   // heartbeat round
+        #expect(!reader.isRunning)              // nothing runs in the background
+        try a.releaseWriter()
+        #expect(try reader.step() == .writer)
+        #expect(reader.role == .writer)
+        #expect(log.all == [.reader, .writer])
+    }
+
+    @Test func aCallbackMayStopItsCoordinator() async throws {
+        let scratch = Scratch()
+        let a = try scratch.database(options: ConnectionOptions(coordination: quickTimings))
+        let b = try scratch.database(options: ConnectionOptions(coordination: quickTimings))
+        final class Holder: @unchecked Sendable {
+            weak var coordinator: WriterCoordinator?
+        }
+        let holder = Holder()
+        let log = RoleLog()
+        let writer = WriterCoordinator(database: a, writerType: .vlaudeKit)
+        let reader = WriterCoordinator(database: b, writerType: .memexKit, onRoleChange: { role in
+            log.append(role)
+            if role == .writer {
+                try? holder.coordinator?.stop(release: false)   // on the watcher thread
+            }
+        })
+        holder.coordinator = reader
+        let changes = reader.roleChanges()
+        try writer.start()
+        try reader.start()
+        try writer.stop()
+        var seen: [Role] = []
+        for await role in changes { seen.append(role) }   // ends because the callback stopped it
+        #expect(seen == [.reader, .writer])
+        #expect(!reader.isRunning)
+        #expect(try b.currentRole() == .writer)   // stopped without releasing
+        #expect(log.all == [.reader, .writer])
+    }
+
     @Test func coordinatorTakesOverAfterRelease() async throws {
         let scratch = Scratch()
         let a = try scratch.database(options: ConnectionOptions(coordination: quickTimings))
