@@ -42,7 +42,9 @@ public final class WriterCoordinator: @unchecked Sendable {
     deinit {
         if control.requestStop() {
             session_db_coordinator_stop(database.handle, true)
-            control.waitForExit()
+            if !control.onWatcherThread {
+                control.waitForExit()
+            }
         }
         broadcast.finish()
     }
