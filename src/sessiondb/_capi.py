@@ -12,69 +12,26 @@ last-error message (``session_db_last_error``); nothing propagates into the host
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
 from . import __version__
-from ._capi_support import (CHECKPOINT_MODES, COORDINATION_ERROR, NULL_POINTER, SUCCESS, UNKNOWN, CallError,
-                            HandleState, HandleTable, Marshal, NullArgument, OutOfRange, approval_status,
-                            error_code, error_message, message_type, optional_ms, role_code, row_limit,
-                            search_limit, search_order)
+from ._capi_coordination import CoordinationFunctions
+from ._capi_files import FileFunctions
+from ._capi_support import (CHECKPOINT_MODES, EXPORTS, SUCCESS, UNKNOWN, HandleState, NullArgument, OutOfRange,
+                            approval_status, error_code, error_message, export, message_type, optional_ms,
+                            row_limit, search_limit, search_order)
 from .config import CoordinationConfig, DbConfig
 from .db import SessionDB
-from .errors import PermissionDenied
 from .models import MessageInput
 from .search import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
-# name -> kind of return: "status" (enum SessionDbError), "pointer", "void", "struct"
-_EXPORTS: dict[str, str] = {}
 
-
-def _export(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def mark(method: Callable[..., Any]) -> Callable[..., Any]:
-        _EXPORTS[method.__name__] = kind
-        return method
-    return mark
-
-
-def _module(name: str, what: str) -> Any:
-    """A part of the package built in parallel with the C ABI, imported on first use."""
-    try:
-        return importlib.import_module(f"sessiondb.{name}")
-    except ImportError as exc:
-        raise CallError(f"{what} is not available in this build ({exc})", COORDINATION_ERROR
-                        if name.startswith("coordinat") else UNKNOWN) from None
-
-
-class CApi:
+class CApi(CoordinationFunctions, FileFunctions):
     """One method per Python-implemented C function, named like it without the prefix."""
 
-    def __init__(self, ffi: Any, lib: Any) -> None:
-        self.ffi, self.lib = ffi, lib
-        self.m = Marshal(ffi, lib)
-        self.handles = HandleTable()
-
     # ------------------------------------------------------------ helpers
-    def state(self, handle: Any) -> HandleState:
-        # The hot path of every call on a handle: keep it short.
-        if handle:
-            state = self.handles.states.get(int(self.ffi.cast(self.m.uintptr, handle)))
-            if state is not None:
-                return state
-        return self.handles.get(self.m.handle_id(handle))  # raises the right error
-
-    def writer_type(self, code: int) -> Any:
-        if not 0 <= code <= 3:
-            raise OutOfRange(f"writer_type {code} is not a writer type (0..3)")
-        coordination = _module("coordination", "writer coordination")
-        try:
-            return coordination.WriterType.from_code(int(code))
-        except (ValueError, KeyError):
-            raise OutOfRange(f"writer_type {code} is not a writer type (0..3)") from None
-
     def open(self, path: Any, out_handle: Any, read_only: bool = False,
              coordination: CoordinationConfig | None = None) -> int:
         out = self.m.need(out_handle, "out_handle")
@@ -86,19 +43,6 @@ class CApi:
             db = SessionDB.connect(config)
         out[0] = self.ffi.cast("SessionDbHandle *", self.handles.add(db))
         return SUCCESS
-
-    def collect_result(self, result: Any) -> Any:
-        out = self.m.alloc("CollectResultC")
-        try:
-            out.projects_scanned = result.projects_scanned
-            out.sessions_scanned = result.sessions_scanned
-            out.messages_inserted = result.messages_inserted
-            out.error_count = result.error_count
-            out.first_error = self.m.string(result.first_error)
-        except BaseException:
-            self.lib.session_db_free_collect_result(out)
-            raise
-        return out
 
     def search_results(self, hits: list[Any]) -> Any:
         string = self.m.string
@@ -124,16 +68,6 @@ class CApi:
         out[0] = self.search_results(hits)
         return SUCCESS
 
-    def session_meta(self, target: Any, meta: Any) -> None:
-        string = self.m.string
-        target.id = string(meta.id)
-        target.project_path = string(meta.project_path or "")
-        target.project_name = string(meta.project_name)
-        target.encoded_dir_name = string(meta.encoded_dir_name)
-        target.session_path = string(meta.session_path)
-        target.file_mtime = -1 if meta.file_mtime is None else meta.file_mtime
-        target.message_count = -1 if meta.message_count is None else meta.message_count
-
     def shutdown(self, state: HandleState) -> None:
         """Stop the coordinator, give up the writer role, close the connection."""
         db = state.db
@@ -149,11 +83,11 @@ class CApi:
             state.notify()
 
     # ------------------------------------------------------------ connection
-    @_export("status")
+    @export("status")
     def connect(self, path: Any, out_handle: Any) -> int:
         return self.open(path, out_handle)
 
-    @_export("status")
+    @export("status")
     def connect_with_options(self, path: Any, read_only: bool, heartbeat_interval_ms: int, timeout_ms: int,
                              confirm_count: int, out_handle: Any) -> int:
         defaults = CoordinationConfig()
@@ -161,7 +95,7 @@ class CApi:
                                           timeout_ms or defaults.timeout_ms, confirm_count or defaults.confirm_count)
         return self.open(path, out_handle, bool(read_only), coordination)
 
-    @_export("void")
+    @export("void")
     def close(self, handle: Any) -> None:
         state = self.handles.pop(self.m.handle_id(handle)) if handle else None
         if handle and state is None:
@@ -169,149 +103,8 @@ class CApi:
         if state is not None:
             self.shutdown(state)
 
-    # ------------------------------------------------------------ coordination
-    @_export("status")
-    def register_writer(self, handle: Any, writer_type: int, out_role: Any) -> int:
-        state = self.state(handle)
-        out = self.m.need(out_role, "out_role")
-        kind = self.writer_type(writer_type)
-        try:
-            out[0] = role_code(state.db.register_writer(kind))
-        finally:
-            state.notify()
-        return SUCCESS
-
-    @_export("status")
-    def heartbeat(self, handle: Any) -> int:
-        state = self.state(handle)
-        _module("coordination", "writer coordination")
-        try:
-            state.db.heartbeat()
-        finally:
-            state.notify()
-        return SUCCESS
-
-    @_export("status")
-    def release_writer(self, handle: Any) -> int:
-        state = self.state(handle)
-        _module("coordination", "writer coordination")
-        try:
-            state.db.release_writer()
-        finally:
-            state.notify()
-        return SUCCESS
-
-    @_export("status")
-    def check_writer_health(self, handle: Any, out_health: Any) -> int:
-        state = self.state(handle)
-        out = self.m.need(out_health, "out_health")
-        _module("coordination", "writer coordination")
-        out[0] = int(state.db.check_writer_health().value)
-        return SUCCESS
-
-    @_export("status")
-    def try_takeover(self, handle: Any, out_taken: Any) -> int:
-        state = self.state(handle)
-        out = self.m.need(out_taken, "out_taken")
-        _module("coordination", "writer coordination")
-        try:
-            out[0] = 1 if state.db.try_takeover() else 0
-        finally:
-            state.notify()
-        return SUCCESS
-
-    @_export("status")
-    def register_writer_and_collect(self, handle: Any, writer_type: int, out_role: Any, out_result: Any) -> int:
-        state = self.state(handle)
-        out = self.m.need(out_role, "out_role")
-        kind = self.writer_type(writer_type)
-        _module("collector", "collection")
-        try:
-            role, result = state.db.register_writer_and_collect(kind)
-        finally:
-            state.notify()
-        out[0] = role_code(role)
-        if out_result:
-            out_result[0] = self.collect_result(result) if result is not None else self.ffi.NULL
-        return SUCCESS
-
-    @_export("status")
-    def current_role(self, handle: Any, out_role: Any) -> int:
-        state = self.state(handle)
-        out = self.m.need(out_role, "out_role")
-        out[0] = role_code(getattr(state.db, "role", None))
-        return SUCCESS
-
-    @_export("status")
-    def coordinator_step(self, handle: Any, writer_type: int, out_role: Any) -> int:
-        state = self.state(handle)
-        out = self.m.need(out_role, "out_role")
-        kind = self.writer_type(writer_type)
-        with state.lock:
-            coordinator = self._coordinator(state, kind)
-            role = coordinator.step()
-        out[0] = role_code(role)
-        return SUCCESS
-
-    @_export("status")
-    def coordinator_start(self, handle: Any, writer_type: int, out_role: Any) -> int:
-        state = self.state(handle)
-        kind = self.writer_type(writer_type)
-        with state.lock:
-            coordinator = self._coordinator(state, kind)
-            if state.running:
-                role = coordinator.role
-            else:
-                role = coordinator.start()  # one round now (errors surface here), then the thread
-                state.running = True
-        if out_role:
-            out_role[0] = role_code(role)
-        return SUCCESS
-
-    @_export("status")
-    def coordinator_stop(self, handle: Any, release: bool) -> int:
-        state = self.state(handle)
-        with state.lock:
-            if state.coordinator is not None and state.running:
-                state.coordinator.stop(release=bool(release))
-                state.running = False
-            elif release and getattr(state.db, "is_writer", False):
-                state.db.release_writer()
-        state.notify()
-        return SUCCESS
-
-    def _coordinator(self, state: HandleState, kind: Any) -> Any:
-        """The handle's coordinator for ``kind`` (a new one when the type changes)."""
-        if state.coordinator is not None and state.coordinator_type == kind:
-            return state.coordinator
-        if state.coordinator is not None and state.running:
-            state.coordinator.stop(release=False)
-            state.running = False
-        coordinator_class = getattr(_module("coordinator", "writer coordination"), "Coordinator", None)
-        if coordinator_class is None:
-            raise CallError("the coordinator loop is not available in this build", COORDINATION_ERROR)
-        state.coordinator = coordinator_class(state.db, kind, on_role_change=state.notify)
-        state.coordinator_type = kind
-        return state.coordinator
-
-    @_export("status")
-    def wait_role_change(self, handle: Any, known_role: int, timeout_ms: int, out_role: Any) -> int:
-        state = self.state(handle)
-        out = self.m.need(out_role, "out_role")
-        deadline = time.monotonic() + timeout_ms / 1000.0
-        while True:
-            role = role_code(getattr(state.db, "role", None))
-            remaining = deadline - time.monotonic()
-            if role != known_role or remaining <= 0 or state.db.closed:
-                break
-            with state.changed:
-                # Also re-checked periodically: a write can discover a demotion by itself.
-                state.changed.wait(min(remaining, 0.25))
-        out[0] = role
-        return SUCCESS
-
     # ------------------------------------------------------------ data
-    @_export("status")
+    @export("status")
     def get_stats(self, handle: Any, out_projects: Any, out_sessions: Any, out_messages: Any) -> int:
         stats = self.state(handle).db.get_stats()
         for pointer, value in ((out_projects, stats.project_count), (out_sessions, stats.session_count),
@@ -320,7 +113,7 @@ class CApi:
                 pointer[0] = value
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def upsert_project(self, handle: Any, name: Any, path: Any, source: Any, out_id: Any) -> int:
         state = self.state(handle)
         for pointer, label in ((name, "name"), (path, "path"), (source, "source"), (out_id, "out_id")):
@@ -330,7 +123,7 @@ class CApi:
         out_id[0] = project_id
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def list_projects(self, handle: Any, out_array: Any) -> int:
         state = self.state(handle)
         out = self.m.need(out_array, "out_array")
@@ -347,13 +140,13 @@ class CApi:
                               self.lib.session_db_free_projects)
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def upsert_session(self, handle: Any, session_id: Any, project_id: int) -> int:
         state = self.state(handle)
         state.db.upsert_session(self.m.text(session_id, "session_id"), project_id)
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def list_sessions(self, handle: Any, project_id: int, out_array: Any) -> int:
         state = self.state(handle)
         out = self.m.need(out_array, "out_array")
@@ -371,7 +164,7 @@ class CApi:
                               self.lib.session_db_free_sessions)
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def get_scan_checkpoint(self, handle: Any, session_id: Any, out_timestamp: Any) -> int:
         state = self.state(handle)
         self.m.need(session_id, "session_id")
@@ -380,13 +173,13 @@ class CApi:
         out[0] = -1 if checkpoint is None else checkpoint
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def update_session_last_message(self, handle: Any, session_id: Any, timestamp: int) -> int:
         state = self.state(handle)
         state.db.update_session_last_message(self.m.text(session_id, "session_id"), timestamp)
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def insert_messages(self, handle: Any, session_id: Any, messages: Any, message_count: int,
                         out_inserted: Any) -> int:
         state = self.state(handle)
@@ -406,7 +199,7 @@ class CApi:
             out_inserted[0] = inserted
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def list_messages(self, handle: Any, session_id: Any, limit: int, offset: int, out_array: Any) -> int:
         state = self.state(handle)
         self.m.need(session_id, "session_id")
@@ -427,7 +220,7 @@ class CApi:
         out[0] = self.m.array("MessageArray", "MessageC", rows, fill, self.lib.session_db_free_messages)
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def update_approval_status_by_tool_call_id(self, handle: Any, tool_call_id: Any, status: int,
                                                resolved_at: int, out_updated: Any) -> int:
         state = self.state(handle)
@@ -438,7 +231,7 @@ class CApi:
             out_updated[0] = updated
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def checkpoint(self, handle: Any, mode: int, out_wal_frames: Any, out_checkpointed_frames: Any) -> int:
         state = self.state(handle)
         if not 0 <= mode < len(CHECKPOINT_MODES):
@@ -450,7 +243,7 @@ class CApi:
             out_checkpointed_frames[0] = copied
         return SUCCESS
 
-    @_export("status")
+    @export("status")
     def integrity_check(self, handle: Any, quick: bool, out_ok: Any, out_report: Any) -> int:
         state = self.state(handle)
         out = self.m.need(out_ok, "out_ok")
@@ -461,28 +254,28 @@ class CApi:
         return SUCCESS
 
     # ------------------------------------------------------------ search
-    @_export("status")
+    @export("status")
     def search_fts(self, handle: Any, query: Any, limit: int, out_array: Any) -> int:
         return self.search_into(handle, query, out_array, limit)
 
-    @_export("status")
+    @export("status")
     def search_fts_with_project(self, handle: Any, query: Any, limit: int, project_id: int, out_array: Any) -> int:
         return self.search_into(handle, query, out_array, limit, project_id=optional_ms(project_id))
 
-    @_export("status")
+    @export("status")
     def search_fts_with_options(self, handle: Any, query: Any, limit: int, project_id: int, order_by: int,
                                 out_array: Any) -> int:
         return self.search_into(handle, query, out_array, limit, project_id=optional_ms(project_id),
                                 order=search_order(order_by))
 
-    @_export("status")
+    @export("status")
     def search_fts_full(self, handle: Any, query: Any, limit: int, project_id: int, order_by: int,
                         start_timestamp: int, end_timestamp: int, out_array: Any) -> int:
         return self.search_into(handle, query, out_array, limit, project_id=optional_ms(project_id),
                                 order=search_order(order_by), since=optional_ms(start_timestamp),
                                 until=optional_ms(end_timestamp))
 
-    @_export("status")
+    @export("status")
     def search(self, handle: Any, options: Any, out_array: Any) -> int:
         self.state(handle)
         o = self.m.need(options, "options")
@@ -501,159 +294,9 @@ class CApi:
                        DEFAULT_HIGHLIGHT[1] if closing is None else closing),
             snippet_chars=o.snippet_chars or DEFAULT_SNIPPET_CHARS)
 
-    # ------------------------------------------------------------ collection
-    @_export("status")
-    def collect(self, handle: Any, out_result: Any) -> int:
-        state = self.state(handle)
-        out = self.m.need(out_result, "out_result")
-        _module("collector", "collection")
-        self._require_writer(state)
-        out[0] = self.collect_result(state.db.collect_all())
-        return SUCCESS
-
-    @_export("status")
-    def collect_by_path(self, handle: Any, path: Any, out_result: Any) -> int:
-        state = self.state(handle)
-        self.m.need(path, "path")
-        out = self.m.need(out_result, "out_result")
-        _module("collector", "collection")
-        self._require_writer(state)
-        out[0] = self.collect_result(state.db.collect_by_path(self.m.text(path, "path")))
-        return SUCCESS
-
-    @staticmethod
-    def _require_writer(state: HandleState) -> None:
-        if not getattr(state.db, "is_writer", False):
-            raise PermissionDenied("only the registered writer may collect; register with "
-                                   "session_db_register_writer first")
-
-    # ------------------------------------------------------------ session files
-    def reader(self) -> Any:
-        return _module("reader", "reading session files")
-
-    @_export("struct")
-    def parse_jsonl(self, jsonl_path: Any, out_result: Any) -> None:
-        path = self.m.text(jsonl_path, "jsonl_path")
-        session = self.reader().parse_jsonl(path)
-        out_result.session = self.ffi.NULL if session is None else self.indexable_session(session)
-        out_result.error = SUCCESS
-
-    def indexable_session(self, session: Any) -> Any:
-        string = self.m.string
-        out = self.m.alloc("IndexableSessionC")
-        try:
-            out.session_id = string(session.session_id)
-            out.project_path = string(session.project_path)
-            out.project_name = string(session.project_name)
-            messages = list(session.messages)
-            if messages:
-                data = self.m.alloc("IndexableMessageC", len(messages))
-                out.messages.data = data
-                out.messages.len = len(messages)
-                for i, message in enumerate(messages):
-                    c = data[i]
-                    c.uuid = string(message.uuid)
-                    c.role = string(message.role)
-                    c.content = string(message.content)
-                    c.timestamp = message.timestamp
-                    c.sequence = message.sequence
-        except BaseException:
-            self.lib.session_db_free_parse_result(out)
-            raise
-        return out
-
-    @_export("pointer")
-    def get_session_path(self, projects_path: Any, session_id: Any) -> Any:
-        root = self.m.optional_text(projects_path, "projects_path")
-        sid = self.m.text(session_id, "session_id")
-        return self.m.string(self.reader().get_session_path(root, sid))
-
-    @_export("pointer")
-    def get_encoded_dir_name(self, projects_path: Any, project_path: Any) -> Any:
-        root = self.m.optional_text(projects_path, "projects_path")
-        project = self.m.text(project_path, "project_path")
-        return self.m.string(self.reader().get_encoded_dir_name(root, project))
-
-    @_export("pointer")
-    def compute_session_path(self, projects_path: Any, encoded_dir_name: Any, session_id: Any) -> Any:
-        root = self.m.optional_text(projects_path, "projects_path")
-        encoded = self.m.text(encoded_dir_name, "encoded_dir_name")
-        sid = self.m.text(session_id, "session_id")
-        return self.m.string(self.reader().compute_session_path(root, encoded, sid))
-
-    @_export("status")
-    def list_file_projects(self, projects_path: Any, limit: int, out_array: Any) -> int:
-        out = self.m.need(out_array, "out_array")
-        root = self.m.optional_text(projects_path, "projects_path")
-        projects = self.reader().list_file_projects(root, limit=limit or None)
-        string = self.m.string
-
-        def fill(c: Any, p: Any) -> None:
-            c.encoded_name = string(p.encoded_name)
-            c.path = string(p.path)
-            c.name = string(p.name)
-            c.session_count = p.session_count
-            c.last_active = p.last_active or 0
-        out[0] = self.m.array("ProjectInfoArray", "ProjectInfoC", projects, fill,
-                              self.lib.session_db_free_project_list)
-        return SUCCESS
-
-    @_export("status")
-    def list_session_metas(self, projects_path: Any, project_path: Any, out_array: Any) -> int:
-        out = self.m.need(out_array, "out_array")
-        root = self.m.optional_text(projects_path, "projects_path")
-        project = self.m.optional_text(project_path, "project_path")
-        metas = self.reader().list_session_metas(root, project, include_agents=False)
-        out[0] = self.m.array("SessionMetaArray", "SessionMetaC", metas, self.session_meta,
-                              self.lib.session_db_free_session_meta_list)
-        return SUCCESS
-
-    @_export("status")
-    def find_latest_session(self, projects_path: Any, project_path: Any, within_seconds: int,
-                            out_session: Any) -> int:
-        self.m.need(project_path, "project_path")
-        out = self.m.need(out_session, "out_session")
-        root = self.m.optional_text(projects_path, "projects_path")
-        project = self.m.text(project_path, "project_path")
-        meta = self.reader().find_latest_session(root, project, within_seconds=within_seconds or None)
-        if meta is None:
-            out[0] = self.ffi.NULL
-            return SUCCESS
-        single = self.m.alloc("SessionMetaC")
-        try:
-            self.session_meta(single, meta)
-        except BaseException:
-            self.lib.session_db_free_session_meta(single)
-            raise
-        out[0] = single
-        return SUCCESS
-
-    @_export("status")
-    def read_session_messages(self, session_path: Any, limit: int, offset: int, order_asc: bool,
-                              out_result: Any) -> int:
-        self.m.need(session_path, "session_path")
-        out = self.m.need(out_result, "out_result")
-        path = self.m.text(session_path, "session_path")
-        page = self.reader().read_session_messages(path, limit=row_limit(limit) or None,
-                                                   offset=min(offset, 2 ** 62), order_asc=bool(order_asc))
-        string = self.m.string
-
-        def fill(c: Any, message: Any) -> None:
-            c.uuid = string(message.uuid)
-            c.session_id = string(message.session_id)
-            c.message_type = message.type.code
-            c.content = string(message.content)
-            c.timestamp = string(None if message.timestamp is None else str(message.timestamp))
-        result = self.m.array("MessagesResultC", "ParsedMessageC", page.messages, fill,
-                              self.lib.session_db_free_messages_result, "messages", "message_count")
-        result.total = page.total
-        result.has_more = bool(page.has_more)
-        out[0] = result
-        return SUCCESS
-
 
 # ---------------------------------------------------------------- installation
-def _guard(api: CApi, name: str, kind: str) -> Callable[..., Any]:
+def _guard(api: "CApi", name: str, kind: str) -> Callable[..., Any]:
     """Wrap a method so that any exception becomes a status and a last-error message."""
     method = getattr(api, name)
     c_name = f"session_db_{name}"
@@ -711,9 +354,9 @@ def install(ffi: Any, lib: Any) -> CApi:
         raise ImportError(f"libsessiondb {built} does not match the sessiondb package {__version__}; "
                           "rebuild the library (pip install .)")
     expected = {name[len("_py_session_db_"):] for name in dir(lib) if name.startswith("_py_session_db_")}
-    if expected != set(_EXPORTS):
+    if expected != set(EXPORTS):
         raise ImportError("the C header and sessiondb._capi disagree: missing in Python "
-                          f"{sorted(expected - set(_EXPORTS))}, not in the header {sorted(set(_EXPORTS) - expected)}")
+                          f"{sorted(expected - set(EXPORTS))}, not in the header {sorted(set(EXPORTS) - expected)}")
     api = CApi(ffi, lib)
     # Run by PyOS_BeforeFork / PyOS_AfterFork_* (the library's pthread_atfork handlers,
     # or os.fork() in a Python host).
@@ -723,7 +366,7 @@ def install(ffi: Any, lib: Any) -> CApi:
     def on_conversion_error(exc_type: type, exc: BaseException, traceback: Any) -> None:
         lib._sdb_set_error(UNKNOWN, f"{exc_type.__name__}: {exc}".encode("utf-8", "replace"))
 
-    for name, kind in _EXPORTS.items():
+    for name, kind in EXPORTS.items():
         error = UNKNOWN if kind == "status" else None
         options = {"name": f"_py_session_db_{name}", "onerror": on_conversion_error}
         if error is not None:
@@ -732,4 +375,4 @@ def install(ffi: Any, lib: Any) -> CApi:
     return api
 
 
-__all__ = ["CApi", "install", "NULL_POINTER"]
+__all__ = ["CApi", "install"]

@@ -7,6 +7,7 @@ beyond the ``ffi`` / ``lib`` pair handed in at start-up.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import threading
@@ -275,3 +276,43 @@ class Marshal:
             free(result)
             raise
         return result
+
+
+# ---------------------------------------------------------------- exported functions
+# name (without "session_db_") -> kind of C return: "status" (enum SessionDbError),
+# "pointer" (NULL on failure), "void", or "struct" (ParseResult, filled through a pointer).
+EXPORTS: dict[str, str] = {}
+
+
+def export(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a method as the implementation of the C function ``session_db_<name>``."""
+    def mark(method: Callable[..., Any]) -> Callable[..., Any]:
+        EXPORTS[method.__name__] = kind
+        return method
+    return mark
+
+
+def optional_module(name: str, what: str) -> Any:
+    """A part of the package that a build may lack, imported on first use."""
+    try:
+        return importlib.import_module(f"sessiondb.{name}")
+    except ImportError as exc:
+        code = COORDINATION_ERROR if name.startswith("coordinat") else UNKNOWN
+        raise CallError(f"{what} is not available in this build ({exc})", code) from None
+
+
+class CApiBase:
+    """State shared by the parts of the C ABI: ffi/lib, marshalling, open handles."""
+
+    def __init__(self, ffi: Any, lib: Any) -> None:
+        self.ffi, self.lib = ffi, lib
+        self.m = Marshal(ffi, lib)
+        self.handles = HandleTable()
+
+    def state(self, handle: Any) -> HandleState:
+        """The open handle behind a C handle (the hot path of every call on a handle)."""
+        if handle:
+            state = self.handles.states.get(int(self.ffi.cast(self.m.uintptr, handle)))
+            if state is not None:
+                return state
+        return self.handles.get(self.m.handle_id(handle))  # raises the right error
