@@ -185,7 +185,7 @@ final class RoleBroadcast: @unchecked Sendable {
         for continuation in listeners {
             continuation.yield(role)
         }
-        callback?(role)
+        callback?(role)   // after the streams, so a callback that stops the coordinator loses nothing
     }
 
     func finish() {

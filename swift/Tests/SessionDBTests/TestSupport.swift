@@ -67,8 +67,9 @@ final class Scratch {
     }
 }
 
-/// Short coordination timings so stale-heartbeat takeovers happen within a second or two.
-let quickTimings = CoordinationTimings(heartbeatInterval: .milliseconds(100), timeout: .milliseconds(600),
+/// Short coordination timings so stale-heartbeat takeovers happen within seconds. The
+/// timeout is 15 heartbeats, so a live writer on a busy machine is not mistaken for a dead one.
+let quickTimings = CoordinationTimings(heartbeatInterval: .milliseconds(100), timeout: .milliseconds(1500),
                                        confirmCount: 2)
 
 /// A project with one session, ready for messages.
