@@ -6,6 +6,8 @@
         print(hit.project_name, hit.snippet)
 """
 
+from typing import Any
+
 from .config import CoordinationConfig, DbConfig
 from .db import SessionDB
 from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseError, InvalidArgument,
@@ -18,9 +20,19 @@ from .query import parse_query
 __version__ = "0.1.0"
 
 __all__ = [
-    "ApprovalStatus", "ConfigError", "ConflictError", "CoordinationConfig", "CoordinationError", "DatabaseError",
+    "ApprovalStatus", "CollectResult", "ConfigError", "ConflictError", "CoordinationConfig", "CoordinationError",
+    "DatabaseError",
     "DbConfig", "IntegrityCheckResult", "InvalidArgument", "Message", "MessageInput", "MessageType",
     "NotFoundError", "PermissionDenied", "Project", "ProjectWithSource", "ProjectWithStats", "ReadOnlyError",
     "SearchOrder", "SearchResult", "Session", "SessionDB", "SessionDBError", "SessionInput",
     "SessionWithProject", "Stats", "VectorIndexState", "parse_query", "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The collector (and the parsers it loads) is imported on first use, so that
+    # ``import sessiondb`` stays quick for programs that only read or search.
+    if name == "CollectResult":
+        from .collector import CollectResult
+        return CollectResult
+    raise AttributeError(f"module 'sessiondb' has no attribute {name!r}")
