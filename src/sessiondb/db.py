@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 
 from .config import DbConfig
+from .coordination import CoordinationMixin
 from .search import SearchMixin
 from .store.messages import MessagesMixin
 from .store.projects import ProjectsMixin
 from .store.sessions import SessionsMixin
 
 
-class SessionDB(SearchMixin, MessagesMixin, SessionsMixin, ProjectsMixin):
+class SessionDB(CoordinationMixin, SearchMixin, MessagesMixin, SessionsMixin, ProjectsMixin):
     """A connection to the shared session database.
 
     >>> db = SessionDB.connect(DbConfig.local("~/.vimo/db/ai-cli-session.db"))  # doctest: +SKIP
