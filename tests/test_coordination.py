@@ -498,3 +498,16 @@ def test_original_library_and_this_one_share_the_row(handles, db_path):
     finally:
         original_kit.close()
         original_daemon.close()
+
+
+def test_a_new_participant_after_a_crash_registers_as_writer_at_once(handles, db_path):
+    crashed = handles()
+    crashed.register_writer(WriterType.MEMEX_KIT)
+    crashed._own_lock.abandon()   # the process died; its row and lock file stay behind
+    stray = db_path.with_name(f"{db_path.name}.writer-{uuid.uuid4()}.lock")
+    stray.write_text("pid 1\n")
+    newcomer = handles(timeout_ms=3_600_000)
+    # Registering sweeps stale lock files, but never the registered writer's: that one
+    # is the proof that lets a lower priority take over without waiting.
+    assert newcomer.register_writer(WriterType.MEMEX_DAEMON) is Role.WRITER
+    assert lock_files(db_path) == [f"{db_path.name}.writer-{newcomer.writer_id}.lock"]

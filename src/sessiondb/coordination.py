@@ -303,8 +303,6 @@ class CoordinationMixin(DatabaseCore):
         with self._lock:
             self._require_writable("register as a writer")
             first = self._role is None
-            if first:
-                writer_lock.sweep_stale(self.path)
             try:
                 self._claim(name, prio)
             except BaseException:
@@ -312,6 +310,8 @@ class CoordinationMixin(DatabaseCore):
                     self._own_lock.release()
                     self._own_lock = None
                 raise
+            if first:
+                self._sweep_stale_locks()
             assert self._role is not None
             return self._role
 
@@ -516,6 +516,15 @@ class CoordinationMixin(DatabaseCore):
         if row is None:
             return "no writer is registered (call try_takeover to claim the role)"
         return f"the writer is {row.describe()}"
+
+    def _sweep_stale_locks(self) -> None:
+        """Remove lock files left by crashed participants (never the registered writer's)."""
+        try:
+            with self._lock, sqlite_errors("cannot read the writer registry"):
+                row = _registry_row(self._connection())
+            writer_lock.sweep_stale(self.path, keep=[row.writer_id] if row is not None else [])
+        except (SessionDBError, OSError) as exc:
+            log.warning("could not sweep stale writer lock files: %s", exc)
 
     def _require_writable(self, action: str) -> None:
         if self.read_only:

@@ -22,6 +22,7 @@ import fcntl
 import os
 import re
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import CoordinationError
@@ -200,16 +201,18 @@ def lock_files(db_path: str | os.PathLike[str]) -> list[Path]:
             and _WRITER_ID.match(name[len(prefix):-len(_LOCK_SUFFIX)])]
 
 
-def sweep_stale(db_path: str | os.PathLike[str], keep: str | None = None) -> int:
+def sweep_stale(db_path: str | os.PathLike[str], keep: Iterable[str] = ()) -> int:
     """Delete lock files whose owners are gone (nobody holds them); returns how many.
 
-    Never touches a file a live process holds, nor the one named by ``keep``.
+    Never touches a file a live process holds, nor those of the writer ids in ``keep``
+    (pass the registered writer's: its free lock file is the proof readers act on).
     """
+    kept = {writer_id.lower() for writer_id in keep if isinstance(writer_id, str)}
     removed = 0
     prefix = f"{Path(db_path).name}{_LOCK_INFIX}"
     for path in lock_files(db_path):
         writer_id = path.name[len(prefix):-len(_LOCK_SUFFIX)]
-        if keep is not None and writer_id == keep.lower():
+        if writer_id.lower() in kept:
             continue
         try:
             state, taken = probe(db_path, writer_id)
