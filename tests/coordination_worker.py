@@ -197,6 +197,46 @@ class Worker:
     def signal(self, sig: int) -> None:
         os.kill(self.proc.pid, sig)
 
+    def pause_outside_transaction(self, db_path: str | os.PathLike[str], attempts: int = 200) -> None:
+        """SIGSTOP at a moment the worker holds no write lock.
+
+        A process stopped inside a write transaction blocks every writer until it runs
+        again (and then commits before anyone else can take over), which is correct but
+        not the scenario the tests want to build.
+        """
+        import apsw
+
+        probe = apsw.Connection(str(db_path))
+        try:
+            for _ in range(attempts):
+                self.signal(signal.SIGSTOP)
+                self._wait_stopped()
+                try:
+                    probe.execute("BEGIN IMMEDIATE")
+                except apsw.BusyError:
+                    self.signal(signal.SIGCONT)
+                    time.sleep(0.005)
+                    continue
+                probe.execute("ROLLBACK")
+                return
+            raise WorkerError("the worker never left its write transaction")
+        finally:
+            probe.close()
+
+    def _wait_stopped(self, timeout: float = 10) -> None:
+        """Until the kernel reports the process stopped (signals are delivered asynchronously)."""
+        deadline = time.monotonic() + timeout
+        stat = Path(f"/proc/{self.proc.pid}/stat")
+        while time.monotonic() < deadline:
+            try:
+                state = stat.read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                return   # no /proc: rely on the signal having been delivered
+            if state in ("T", "t"):
+                return
+            time.sleep(0.001)
+        raise WorkerError(f"worker {self.proc.pid} did not stop")
+
     def kill(self) -> None:
         """SIGKILL and reap: the kernel has dropped its locks when this returns."""
         if self.proc.poll() is None:

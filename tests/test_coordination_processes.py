@@ -103,7 +103,7 @@ def test_sigstop_past_the_timeout_takeover_after_confirm_count_and_no_commit_aft
             time.sleep(0.25)
             assert reader.check_writer_health() is WriterHealth.ALIVE
             assert reader.try_takeover() is False
-        writer.signal(signal.SIGSTOP)
+        writer.pause_outside_transaction(db_path)
         assert reader.check_writer_health() in (WriterHealth.ALIVE, WriterHealth.TIMEOUT)
         time.sleep(1.6)   # longer than the timeout since the reader last saw a change
         for _ in range(2):
@@ -180,7 +180,7 @@ def test_wall_clock_jumps_across_processes(spawn, db_path):
     assert reader.ok("role")["role"] == READER
     # The writer is paused: however its heartbeat compares with the reader's wall clock
     # (a day behind, now three ahead), the reader finds it stale and takes over.
-    writer.signal(signal.SIGSTOP)
+    writer.pause_outside_transaction(db_path)
     reader.wait_event(WRITER, timeout=30)
     writer.signal(signal.SIGCONT)
     assert writer.call("write", session="s1", prefix="paused", n=3)["error"] == "PermissionDenied"
