@@ -18,7 +18,7 @@ import pytest
 from coordination_helpers import batch, count_messages, open_handle, registry
 from coordination_worker import Worker
 
-from sessiondb import PermissionDenied, Role, WriterHealth, WriterType
+from sessiondb import Coordinator, PermissionDenied, Role, WriterHealth, WriterType
 
 HOUR_MS = 3_600_000
 WRITER, READER = int(Role.WRITER), int(Role.READER)
@@ -97,7 +97,7 @@ def test_sigstop_past_the_timeout_takeover_after_confirm_count_and_no_commit_aft
     assert writer.ok("coordinate", type="memex_kit")["role"] == WRITER
     reader = open_handle(db_path, heartbeat_ms=100, timeout_ms=1500, confirm=3)
     try:
-        reader.register_writer(WriterType.MEMEX_DAEMON)
+        reader.register_writer(WriterType.VLAUDE_KIT)   # equal priority: only the timeout lets it in
         # Alive and heartbeating: never stale, however long the reader watches.
         for _ in range(8):
             time.sleep(0.25)
@@ -112,12 +112,18 @@ def test_sigstop_past_the_timeout_takeover_after_confirm_count_and_no_commit_aft
         assert reader.check_writer_health() is WriterHealth.TIMEOUT
         assert reader.try_takeover() is True
         assert batch(reader, "s1", "successor") == 3
-        writer.signal(signal.SIGCONT)
-        refused = writer.call("write", session="s1", prefix="woken", n=20)
-        assert refused["error"] == "PermissionDenied"
-        assert count_messages(db_path, "woken") == 0
-        assert writer.wait_event(READER, timeout=20)
-        # (Its loop may later take the role back: memex_kit outranks memex_daemon.)
+        # The new writer keeps heartbeating, so the woken one has no reason to take over.
+        keeper = Coordinator(reader, WriterType.VLAUDE_KIT)
+        assert keeper.start() is Role.WRITER
+        try:
+            writer.signal(signal.SIGCONT)
+            refused = writer.call("write", session="s1", prefix="woken", n=20)
+            assert refused["error"] == "PermissionDenied"
+            assert count_messages(db_path, "woken") == 0
+            assert writer.wait_event(READER, timeout=20)
+            assert reader.current_writer().writer_id == reader.writer_id
+        finally:
+            keeper.stop()
     finally:
         reader.close()
 
