@@ -23,7 +23,7 @@ import apsw
 from coordination_helpers import batch, count_messages, open_handle, registry
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from sessiondb import Clock, CoordinationError, PermissionDenied, Role, SessionDB, WriterHealth
 from sessiondb.store.core import DatabaseCore
@@ -121,6 +121,9 @@ class CoordinationMachine(RuleBasedStateMachine):
             assert owned and db.role is Role.WRITER
 
     @rule(slot=st.integers(0, SLOTS - 1))
+    def write_one(self, slot: int) -> None:
+        self.write(slot)
+
     def write(self, slot: int) -> None:
         db = self.handles[slot]
         if db is None:
@@ -139,6 +142,18 @@ class CoordinationMachine(RuleBasedStateMachine):
             assert self._owner() is None
         else:
             assert db.role is Role.WRITER and self._owner() == db.writer_id
+
+    @rule()
+    def everyone_writes(self) -> None:
+        """Every open handle tries a batch; at most one registered handle may succeed."""
+        committed = 0
+        for slot, db in enumerate(self.handles):
+            if db is not None:
+                before = self.writes
+                self.write(slot)
+                if db.role is not None:
+                    committed += count_messages(self.path, f"w{before + 1}") > 0
+        assert committed <= 1
 
     @rule(ms=st.sampled_from([50, 400, TIMEOUT_MS + 1, 3 * TIMEOUT_MS]))
     def pause(self, ms: int) -> None:
