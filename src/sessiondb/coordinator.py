@@ -132,26 +132,31 @@ class Coordinator:
 
     def _run(self) -> None:
         interval = self.db.config.coordination.heartbeat_interval_ms
+        retry = min(interval, int(self._poll_seconds * 1000))
         clock = self.db.clock
         next_round = clock.monotonic_ms() + interval
         while not self._stop.is_set():
-            self._wake.wait(self._poll_seconds)
+            # Sleep one poll, or less when a round is due sooner (short heartbeat intervals).
+            until_round = (next_round - clock.monotonic_ms()) / 1000
+            self._wake.wait(max(0.0, min(self._poll_seconds, until_round)))
             self._wake.clear()
             if self._stop.is_set() or self.db.closed:
                 break
+            now = clock.monotonic_ms()
             try:
-                now = clock.monotonic_ms()
                 if now >= next_round:
-                    self.step()
                     next_round = now + interval
+                    self.step()
                 else:
                     next_round = self._between_rounds(now, next_round, interval)
                 self.last_error = None
             except SessionDBError as exc:
-                # Locked past the busy timeout, closed under us, ...: try again next tick.
+                # Locked past the busy timeout, closed under us, ...: try again shortly.
+                next_round = min(next_round, now + retry)
                 self.last_error = exc
                 log.warning("writer coordination round failed: %s", exc)
             except Exception:
+                next_round = min(next_round, now + retry)
                 log.exception("writer coordination round failed")
             self._report()
 
