@@ -511,3 +511,42 @@ def test_a_new_participant_after_a_crash_registers_as_writer_at_once(handles, db
     # is the proof that lets a lower priority take over without waiting.
     assert newcomer.register_writer(WriterType.MEMEX_DAEMON) is Role.WRITER
     assert lock_files(db_path) == [f"{db_path.name}.writer-{newcomer.writer_id}.lock"]
+
+
+def test_closing_a_reader_needs_no_write_lock(db_path):
+    writer = open_handle(db_path)
+    reader = open_handle(db_path, busy_timeout_ms=50)
+    try:
+        writer.register_writer(WriterType.MEMEX_KIT)
+        reader.register_writer(WriterType.MEMEX_DAEMON)
+        reader_file = f"{db_path.name}.writer-{reader.writer_id}.lock"
+        blocker = apsw.Connection(str(db_path))
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            reader.close()   # nothing of the reader's is in the row: no DELETE, no wait
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert reader_file not in lock_files(db_path)
+        assert registry(db_path)[1] == writer.writer_id
+    finally:
+        writer.close()
+
+
+def test_a_writer_closed_while_the_database_is_locked_still_hands_over_at_once(db_path):
+    writer = open_handle(db_path, busy_timeout_ms=50)
+    reader = open_handle(db_path, timeout_ms=3_600_000)
+    try:
+        writer.register_writer(WriterType.MEMEX_KIT)
+        reader.register_writer(WriterType.MEMEX_DAEMON)
+        blocker = apsw.Connection(str(db_path))
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            writer.close()   # cannot delete the row, so it leaves its lock file unlocked
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert registry(db_path) is not None
+        assert reader.try_takeover() is True
+    finally:
+        reader.close()

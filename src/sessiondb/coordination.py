@@ -351,7 +351,7 @@ class CoordinationMixin(DatabaseCore):
                 return
             own = self._own_lock
             if own is not None:
-                if not self.read_only:
+                if self._role is Role.WRITER or self._row_names(own.writer_id):
                     with self._coordination_txn("cannot release the writer role") as conn:
                         conn.execute("DELETE FROM writer_registry WHERE id = 1 AND writer_id = ?",
                                      (own.writer_id,))
@@ -516,6 +516,12 @@ class CoordinationMixin(DatabaseCore):
         if row is None:
             return "no writer is registered (call try_takeover to claim the role)"
         return f"the writer is {row.describe()}"
+
+    def _row_names(self, writer_id: str) -> bool:
+        """Does the registry row name ``writer_id``? (A plain read: no write lock.)"""
+        with self._lock, sqlite_errors("cannot read the writer registry"):
+            row = _registry_row(self._connection())
+        return row is not None and row.writer_id == writer_id
 
     def _sweep_stale_locks(self) -> None:
         """Remove lock files left by crashed participants (never the registered writer's)."""

@@ -10,7 +10,9 @@ over at once, without waiting for a heartbeat to go stale.
 some other descriptor of the same file never drops them (the trap of POSIX ``fcntl``
 locks), and two handles in one process exclude each other like two processes do.
 Every descriptor is opened with ``O_CLOEXEC`` so a program started by the writer does
-not inherit (and keep alive) its lock.
+not inherit (and keep alive) its lock. A child made with a bare ``fork()`` does share
+the lock until it exits or execs; while it lives, readers fall back to the heartbeat
+rule, which is slower but just as safe.
 """
 
 from __future__ import annotations
