@@ -550,3 +550,25 @@ def test_a_writer_closed_while_the_database_is_locked_still_hands_over_at_once(d
         assert reader.try_takeover() is True
     finally:
         reader.close()
+
+
+def test_a_takeover_that_fails_keeps_the_crash_proof_for_others(handles, db_path):
+    crashed = handles()
+    crashed.register_writer(WriterType.MEMEX_KIT)
+    crashed_file = f"{db_path.name}.writer-{crashed.writer_id}.lock"
+    first = handles(busy_timeout_ms=50, timeout_ms=3_600_000)
+    second = handles(timeout_ms=3_600_000)
+    first.register_writer(WriterType.MEMEX_DAEMON)
+    second.register_writer(WriterType.VLAUDE_DAEMON)
+    crashed._own_lock.abandon()
+    blocker = apsw.Connection(str(db_path))
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(DatabaseError, match="locked"):
+            first.try_takeover()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert crashed_file in lock_files(db_path) and first.role is Role.READER
+    assert second.try_takeover() is True
+    assert crashed_file not in lock_files(db_path)

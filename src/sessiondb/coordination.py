@@ -396,6 +396,7 @@ class CoordinationMixin(DatabaseCore):
         wall = self.clock.wall_ms()
         settings = self._config.coordination
         dead_lock: writer_lock.ProbedLock | None = None
+        won = False   # set only once the claim has committed
         try:
             with self._coordination_txn("cannot claim the writer role") as conn:
                 row = _registry_row(conn)
@@ -403,22 +404,22 @@ class CoordinationMixin(DatabaseCore):
                     conn.execute("INSERT INTO writer_registry(id, writer_type, writer_id, priority, heartbeat, "
                                  "registered_at) VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
                                  (name, own.writer_id, priority, wall, wall))
-                    won = conn.changes() == 1
+                    claimed = conn.changes() == 1
                 elif row.writer_id == own.writer_id:
                     # Registering again keeps the role (the original demoted itself here).
                     conn.execute("UPDATE writer_registry SET writer_type = ?, priority = ?, "
                                  "heartbeat = MAX(?, heartbeat + 1) WHERE id = 1 AND writer_id = ?",
                                  (name, priority, wall, own.writer_id))
-                    won = conn.changes() == 1
+                    claimed = conn.changes() == 1
                 else:
                     self._watch.see(row.key, now)
+                    claimed = False
                     allowed = priority > row.priority
                     if not allowed:
                         state, dead_lock = writer_lock.probe(self.path, row.writer_id)
                         allowed = state is LockState.FREE or (
                             self._watch.stale(now, settings.timeout_ms)
                             and self._watch.stale_checks >= settings.confirm_count)
-                    won = False
                     if allowed:
                         # Compare-and-swap on the exact row observed.
                         conn.execute("UPDATE writer_registry SET writer_type = ?, writer_id = ?, priority = ?, "
@@ -426,10 +427,16 @@ class CoordinationMixin(DatabaseCore):
                                      "WHERE id = 1 AND writer_id = ? AND heartbeat IS ?",
                                      (name, own.writer_id, priority, wall, wall, row.writer_id,
                                       row.raw_heartbeat))
-                        won = conn.changes() == 1
+                        claimed = conn.changes() == 1
+            won = claimed
         finally:
             if dead_lock is not None:
-                dead_lock.remove()   # its owner is gone: clean up what it left
+                # Its owner is gone: once the row is ours, clean up what it left. If the
+                # claim failed, leave the file as the proof other readers act on.
+                if won:
+                    dead_lock.remove()
+                else:
+                    dead_lock.close()
         self._writer_name, self._writer_priority = name, priority
         if won:
             self._watch.clear()
