@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from sessiondb import Clock, CoordinationError, PermissionDenied, Role, SessionDB, WriterHealth
+from sessiondb.coordination import resolve_writer
 from sessiondb.store.core import DatabaseCore
 
 SLOTS = 4
@@ -96,7 +97,6 @@ class CoordinationMachine(RuleBasedStateMachine):
     def register(self, slot: int, writer: tuple[str, int | None]) -> None:
         db = self._open(slot)
         name, priority = writer
-        from sessiondb.coordination import resolve_writer
         _, effective = resolve_writer(name, priority)
         owner, owner_priority = self._owner(), self._owner_priority()
         role = db.register_writer(name, priority=priority)
