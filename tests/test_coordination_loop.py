@@ -190,3 +190,16 @@ def test_start_on_a_locked_database_raises_and_registers_nothing(handles, db_pat
         blocker.close()
     assert coordinator.start() is Role.WRITER
     coordinator.stop()
+
+
+def test_the_first_confirming_check_is_scheduled_where_the_heartbeat_turns_stale():
+    schedule = Coordinator._confirm_from
+    # The next regular round would come late: check right after the heartbeat turns stale.
+    assert schedule(stale_at=3_000, last_round=2_500, next_round=3_500) == 3_001
+    # Already past (a poll noticed it late): due at once, the loop runs it immediately.
+    assert schedule(stale_at=3_000, last_round=2_999, next_round=4_000) == 3_001
+    # A round already ran after it turned stale: keep the regular cadence between confirmations.
+    assert schedule(stale_at=3_000, last_round=3_001, next_round=4_001) == 4_001
+    # The regular round comes first anyway, or nothing is being watched.
+    assert schedule(stale_at=3_000, last_round=2_000, next_round=3_000) == 3_000
+    assert schedule(stale_at=None, last_round=2_000, next_round=3_000) == 3_000

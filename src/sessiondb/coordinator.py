@@ -57,6 +57,7 @@ class Coordinator:
         self._report_lock = threading.Lock()
         self._registered = False
         self._reported: Role | None = None
+        self._last_seen_stale_at: int | None = None
         self.last_error: SessionDBError | None = None
 
     @property
@@ -134,9 +135,10 @@ class Coordinator:
         interval = self.db.config.coordination.heartbeat_interval_ms
         retry = min(interval, int(self._poll_seconds * 1000))
         clock = self.db.clock
-        next_round = clock.monotonic_ms() + interval
+        last_round = clock.monotonic_ms()
+        next_round = last_round + interval
         while not self._stop.is_set():
-            # Sleep one poll, or less when a round is due sooner (short heartbeat intervals).
+            # Sleep one poll, or less when a round is due sooner.
             until_round = (next_round - clock.monotonic_ms()) / 1000
             self._wake.wait(max(0.0, min(self._poll_seconds, until_round)))
             self._wake.clear()
@@ -145,10 +147,12 @@ class Coordinator:
             now = clock.monotonic_ms()
             try:
                 if now >= next_round:
-                    next_round = now + interval
+                    last_round, next_round = now, now + interval
                     self.step()
+                elif self._act_now():
+                    last_round, next_round = now, now + interval
                 else:
-                    next_round = self._between_rounds(now, next_round, interval)
+                    next_round = self._confirm_from(self._last_seen_stale_at, last_round, next_round)
                 self.last_error = None
             except SessionDBError as exc:
                 # Locked past the busy timeout, closed under us, ...: try again shortly.
@@ -160,17 +164,23 @@ class Coordinator:
                 log.exception("writer coordination round failed")
             self._report()
 
-    def _between_rounds(self, now: int, next_round: int, interval: int) -> int:
-        """A cheap look between rounds; returns when the next full round is due."""
+    def _act_now(self) -> bool:
+        """A cheap look between rounds; runs a round at once when there is no reason to wait."""
         with self._step_lock:
             seen = self.db._observe_writer(count=False)
+            self._last_seen_stale_at = seen.stale_at
             if self.db.role is Role.WRITER:
-                return next_round
+                return False
             if seen.health is WriterHealth.RELEASED or seen.lock_state is LockState.FREE or seen.preemptable:
                 self.step()
-                return now + interval
-        if seen.stale_at is not None and now < seen.stale_at + 1 < next_round:
-            return seen.stale_at + 1   # confirm from the moment the heartbeat turns stale
+                return True
+        return False
+
+    @staticmethod
+    def _confirm_from(stale_at: int | None, last_round: int, next_round: int) -> int:
+        """The first confirming check belongs right where the heartbeat turns stale."""
+        if stale_at is not None and last_round < stale_at + 1 < next_round:
+            return stale_at + 1   # possibly already past: the loop then runs it at once
         return next_round
 
     def _on_db_role(self, role: Role) -> None:
