@@ -8,7 +8,7 @@
 While Writer it heartbeats every ``heartbeat_interval_ms``. While Reader it runs a
 health check every ``heartbeat_interval_ms`` (and one right when the writer's heartbeat
 would turn stale, so ``confirm_count`` checks end ``timeout_ms + (confirm_count - 1) *
-heartbeat_interval_ms`` after the writer's last heartbeat) and takes over when the
+heartbeat_interval_ms`` after it last saw the heartbeat change) and takes over when the
 protocol allows. Between rounds it looks at the registry and the writer's lock file
 every ``poll_interval_ms``: a crashed writer (free lock file), a released row or a
 lower-priority writer is acted on at once, which is what makes failover after a crash
