@@ -572,3 +572,19 @@ def test_a_takeover_that_fails_keeps_the_crash_proof_for_others(handles, db_path
     assert crashed_file in lock_files(db_path) and first.role is Role.READER
     assert second.try_takeover() is True
     assert crashed_file not in lock_files(db_path)
+
+
+def test_a_handle_dropped_without_close_hands_over_at_once(db_path):
+    import gc
+
+    reader = open_handle(db_path, timeout_ms=3_600_000)
+    try:
+        dropped = open_handle(db_path)
+        dropped.register_writer(WriterType.MEMEX_KIT)
+        reader.register_writer(WriterType.MEMEX_DAEMON)
+        dropped._conn.close()   # what garbage collection does to the connection
+        del dropped
+        gc.collect()
+        assert reader.try_takeover() is True
+    finally:
+        reader.close()

@@ -127,6 +127,11 @@ class OwnLock:
         if fd is not None:
             os.close(fd)
 
+    def __del__(self) -> None:
+        # A handle dropped without close(): let go, so readers see at once that it is gone.
+        with contextlib.suppress(Exception):
+            self.abandon()
+
 
 def _write_owner_note(fd: int) -> None:
     # For people looking at the directory; nothing reads it back.
@@ -159,6 +164,10 @@ class ProbedLock:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
 
 def probe(db_path: str | os.PathLike[str], writer_id: str) -> tuple[LockState, ProbedLock | None]:
