@@ -139,14 +139,14 @@ def test_a_refused_write_wakes_the_loop_to_report_at_once(handles):
 
 
 def test_loop_takes_over_from_a_foreign_writer_after_it_stops(handles, db_path):
-    reader_db = handles(heartbeat_ms=50, timeout_ms=300, confirm=2)
+    reader_db = handles(heartbeat_ms=50, timeout_ms=600, confirm=2)
     original = OriginalCoordinator(db_path, "memex_kit", 2)
     try:
         assert original.try_register(time.time_ns() // 1_000_000)
         reader = Coordinator(reader_db, WriterType.MEMEX_DAEMON, poll_interval_ms=20)
         assert reader.start() is Role.READER
         try:
-            end = time.monotonic() + 1.0
+            end = time.monotonic() + 1.5
             while time.monotonic() < end:   # alive: heartbeating well within the timeout
                 original.heartbeat(time.time_ns() // 1_000_000)
                 time.sleep(0.03)

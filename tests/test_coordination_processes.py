@@ -155,7 +155,7 @@ def test_foreign_writer_row_without_lock_file_follows_the_heartbeat_rule(spawn, 
     try:
         now = time.time_ns() // 1_000_000
         conn.execute("INSERT INTO writer_registry VALUES (1, 'memex_kit', ?, 2, ?, ?)", (foreign_id, now, now))
-        reader = spawn(heartbeat_ms=100, timeout_ms=800, confirm_count=3)
+        reader = spawn(heartbeat_ms=100, timeout_ms=1500, confirm_count=3)
         assert reader.ok("coordinate", type="memex_daemon", poll_ms=50)["role"] == READER
         # The foreign writer keeps heartbeating for several timeouts: no takeover.
         deadline = time.monotonic() + 3
