@@ -1,5 +1,44 @@
-"""Build script. Metadata lives in pyproject.toml."""
+"""Build script. Metadata lives in pyproject.toml.
 
-from setuptools import setup
+``pip install .`` (and ``pip install -e .``) also compiles the C ABI: cffi embedding
+mode turns ``include/sessiondb.h`` and ``sessiondb._capi`` into
+``sessiondb/_native/libsessiondb.so``, next to a relocatable ``pkgconfig/sessiondb.pc``
+and a copy of the header in ``sessiondb/include/`` (see ``csrc/build_capi.py``).
+"""
 
-setup()
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import Distribution, setup
+from setuptools.command.build_ext import build_ext
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc"))
+import build_capi  # noqa: E402
+
+
+class BinaryDistribution(Distribution):
+    """The package ships a compiled library: platform wheels, and build_ext always runs."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
+class BuildCApi(build_ext):
+    """build_ext that also builds libsessiondb into the package."""
+
+    def run(self) -> None:
+        super().run()
+        if self.inplace or self.editable_mode:
+            outdir = os.path.join(str(build_capi.PACKAGE), "_native")
+        else:
+            outdir = os.path.join(self.build_lib, "sessiondb", "_native")
+        self._capi_outputs = build_capi.build(outdir, tmpdir=os.path.join(self.build_temp, "cffi-embed"),
+                                              verbose=bool(self.verbose))
+
+    def get_outputs(self) -> list[str]:
+        return super().get_outputs() + getattr(self, "_capi_outputs", [])
+
+
+setup(distclass=BinaryDistribution, cmdclass={"build_ext": BuildCApi})

@@ -6,6 +6,8 @@
         print(hit.project_name, hit.snippet)
 """
 
+from typing import Any
+
 from .config import CoordinationConfig, DbConfig
 from .coordination import Clock, Role, WriterHealth, WriterInfo, WriterType
 from .coordinator import Coordinator
@@ -20,11 +22,20 @@ from .query import parse_query
 __version__ = "0.1.0"
 
 __all__ = [
-    "ApprovalStatus", "Clock", "ConfigError", "ConflictError", "CoordinationConfig", "CoordinationError",
-    "Coordinator", "DatabaseError",
+    "ApprovalStatus", "Clock", "CollectResult", "ConfigError", "ConflictError", "CoordinationConfig",
+    "CoordinationError", "Coordinator", "DatabaseError",
     "DbConfig", "IntegrityCheckResult", "InvalidArgument", "Message", "MessageInput", "MessageType",
     "NotFoundError", "PermissionDenied", "Project", "ProjectWithSource", "ProjectWithStats", "ReadOnlyError",
     "SearchOrder", "SearchResult", "Session", "SessionDB", "SessionDBError", "SessionInput",
     "SessionWithProject", "Stats", "VectorIndexState", "Role", "WriterHealth", "WriterInfo", "WriterType",
     "parse_query", "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The collector (and the parsers it loads) is imported on first use, so that
+    # ``import sessiondb`` stays quick for programs that only read or search.
+    if name == "CollectResult":
+        from .collector import CollectResult
+        return CollectResult
+    raise AttributeError(f"module 'sessiondb' has no attribute {name!r}")

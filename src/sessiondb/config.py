@@ -64,7 +64,7 @@ class DbConfig:
     ``PRAGMA query_only`` and refuses every write (the original's ``reader`` feature).
     """
 
-    path: Path
+    path: Path  # accepts a str too; stored resolved and absolute
     read_only: bool = False
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
     coordination: CoordinationConfig = field(default_factory=CoordinationConfig)
@@ -79,7 +79,7 @@ class DbConfig:
               busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
               coordination: CoordinationConfig | None = None) -> "DbConfig":
         """A database file at ``path`` (``~`` expanded, parents created on connect)."""
-        return cls(Path(os.fspath(path)), read_only=read_only, busy_timeout_ms=busy_timeout_ms,
+        return cls(os.fspath(path), read_only=read_only, busy_timeout_ms=busy_timeout_ms,  # type: ignore[arg-type]
                    coordination=coordination or CoordinationConfig())
 
     @classmethod

@@ -8,16 +8,22 @@ goes through this class.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from .config import DbConfig
 from .coordination import CoordinationMixin
 from .search import SearchMixin
+from .store.ingest import IngestMixin
 from .store.messages import MessagesMixin
 from .store.projects import ProjectsMixin
 from .store.sessions import SessionsMixin
 
 
-class SessionDB(CoordinationMixin, SearchMixin, MessagesMixin, SessionsMixin, ProjectsMixin):
+if TYPE_CHECKING:
+    from .collector import CollectResult
+
+
+class SessionDB(CoordinationMixin, SearchMixin, MessagesMixin, SessionsMixin, ProjectsMixin, IngestMixin):
     """A connection to the shared session database.
 
     >>> db = SessionDB.connect(DbConfig.local("~/.vimo/db/ai-cli-session.db"))  # doctest: +SKIP
@@ -42,3 +48,29 @@ class SessionDB(CoordinationMixin, SearchMixin, MessagesMixin, SessionsMixin, Pr
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("read-only" if self.read_only else "open")
         return f"<SessionDB {self.path} ({state})>"
+
+    # ------------------------------------------------------------------ collecting (sessiondb.collector)
+    def collect_all(self, sources: Any = None, *, roots: dict[str, Any] | None = None) -> "CollectResult":
+        """Collect every session file of the sources (all four by default), incrementally.
+
+        ``roots`` maps a source name to a root (or list of roots) that replaces its
+        default location. See :mod:`sessiondb.collector`.
+        """
+        from .collector import Collector
+        return Collector(self, roots=roots).collect_all(sources)
+
+    def collect_by_path(self, path: str | os.PathLike[str], *, roots: dict[str, Any] | None = None) -> "CollectResult":
+        """Collect the one session file at ``path`` (what changed, for file events)."""
+        from .collector import Collector
+        return Collector(self, roots=roots).collect_by_path(path)
+
+    def register_writer_and_collect(self, writer_type: Any) -> "tuple[Any, CollectResult | None]":
+        """Register as a writer; if this handle became the Writer, collect everything.
+
+        Returns ``(role, result)``; ``result`` is None for a Reader.
+        """
+        from .coordination import Role
+        role = self.register_writer(writer_type)  # type: ignore[attr-defined]
+        if role != Role.WRITER:
+            return role, None
+        return role, self.collect_all()

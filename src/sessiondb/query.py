@@ -19,6 +19,7 @@ matching rows the side index has not indexed yet.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -30,8 +31,15 @@ MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 32
 
 _CJK = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in CJK_RANGES)
-# A token as the side index sees it: one CJK character, or a run of other letters/digits.
-_TOKEN = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+
+
+@functools.cache
+def _token() -> re.Pattern[str]:
+    """A token as the side index sees it: one CJK character, or a run of other letters
+    and digits (compiled on first use; the class is large)."""
+    return re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+
+
 _NONCJK_WORDCHAR = f"[^\\W_{_CJK}]"
 
 
@@ -44,7 +52,7 @@ class Term:
 
     @cached_property
     def tokens(self) -> tuple[str, ...]:
-        return tuple(t.casefold() for t in _TOKEN.findall(self.text))
+        return tuple(t.casefold() for t in _token().findall(self.text))
 
     @property
     def is_cjk(self) -> bool:
@@ -58,7 +66,7 @@ class Term:
         """A regex for this term (to use with re.IGNORECASE); ``folded`` matches text
         passed through :func:`fold` (no diacritics)."""
         pieces = []
-        tokens = [fold(t) if folded else t for t in _TOKEN.findall(self.text)]
+        tokens = [fold(t) if folded else t for t in _token().findall(self.text)]
         for i, tok in enumerate(tokens):
             if i:
                 both_latin = not has_cjk(tokens[i - 1]) and not has_cjk(tok)
@@ -167,14 +175,15 @@ def fold(text: str) -> str:
 
 
 def _has_token(text: str) -> bool:
-    return _TOKEN.search(text) is not None
+    return _token().search(text) is not None
 
 
 def parse_query(query: str) -> ParsedQuery:
     """Parse user input; never raises for any string."""
     if not isinstance(query, str):
         return ParsedQuery(())
-    text = query[:MAX_QUERY_CHARS]
+    # NUL would end the expression early inside SQLite's C string handling.
+    text = query[:MAX_QUERY_CHARS].replace("\x00", " ")
     items: list[tuple[str, object]] = []  # ("term", (Term, negated)) | ("or", None)
     i, n = 0, len(text)
     negate_next = False

@@ -132,8 +132,12 @@ CREATE TRIGGER IF NOT EXISTS messages_cjk_au AFTER UPDATE OF content_full ON mes
 END;
 """
 
-# Per source file: what was read, so that a rescan reads only what is new (issue: exact
-# incremental collection). Keyed by the file's path.
+# Per source file (or other unit a source reads): what was read, so that a rescan reads
+# only what is new. ``path`` is the unit's key: a file path, or ``<database>#<session>``
+# for a session inside another program's database. ``byte_offset`` is just past the last
+# complete line read; ``prefix_hash`` fingerprints the bytes before it (for units read
+# whole: a digest of their files); ``parser_state`` is the parser's JSON state to resume
+# an append with; ``bad_lines``/``first_error`` count the lines that could not be used.
 FILE_STATE = """
 CREATE TABLE IF NOT EXISTS file_state (
     path TEXT PRIMARY KEY,
@@ -145,7 +149,9 @@ CREATE TABLE IF NOT EXISTS file_state (
     byte_offset INTEGER NOT NULL,
     prefix_hash TEXT NOT NULL,
     parser_version INTEGER NOT NULL,
-    next_sequence INTEGER NOT NULL DEFAULT 0,
+    parser_state TEXT,
+    bad_lines INTEGER NOT NULL DEFAULT 0,
+    first_error TEXT,
     updated_at INTEGER NOT NULL
 );
 """

@@ -138,13 +138,28 @@ class _Searcher:
         hits: dict[int, tuple[float, int | None]] = {}
         sessions = self._filter_sessions()
         for index in self.indexes:
-            for rowid, score, ts in self._search_index(index, sessions):
+            found = self._search_index(index, sessions)
+            if index == "messages_fts" and self.cjk_index and self.parsed.negative:
+                found = self._without_cjk_rows(found)
+            for rowid, score, ts in found:
                 if rowid not in hits or score < hits[rowid][0]:
                     hits[rowid] = (score, ts)
         if self.cjk_index:
             for rowid in self._unindexed_matches():
                 hits.setdefault(rowid, (0.0, None))
         return self._order(hits)
+
+    def _without_cjk_rows(self, found: list[tuple[int, float, int | None]]) -> list[tuple[int, float, int | None]]:
+        """For rows with CJK text the side index decides: there, ``-word`` also excludes
+        a word glued to CJK characters, which unicode61 keeps inside one token."""
+        if not found:
+            return found
+        ids = json.dumps([hit[0] for hit in found])
+        cjk_rows = {r[0] for r in self.conn.execute(
+            "SELECT rowid FROM messages_cjk WHERE rowid IN (SELECT value FROM json_each(?)) UNION "
+            "SELECT message_id FROM messages_cjk_pending WHERE message_id IN (SELECT value FROM json_each(?))",
+            (ids, ids))}
+        return [hit for hit in found if hit[0] not in cjk_rows]
 
     # ---------------------------------------------------------------- plans
     def _search_index(self, index: str, sessions: list[str] | None) -> list[tuple[int, float, int | None]]:
@@ -234,17 +249,16 @@ class _Searcher:
 
     def _time_plan(self, index: str, expr: str) -> list[tuple[int, float, int | None]]:
         """Walk the timestamp index and ask the FTS index about each message."""
-        direction = "ASC" if self.order is SearchOrder.TIME_ASC else "DESC"
-        sql = (f"SELECT m.id, m.timestamp FROM messages m INDEXED BY idx_messages_timestamp CROSS JOIN {index} "
-               f"ON {index}.rowid = m.id WHERE {index} MATCH ? AND {self.filters.sql} "
-               f"ORDER BY m.timestamp {direction}, m.id {direction} LIMIT ?")
-        return [(r[0], 0.0, r[1]) for r in self.conn.execute(sql, [expr, *self.filters.params, self.need])]
+        source = (f"messages m INDEXED BY idx_messages_timestamp CROSS JOIN {index} ON {index}.rowid = m.id")
+        return self._time_sorted(index, expr, source)
 
     def _full_plan(self, index: str, expr: str) -> list[tuple[int, float, int | None]]:
         """Every match, sorted by time (a top-k sort inside SQLite)."""
+        return self._time_sorted(index, expr, f"{index} CROSS JOIN messages m ON m.id = {index}.rowid")
+
+    def _time_sorted(self, index: str, expr: str, source: str) -> list[tuple[int, float, int | None]]:
         direction = "ASC" if self.order is SearchOrder.TIME_ASC else "DESC"
-        sql = (f"SELECT m.id, m.timestamp FROM {index} CROSS JOIN messages m ON m.id = {index}.rowid "
-               f"WHERE {index} MATCH ? AND {self.filters.sql} "
+        sql = (f"SELECT m.id, m.timestamp FROM {source} WHERE {index} MATCH ? AND {self.filters.sql} "
                f"ORDER BY m.timestamp {direction}, m.id {direction} LIMIT ?")
         return [(r[0], 0.0, r[1]) for r in self.conn.execute(sql, [expr, *self.filters.params, self.need])]
 

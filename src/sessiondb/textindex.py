@@ -17,6 +17,7 @@ the messages that really contain CJK; until then a search also scans queued rows
 
 from __future__ import annotations
 
+import functools
 import re
 
 import apsw
@@ -38,8 +39,20 @@ CJK_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 _CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in CJK_RANGES)
-_CJK_CHAR = re.compile(f"[{_CLASS}]")
-_CJK_RUN = re.compile(f"[{_CLASS}]+")
+
+
+
+@functools.cache
+def _cjk_char() -> re.Pattern[str]:
+    # Compiled on first use: these large classes cost milliseconds at import, which the
+    # C ABI's first call pays.
+    return re.compile(f"[{_CLASS}]")
+
+
+@functools.cache
+def _cjk_run() -> re.Pattern[str]:
+    return re.compile(f"[{_CLASS}]+")
+
 # SQL test of the queueing trigger: true when the text is not pure ASCII.
 NON_ASCII_SQL = "length(CAST({0} AS BLOB)) <> length({0})"
 
@@ -49,7 +62,7 @@ _DRAIN_CHUNK = 2000
 
 def has_cjk(text: str) -> bool:
     """True if ``text`` contains a CJK character (fast for pure ASCII)."""
-    return not text.isascii() and _CJK_CHAR.search(text) is not None
+    return not text.isascii() and _cjk_char().search(text) is not None
 
 
 def spaced_cjk(text: str) -> str:
@@ -57,7 +70,7 @@ def spaced_cjk(text: str) -> str:
     unicode61 tokenizer makes each of them a token of its own."""
     if text.isascii():
         return text
-    return _CJK_RUN.sub(_space_run, text)
+    return _cjk_run().sub(_space_run, text)
 
 
 def _space_run(match: re.Match[str]) -> str:

@@ -11,7 +11,7 @@ from ..errors import InvalidArgument, NotFoundError
 from ..models import ApprovalStatus, Message, MessageInput, MessageType, VectorIndexState
 from ..timeutil import now_ms
 from . import validate
-from .core import DatabaseCore
+from .sessions import SessionsMixin
 
 MESSAGE_COLUMNS = ("id, session_id, uuid, type, content_text, content_full, timestamp, sequence, source, "
                    "channel, model, tool_call_id, tool_name, tool_args, raw, vector_indexed, approval_status, "
@@ -70,7 +70,7 @@ def _ids_json(name: str, ids: Iterable[int]) -> str:
     return json.dumps(validate.id_list(name, ids))
 
 
-class MessagesMixin(DatabaseCore):
+class MessagesMixin(SessionsMixin):
     _stage_ready = False
 
     # ------------------------------------------------------------------ insert

@@ -1,0 +1,162 @@
+"""Ingest benchmarks: cold collection, warm rescan, append-to-searchable latency.
+
+    python bench/corpus.py --out bench/out/corpus --messages 200000
+    python bench/ingest_bench.py cold --corpus bench/out/corpus --db bench/out/ingest.db
+    python bench/ingest_bench.py warm --corpus bench/out/corpus --db bench/out/ingest.db
+    python bench/ingest_bench.py append --corpus bench/out/corpus --db bench/out/ingest.db
+    python bench/ingest_bench.py watch --corpus bench/out/corpus --db bench/out/ingest.db
+
+``cold`` starts from an empty database (all indexes and triggers in place) and reports
+messages/s, MB/s of source files and the process's peak RSS (run it in a fresh
+process). ``warm`` collects again with nothing changed: time, rows written and write
+statements (must be 0). ``append`` appends one line to a session file and measures the
+time until ``collect_by_path`` has made it searchable; ``watch`` does the same through
+a running :class:`sessiondb.watch.Watcher` (file event, debounce, collect, search). Timings depend on the machine;
+compare runs side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from sessiondb import DbConfig, SessionDB  # noqa: E402
+from sessiondb.collector import Collector  # noqa: E402
+
+
+def roots_of(corpus: Path) -> dict[str, str]:
+    return {"claude": str(corpus / "claude" / "projects"), "codex": str(corpus / "codex"),
+            "opencode": str(corpus / "opencode"), "gemini": str(corpus / "gemini" / "tmp")}
+
+
+def corpus_bytes(corpus: Path) -> int:
+    return sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cold(args: argparse.Namespace) -> dict:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+    db = SessionDB.connect(DbConfig.local(args.db))
+    size = corpus_bytes(args.corpus)
+    started = time.perf_counter()
+    result = db.collect_all(args.sources, roots=roots_of(args.corpus))
+    elapsed = time.perf_counter() - started
+    stats = db.get_stats()
+    db.close()
+    return {"bench": "cold", "messages": result.messages_inserted, "sessions": stats.session_count,
+            "files": result.files_read, "seconds": round(elapsed, 2),
+            "messages_per_s": round(result.messages_inserted / elapsed), "mb_per_s": round(size / 2**20 / elapsed, 1),
+            "corpus_mb": round(size / 2**20, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+            "errors": result.error_count, "pipeline": Collector.pipeline}
+
+
+def warm(args: argparse.Namespace) -> dict:
+    db = SessionDB.connect(DbConfig.local(args.db))
+    conn = db._connection()
+    timings = []
+    writes = 0
+    changes_before = conn.total_changes()
+
+    def trace(cursor, sql, bindings):
+        nonlocal writes
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE")):
+            writes += 1
+        return True
+
+    for _ in range(args.repeat):
+        conn.exec_trace = trace
+        started = time.perf_counter()
+        result = db.collect_all(args.sources, roots=roots_of(args.corpus))
+        timings.append(time.perf_counter() - started)
+        conn.exec_trace = None
+    changes = conn.total_changes() - changes_before
+    db.close()
+    return {"bench": "warm", "files": result.files_seen, "unchanged": result.files_unchanged,
+            "best_s": round(min(timings), 3), "median_s": round(statistics.median(timings), 3),
+            "rows_written": changes, "write_statements": writes}
+
+
+def append(args: argparse.Namespace) -> dict:
+    db = SessionDB.connect(DbConfig.local(args.db))
+    roots = roots_of(args.corpus)
+    files = sorted((args.corpus / "claude" / "projects").glob("*/*.jsonl"))
+    path = max(files, key=lambda p: p.stat().st_size)
+    db.collect_by_path(path, roots=roots)
+    latencies = []
+    for i in range(args.repeat):
+        token = f"appendtoken{uuid.uuid4().hex[:12]}"
+        line = json.dumps({"type": "user", "uuid": str(uuid.uuid4()), "timestamp": "2026-01-01T00:00:00.000Z",
+                           "cwd": "/home/dev/api", "message": {"role": "user", "content": f"{token} appended {i}"}})
+        started = time.perf_counter()
+        with path.open("a") as handle:
+            handle.write(line + "\n")
+        db.collect_by_path(path, roots=roots)
+        found = db.search(token, limit=1)
+        latencies.append((time.perf_counter() - started) * 1000)
+        assert found, "appended line not searchable"
+    db.close()
+    latencies.sort()
+    return {"bench": "append", "file_mb": round(path.stat().st_size / 2**20, 1), "runs": len(latencies),
+            "p50_ms": round(statistics.median(latencies), 2),
+            "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 2), "max_ms": round(latencies[-1], 2)}
+
+
+def watch(args: argparse.Namespace) -> dict:
+    """Append a line to a watched file; time until a search finds it (through the watcher)."""
+    from sessiondb.watch import Watcher
+    db = SessionDB.connect(DbConfig.local(args.db))
+    roots = roots_of(args.corpus)
+    files = sorted((args.corpus / "claude" / "projects").glob("*/*.jsonl"))
+    path = max(files, key=lambda p: p.stat().st_size)
+    watcher = Watcher(db, roots=roots, reconcile_seconds=3600).start()
+    watcher.ready.wait(600)
+    latencies = []
+    for i in range(args.repeat):
+        token = f"watchtoken{uuid.uuid4().hex[:12]}"
+        line = json.dumps({"type": "user", "uuid": str(uuid.uuid4()), "timestamp": "2026-01-01T00:00:00.000Z",
+                           "cwd": "/home/dev/api", "message": {"role": "user", "content": f"{token} appended {i}"}})
+        started = time.perf_counter()
+        with path.open("a") as handle:
+            handle.write(line + "\n")
+        while not db.search(token, limit=1):
+            if time.perf_counter() - started > 10:
+                raise SystemExit("appended line not searchable within 10 s")
+            time.sleep(0.001)
+        latencies.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.05)
+    watcher.stop()
+    db.close()
+    latencies.sort()
+    return {"bench": "watch", "file_mb": round(path.stat().st_size / 2**20, 1), "runs": len(latencies),
+            "debounce_ms": watcher.debounce_ms, "p50_ms": round(statistics.median(latencies), 2),
+            "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 2), "max_ms": round(latencies[-1], 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bench", choices=["cold", "warm", "append", "watch"])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--sources", nargs="*", default=None)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pipeline", action="store_true", help="write batches on a second thread")
+    args = parser.parse_args()
+    Collector.pipeline = args.pipeline
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    print(json.dumps({"cold": cold, "warm": warm, "append": append, "watch": watch}[args.bench](args)))
+
+
+if __name__ == "__main__":
+    main()

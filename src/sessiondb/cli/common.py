@@ -1,0 +1,81 @@
+"""What every subcommand shares: exit codes, user errors, opening the database, options."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import DbConfig
+from ..db import SessionDB
+from ..errors import ConfigError
+
+EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
+
+
+class UserError(Exception):
+    """A mistake the user can fix: printed as one line with a hint."""
+
+    def __init__(self, message: str, hint: str | None = None, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.message, self.hint, self.code = message, hint, code
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="PATH",
+                        help="database file (default: $CLAUDE_SESSION_DB_URL or ~/.vimo/db/ai-cli-session.db)")
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def db_config(args: argparse.Namespace, *, read_only: bool) -> DbConfig:
+    try:
+        if getattr(args, "db", None):
+            return DbConfig.local(args.db, read_only=read_only)
+        return DbConfig.from_env(read_only=read_only)
+    except ConfigError as exc:
+        raise UserError(str(exc), "pass a file path with --db PATH") from exc
+
+
+def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = False) -> SessionDB:
+    """Open the database; only collecting commands create it, and reading ones never
+    take the write lock."""
+    config = db_config(args, read_only=not write)
+    if not create and not Path(config.path).is_file():
+        raise UserError(f"no database at {config.path}",
+                        "run `sessiondb collect` to build it, `sessiondb demo` to try a sample, or pass --db PATH",
+                        EXIT_DATABASE)
+    return SessionDB.connect(config)
+
+
+def resolve_project(db: SessionDB, text: str) -> int:
+    """A project given as id, path, name or part of its path."""
+    if text.isdigit() and db.get_project(int(text)):
+        return int(text)
+    exact = db.get_project_by_path(text)
+    if exact:
+        return exact.id
+    projects = db.list_projects()
+    for candidates in ([p for p in projects if p.name == text],
+                       [p for p in projects if p.name.lower() == text.lower()],
+                       [p for p in projects if text.lower() in p.path.lower()]):
+        if len(candidates) == 1:
+            return candidates[0].id
+        if len(candidates) > 1:
+            names = ", ".join(p.path for p in candidates[:5])
+            raise UserError(f"{text!r} matches {len(candidates)} projects ({names}...)",
+                            "give more of the path, or the project id from `sessiondb projects`")
+    raise UserError(f"no project matches {text!r}", "list them with `sessiondb projects`", EXIT_NOTHING)
+
+
+def resolve_session(db: SessionDB, text: str) -> str:
+    if db.session_exists(text):
+        return text
+    found = db.search_sessions_by_prefix(text, 2)
+    if not found:
+        raise UserError(f"no session matches {text!r}", "list sessions with `sessiondb sessions`", EXIT_NOTHING)
+    if len(found) > 1:
+        raise UserError(f"{text!r} matches several sessions ({found[0].session_id}, {found[1].session_id}, ...)",
+                        "type more of the session id")
+    return found[0].session_id

@@ -1,0 +1,410 @@
+"""The collector: reads what changed in the sources' files and writes it to the database.
+
+It joins :mod:`sessiondb.sources` (files to records) and :class:`SessionDB` (records to
+rows); neither knows the other.
+
+Incremental rules (per unit, with its saved row in ``file_state``):
+
+* size, mtime and inode as saved, same parser version: nothing is read or written;
+* an append-only JSONL file that grew: the bytes before the saved offset are checked
+  against the saved fingerprint, then reading resumes at the offset with the parser's
+  saved state, up to the last complete line (an unterminated last line waits for its
+  newline, unless it is already a complete JSON object);
+* a new inode, a file shorter than the offset, a changed fingerprint or a new parser
+  version: the whole file is read again; uuid dedup keeps rows from doubling;
+* units read whole (OpenCode, Gemini CLI): any change reads the unit again, and
+  messages whose text changed are updated;
+* a file that vanished keeps its rows (the database is an archive).
+
+Parsing happens outside the write transaction; rows are written in batches (one
+transaction each, with the file states they complete), so a huge file is read in
+bounded memory and a crash resumes where the last batch ended.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from . import sources as sources_package
+from .errors import InvalidArgument
+from .sources import SourceUnit
+from .sources.jsonl import LineReader, prefix_hash
+from .sources.records import CHANNELS, MessageRecord, ParseIssues, SessionRecord
+from .store.ingest import FileState, IngestSession
+
+if TYPE_CHECKING:
+    from .db import SessionDB
+
+# Error texts kept in a result (the count is always exact).
+MAX_ERRORS = 100
+# A batch is written when it holds this many messages or this many bytes of text.
+BATCH_MESSAGES = 20_000
+BATCH_BYTES = 16 << 20
+_DONE = object()
+
+
+@dataclass
+class CollectResult:
+    """What one collection did.
+
+    ``projects_scanned`` / ``sessions_scanned``: distinct projects and sessions whose
+    files had something new and were read (not the number of adapters, and the same
+    meaning for :meth:`collect_all` and :meth:`collect_by_path`, unlike the original).
+    ``messages_inserted``: new rows. ``errors``: at most ``MAX_ERRORS`` texts, one per
+    file with bad lines (count and first error) or per unit that could not be read;
+    ``error_count`` counts them all.
+    """
+
+    projects_scanned: int = 0
+    sessions_scanned: int = 0
+    messages_inserted: int = 0
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+    messages_updated: int = 0
+    files_seen: int = 0
+    files_unchanged: int = 0
+    files_read: int = 0
+    files_reparsed: int = 0
+    bytes_read: int = 0
+    bad_lines: int = 0
+    skipped_records: Counter = field(default_factory=Counter)
+    unknown_records: Counter = field(default_factory=Counter)
+
+    @property
+    def first_error(self) -> str | None:
+        return self.errors[0] if self.errors else None
+
+    def add_error(self, text: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(text)
+
+    def merge(self, other: "CollectResult") -> None:
+        for name in ("projects_scanned", "sessions_scanned", "messages_inserted", "messages_updated", "files_seen",
+                     "files_unchanged", "files_read", "files_reparsed", "bytes_read", "bad_lines"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.error_count += other.error_count
+        self.errors.extend(other.errors[:max(0, MAX_ERRORS - len(self.errors))])
+        self.skipped_records.update(other.skipped_records)
+        self.unknown_records.update(other.unknown_records)
+
+
+def unchanged(unit: SourceUnit, state: FileState | None, parser_version: int) -> bool:
+    """True when a warm rescan need not read the unit at all."""
+    return (state is not None and state.size == unit.size and state.mtime_ns == unit.mtime_ns
+            and state.inode == unit.inode and state.parser_version == parser_version
+            and state.prefix_hash == (unit.fingerprint or state.prefix_hash))
+
+
+class Collector:
+    """Collects sources into one database handle. Cheap to create; one per run."""
+
+    # Write batches on a second thread while the next ones are parsed (collect_all only).
+    # Off by default: on the 2-core benchmark machine the writer is the bottleneck
+    # (FTS5 indexing), and a parser competing for the cores made cold ingest slower.
+    pipeline = False
+
+    def __init__(self, db: "SessionDB", *, roots: dict[str, Any] | None = None,
+                 batch_messages: int = BATCH_MESSAGES, batch_bytes: int = BATCH_BYTES) -> None:
+        self.db = db
+        self.root_overrides = dict(roots or {})
+        for name in self.root_overrides:
+            sources_package.module_for(name)
+        self.batch_messages = batch_messages
+        self.batch_bytes = batch_bytes
+        self.result = CollectResult()
+        self._sessions: dict[str, IngestSession] = {}
+        self._states: list[FileState] = []
+        self._pending_messages = 0
+        self._pending_bytes = 0
+        self._seen_sessions: set[str] = set()
+        self._seen_projects: set[str] = set()
+        self._failed_sources: set[str] = set()
+        # With ``pipeline``, collect_all writes batches on a second thread (SQLite runs
+        # without the GIL, so parsing and writing overlap).
+        self._queue: queue.Queue | None = None
+        self._writer: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
+
+    # ------------------------------------------------------------------ entry points
+    def roots_of(self, module: ModuleType) -> list[Path]:
+        return module.resolve_roots(self.root_overrides.get(module.SOURCE))
+
+    def collect_all(self, sources: Iterable[str] | str | None = None) -> CollectResult:
+        """Every unit of the given sources (default: all four) that changed."""
+        modules = self._modules(sources)
+        if self.pipeline:
+            self._start_writer()
+        try:
+            for module in modules:
+                states = self.db.load_file_states(module.SOURCE)
+                for unit in module.discover(self.roots_of(module), states):
+                    self._process(module, unit, states.get(unit.key))
+            self._flush()
+        finally:
+            self._stop_writer()
+        return self._finish()
+
+    def collect_by_path(self, path: str | os.PathLike[str]) -> CollectResult:
+        """The one unit a changed file belongs to; no other file is listed or read."""
+        text = os.fspath(path)
+        if not text or "\x00" in text:
+            raise InvalidArgument("path must be a non-empty path without NUL characters")
+        self.collect_paths([text])
+        return self.result
+
+    def collect_paths(self, paths: Iterable[str | os.PathLike[str]]) -> CollectResult:
+        """Several changed files at once (the watcher's batches), written together."""
+        seen: set[str] = set()
+        for raw in paths:
+            path = os.path.abspath(os.path.expanduser(os.fspath(raw)))
+            for module in sources_package.MODULES.values():
+                roots = self.roots_of(module)
+                if module is sources_package.opencode and Path(path).name.startswith(module.DB_NAME):
+                    db_root = Path(path).parent
+                    if any(db_root == Path(os.path.abspath(r)) for r in roots) and str(db_root) not in seen:
+                        seen.add(str(db_root))
+                        states = self.db.load_file_states(module.SOURCE)
+                        for unit in module.discover([db_root], states):
+                            if "conn" in unit.context or unit.context.get("gate"):
+                                self._process(module, unit, states.get(unit.key))
+                    continue
+                unit = module.unit_for_path(path, roots)
+                if unit is None:
+                    continue
+                if unit.key not in seen:
+                    seen.add(unit.key)
+                    self._process(module, unit, self.db.get_file_state(unit.key))
+                break
+        self._flush()
+        return self._finish()
+
+    def _modules(self, sources: Iterable[str] | str | None) -> list[ModuleType]:
+        if sources is None:
+            return list(sources_package.MODULES.values())
+        if isinstance(sources, str):
+            sources = [sources]
+        return [sources_package.module_for(str(getattr(s, "value", s)).lower()) for s in sources]
+
+    def _finish(self) -> CollectResult:
+        self.result.sessions_scanned = len(self._seen_sessions)
+        self.result.projects_scanned = len(self._seen_projects)
+        return self.result
+
+    # ------------------------------------------------------------------ one unit
+    def _process(self, module: ModuleType, unit: SourceUnit, state: FileState | None) -> None:
+        self.result.files_seen += 1
+        if unchanged(unit, state, module.PARSER_VERSION):
+            self.result.files_unchanged += 1
+            return
+        if unit.context.get("gate") and module.SOURCE in self._failed_sources:
+            return
+        try:
+            if unit.incremental:
+                self._read_lines(module, unit, state)
+            else:
+                self._read_whole(module, unit)
+        except OSError as exc:
+            self._failed_sources.add(module.SOURCE)
+            self.result.add_error(f"{unit.key}: cannot read: {exc.strerror or exc}")
+        except (ValueError, TypeError, KeyError, RecursionError, MemoryError) as exc:
+            self._failed_sources.add(module.SOURCE)
+            self.result.add_error(f"{unit.key}: cannot parse: {type(exc).__name__}: {exc}")
+
+    def _read_lines(self, module: ModuleType, unit: SourceUnit, state: FileState | None) -> None:
+        start, carry, tally = 0, None, [0, None]
+        if state is not None:
+            resumable = (state.parser_version == module.PARSER_VERSION and state.inode == unit.inode
+                         and unit.size >= state.byte_offset and state.parser_state is not None
+                         and prefix_hash(unit.path, state.byte_offset) == state.prefix_hash)
+            if resumable:
+                try:
+                    carry = json.loads(state.parser_state)
+                    start, tally = state.byte_offset, [state.bad_lines, state.first_error]
+                except ValueError:
+                    carry = None
+            if start == 0:
+                self.result.files_reparsed += 1
+        self.result.files_read += 1
+        parser = module.Parser(unit, carry)
+        reader = LineReader(unit.path, start, stop_at=unit.size)
+        offset = start
+        pending_text = 0
+        for line, end in reader:
+            parser.feed(line, end - len(line) - 1)
+            offset = end
+            pending_text += len(line)
+            if len(parser.messages) >= self.batch_messages or pending_text >= self.batch_bytes:
+                # A batch boundary inside a file: save how far it got (size -1 marks the
+                # state as unfinished, so the next run resumes instead of skipping).
+                self._stage(module, unit, parser, offset, tally, finished=False)
+                self.result.bytes_read += pending_text
+                pending_text = 0
+                self._flush()
+        tail = reader.tail
+        if tail and tail.rstrip()[-1:] == b"}" and _is_complete_object(tail):
+            # Complete JSON cannot be the start of a longer line: read it now. A "\r" of a
+            # "\r\n" whose "\n" is still to come is left unread, as a full read drops it.
+            body = tail[:-1] if tail[-1:] == b"\r" else tail
+            parser.feed(body, reader.tail_offset)
+            offset = reader.tail_offset + len(body)
+        elif reader.consumed > offset:
+            offset = reader.consumed
+        for at in reader.oversized:
+            parser.issues.bad(f"line at byte {at}", f"longer than {reader.max_line_bytes} bytes; skipped")
+        self.result.bytes_read += pending_text
+        self._stage(module, unit, parser, offset, tally, finished=True)
+        self._maybe_flush()
+
+    def _stage(self, module: ModuleType, unit: SourceUnit, parser: Any, offset: int, tally: list[Any], *,
+               finished: bool) -> None:
+        """Queue what the parser has so far, with the file state that covers it.
+
+        ``tally`` is the file's running [bad line count, first error]; the parser's own
+        issues are moved into it, so each bad line is counted exactly once.
+        """
+        issues: ParseIssues = parser.issues
+        parser.issues = ParseIssues()
+        session = parser.session()
+        messages = parser.take_messages()
+        self._account(unit, issues)
+        tally[0] += issues.bad_lines
+        tally[1] = tally[1] or issues.first_error
+        # An unfinished state (a batch boundary inside the file) is saved with size -1, so
+        # the next run resumes from its offset instead of taking the file as unchanged.
+        state = FileState(unit.key, module.SOURCE, session.session_id, unit.size if finished else -1,
+                          unit.mtime_ns, unit.inode, offset, prefix_hash(unit.path, offset), module.PARSER_VERSION,
+                          json.dumps(parser.carry(), ensure_ascii=False), tally[0], tally[1])
+        self._add(session, messages, update_changed=False, reassign=parser.reassign_project, unit=unit)
+        parser.reassign_project = False
+        self._states.append(state)
+
+    def _read_whole(self, module: ModuleType, unit: SourceUnit) -> None:
+        self.result.files_read += 1
+        parsed = module.parse(unit)
+        self._account(unit, parsed.issues)
+        if parsed.session is not None:
+            self._add(parsed.session, parsed.messages, update_changed=parsed.update_changed, reassign=False,
+                      unit=unit)
+        self.result.bytes_read += unit.size if unit.key == unit.path else 0
+        self._states.append(FileState(unit.key, module.SOURCE, parsed.session.session_id if parsed.session else None,
+                                      unit.size, unit.mtime_ns, unit.inode, unit.size, unit.fingerprint,
+                                      module.PARSER_VERSION, None, parsed.issues.bad_lines, parsed.issues.first_error))
+        if parsed.issues.bad_lines and unit.context.get("gate"):
+            self._states.pop()   # the database could not be read: try again next time
+        self._maybe_flush()
+
+    def _account(self, unit: SourceUnit, issues: ParseIssues) -> None:
+        self.result.skipped_records.update(issues.skipped_records)
+        self.result.unknown_records.update(issues.unknown_records)
+        if issues.bad_lines:
+            self.result.bad_lines += issues.bad_lines
+            self.result.add_error(f"{unit.key}: {issues.bad_lines} bad line(s); first: {issues.first_error}")
+
+    # ------------------------------------------------------------------ batching
+    def _add(self, session: SessionRecord, messages: list[MessageRecord], *, update_changed: bool, reassign: bool,
+             unit: SourceUnit) -> None:
+        sid = session.session_id
+        entry = self._sessions.get(sid)
+        if entry is None:
+            project = session.project_path or ""
+            meta = {k: v for k, v in session.meta.items() if v is not None}
+            entry = IngestSession(
+                sid, session.source, project, session.project_name or project, session.encoded_dir_name,
+                session.cwd, session.model, CHANNELS.get(session.source),
+                json.dumps(meta, ensure_ascii=False, sort_keys=True) if meta else None,
+                unit.mtime_ns // 1_000_000 if unit.key == unit.path else None,
+                unit.size if unit.key == unit.path else None, update_changed=update_changed,
+                reassign_project=reassign)
+            self._sessions[sid] = entry
+        else:
+            entry.model = session.model or entry.model
+            entry.cwd = session.cwd or entry.cwd
+            entry.reassign_project = entry.reassign_project or reassign
+            meta = {k: v for k, v in session.meta.items() if v is not None}
+            if meta:
+                entry.meta = json.dumps(meta, ensure_ascii=False, sort_keys=True)
+        if session.project_path:
+            self._seen_projects.add(session.project_path)
+        self._seen_sessions.add(sid)
+        if messages:
+            source, channel = session.source, CHANNELS.get(session.source)
+            entry.rows.extend((sid, m.uuid, m.type.value, m.content_text, m.content_full, m.timestamp, m.sequence,
+                               source, channel, m.model, m.tool_call_id, m.tool_name, m.tool_args, m.raw, None, None)
+                              for m in messages)
+            self._pending_messages += len(messages)
+            self._pending_bytes += sum(len(m.content_full) + len(m.raw or "") for m in messages)
+
+    def _maybe_flush(self) -> None:
+        if self._pending_messages >= self.batch_messages or self._pending_bytes >= self.batch_bytes \
+                or len(self._states) >= 2000:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._sessions and not self._states:
+            return
+        sessions, states = list(self._sessions.values()), self._states
+        self._sessions, self._states = {}, []
+        self._pending_messages = self._pending_bytes = 0
+        if self._writer_error is not None:
+            self._stop_writer()
+        if self._queue is not None:
+            # At most two batches exist: one being written, one being parsed (memory bound).
+            self._queue.join()
+            self._queue.put((sessions, states))
+        else:
+            self._write(sessions, states)
+
+    def _write(self, sessions: list[IngestSession], states: list[FileState]) -> None:
+        outcome = self.db.ingest_batch(sessions, states)
+        self.result.messages_inserted += outcome.inserted
+        self.result.messages_updated += outcome.updated
+
+    # ------------------------------------------------------------------ writer thread
+    def _start_writer(self) -> None:
+        self._queue = queue.Queue(maxsize=1)
+        self._writer = threading.Thread(target=self._write_loop, name="sessiondb-collect-writer", daemon=True)
+        self._writer.start()
+
+    def _write_loop(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is _DONE:
+                    return
+                if self._writer_error is not None:
+                    continue   # drain: the parser stops at its next batch
+                self._write(*batch)
+            except BaseException as exc:   # noqa: BLE001 - re-raised on the collecting thread
+                self._writer_error = exc
+            finally:
+                self._queue.task_done()
+
+    def _stop_writer(self) -> None:
+        if self._writer is None or self._queue is None:
+            return
+        self._queue.put(_DONE)
+        self._writer.join()
+        self._writer, self._queue = None, None
+        if self._writer_error is not None:
+            error, self._writer_error = self._writer_error, None
+            raise error
+
+
+def _is_complete_object(data: bytes) -> bool:
+    try:
+        return isinstance(msgspec.json.decode(data), dict)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return False

@@ -1,0 +1,189 @@
+"""Typed decoding that keeps lines with surprising field types.
+
+Each source declares the fields it reads as a ``msgspec.Struct``; a well-formed line is
+decoded straight into it (fast, and unknown fields are skipped). When a line is valid
+JSON but a field has another JSON type than expected (``"uuid": 5``, ``"timestamp":
+1768...``, ``"content": {...}``), the original collector dropped the whole line. Here
+the line is decoded untyped, each known field is coerced (numbers to text, objects to
+their JSON text, wrong-typed flags dropped) and the line is kept.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from msgspec import inspect as mi
+
+T = TypeVar("T")
+
+_json_encoder = msgspec.json.Encoder()
+
+
+class LineError(Exception):
+    """The line cannot be used at all (not JSON, not an object, undecodable)."""
+
+
+class LenientDecoder(Generic[T]):
+    """``decode(data) -> (value, problem)``: ``problem`` is None for a clean line, else the
+    text of what had to be coerced. Raises :class:`LineError` for unusable lines."""
+
+    def __init__(self, struct_type: type[T]) -> None:
+        self._type = struct_type
+        self._typed = msgspec.json.Decoder(struct_type)
+        self._info = mi.type_info(struct_type)
+
+    def decode(self, data: bytes | str) -> tuple[T, str | None]:
+        try:
+            return self._typed.decode(data), None
+        except msgspec.ValidationError as exc:
+            problem = str(exc)
+        except msgspec.DecodeError as exc:
+            return self._decode_escaped(data, exc)
+        try:
+            obj = msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            # The typed pass stopped at a wrong type before reaching the malformed part.
+            return self._decode_escaped(data, exc)
+        if not isinstance(obj, dict):
+            raise LineError(f"not a JSON object ({type(obj).__name__})")
+        ok, fixed = _coerce(obj, self._info)
+        if not ok:
+            raise LineError(problem)
+        try:
+            return self._typed.decode(_json_encoder.encode(fixed)), f"kept leniently: {problem}"
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            raise LineError(problem) from None
+
+    def _decode_escaped(self, data: bytes | str, error: Exception) -> tuple[T, str | None]:
+        """msgspec refuses lone UTF-16 surrogate escapes (``"\\ud800"``), which some
+        writers produce when they cut a string inside an emoji. Such a line is read with
+        the standard parser and the broken characters replaced, instead of being lost."""
+        try:
+            obj = json.loads(data, parse_constant=_reject_constant)
+        except (ValueError, RecursionError):
+            raise LineError(f"invalid JSON ({error})") from None
+        if not isinstance(obj, dict):
+            raise LineError(f"not a JSON object ({type(obj).__name__})")
+        cleaned = json.dumps(obj, ensure_ascii=False).encode("utf-8", "replace")
+        value, problem = self.decode(cleaned)
+        note = "invalid surrogate escape replaced"
+        return value, f"{note}; {problem}" if problem else note
+
+    def convert(self, obj: Any) -> tuple[T, str | None]:
+        """The same for an already decoded object (whole-file JSON sources)."""
+        try:
+            return msgspec.convert(obj, self._type), None
+        except msgspec.ValidationError as exc:
+            problem = str(exc)
+        if not isinstance(obj, dict):
+            raise LineError(f"not a JSON object ({type(obj).__name__})")
+        ok, fixed = _coerce(obj, self._info)
+        if not ok:
+            raise LineError(problem)
+        try:
+            return msgspec.convert(fixed, self._type), f"kept leniently: {problem}"
+        except msgspec.ValidationError:
+            raise LineError(problem) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def as_text(value: Any) -> str | None:
+    """A value as text: strings as they are, numbers and booleans printed, containers as JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    try:
+        return _json_encoder.encode(value).decode("utf-8", "replace")
+    except (TypeError, msgspec.EncodeError, OverflowError):
+        return str(value)
+
+
+def _coerce(value: Any, info: Any) -> tuple[bool, Any]:
+    """(ok, value) with ``value`` made to fit ``info`` where that keeps its meaning."""
+    if isinstance(info, (mi.AnyType, mi.RawType)):
+        return True, value
+    if isinstance(info, mi.UnionType):
+        if value is None:
+            return (True, None) if any(isinstance(t, mi.NoneType) for t in info.types) else (False, None)
+        for t in info.types:
+            if _fits(value, t):
+                return _coerce(value, t)
+        for t in info.types:
+            if not isinstance(t, mi.NoneType):
+                ok, fixed = _coerce(value, t)
+                if ok:
+                    return True, fixed
+        return False, None
+    if isinstance(info, mi.NoneType):
+        return value is None, None
+    if isinstance(info, mi.StrType):
+        text = as_text(value)
+        return text is not None, text
+    if isinstance(info, mi.BoolType):
+        return isinstance(value, bool), value
+    if isinstance(info, mi.IntType):
+        if isinstance(value, bool):
+            return False, None
+        if isinstance(value, int):
+            return True, value
+        if isinstance(value, float) and value.is_integer():
+            return True, int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return True, int(value)
+        return False, None
+    if isinstance(info, mi.FloatType):
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)), value
+    if isinstance(info, mi.StructType):
+        if not isinstance(value, dict):
+            return False, None
+        fixed = {}
+        for f in info.fields:
+            if f.encode_name in value:
+                ok, v = _coerce(value[f.encode_name], f.type)
+                if ok:
+                    fixed[f.encode_name] = v
+        return True, fixed
+    if isinstance(info, mi.ListType):
+        if not isinstance(value, list):
+            return False, None
+        items = []
+        for item in value:
+            ok, v = _coerce(item, info.item_type)
+            if ok:
+                items.append(v)
+        return True, items
+    if isinstance(info, mi.DictType):
+        return isinstance(value, dict), value
+    return False, None
+
+
+def _fits(value: Any, info: Any) -> bool:
+    if isinstance(info, (mi.AnyType, mi.RawType)):
+        return True
+    if isinstance(info, mi.NoneType):
+        return value is None
+    if isinstance(info, mi.StrType):
+        return isinstance(value, str)
+    if isinstance(info, mi.BoolType):
+        return isinstance(value, bool)
+    if isinstance(info, mi.IntType):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(info, mi.FloatType):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(info, mi.StructType):
+        return isinstance(value, dict)
+    if isinstance(info, mi.ListType):
+        return isinstance(value, list)
+    if isinstance(info, mi.DictType):
+        return isinstance(value, dict)
+    return False

@@ -1,0 +1,500 @@
+"""OpenCode: the JSON storage tree and the newer ``opencode.db``.
+
+Roots: the argument, ``$OPENCODE_PATH``, ``$XDG_DATA_HOME/opencode``, else
+``~/.local/share/opencode``. A root may also point at the ``storage`` directory itself.
+
+* JSON storage (OpenCode < 1.2): ``storage/session/<project>/ses_*.json`` (session
+  info), ``storage/message/<session>/msg_*.json`` (message info) and
+  ``storage/part/<message>/prt_*.json`` (the content). One session is one unit; its
+  fingerprint covers the stats of all its message and part files, since parts are
+  rewritten in place while a reply streams.
+* ``opencode.db`` (OpenCode >= 1.2): tables ``session``, ``message`` and ``part`` with
+  JSON in ``data``. Opened read-only with a busy timeout; one session is one unit,
+  fingerprinted by the count, newest update and total size of its rows. The file's
+  own size and mtime gate the whole database, so a warm rescan does not open it.
+
+Messages are ordered by creation time (then id) and parts by id (ids are time
+ordered); the original used directory order. Text parts are the message text;
+``[Thinking] ...`` (reasoning), ``[Tool: NAME] {input}`` with ``[Result] output``,
+``[File: name]`` and ``[Patch] files`` go into ``content_full``. A message whose
+parts changed since the last collection is updated in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat as stat_module
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import apsw
+import msgspec
+
+from ..models import MessageType
+from . import roots as roots_module
+from .claude import result_text
+from .lenient import as_text
+from .records import (SOURCE_OPENCODE, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, clean_id,
+                      project_name_of)
+
+SOURCE = SOURCE_OPENCODE
+PARSER_VERSION = 1
+DB_NAME = "opencode.db"
+BUSY_TIMEOUT_MS = 2000
+MAX_PART_BYTES = 64 << 20
+
+
+def default_roots() -> list[Path]:
+    direct = roots_module.split_env("OPENCODE_PATH")
+    if direct:
+        return direct
+    xdg = roots_module.split_env("XDG_DATA_HOME")
+    if xdg:
+        return [x / "opencode" for x in xdg]
+    return [roots_module.home() / ".local" / "share" / "opencode"]
+
+
+def resolve_roots(roots: Any = None) -> list[Path]:
+    return roots_module.dedupe(roots_module.explicit(roots) or default_roots())
+
+
+def storage_dir(root: Path) -> Path | None:
+    if (root / "storage" / "session").is_dir():
+        return root / "storage"
+    if (root / "session").is_dir() and (root / "message").is_dir():
+        return root
+    return None
+
+
+# --------------------------------------------------------------------------- discovery
+def discover(roots: Iterable[Path], known: Mapping[str, Any] | None = None) -> Iterator[SourceUnit]:
+    """Session units of the JSON tree and of ``opencode.db``. ``known`` maps unit keys to
+    their saved state; an unchanged database is not opened."""
+    for root in roots:
+        storage = storage_dir(root)
+        if storage is not None:
+            for project in _scandir(storage / "session"):
+                for entry in _scandir(project.path):
+                    if entry.name.startswith("ses_") and entry.name.endswith(".json"):
+                        unit = json_unit(entry.path, storage)
+                        if unit is not None:
+                            yield unit
+        db = root / DB_NAME
+        if db.is_file():
+            yield from _db_units(db, known or {})
+
+
+def unit_for_path(path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
+    """The session unit a changed file belongs to (session, message or part file, or
+    the database)."""
+    target = Path(os.path.abspath(os.fspath(path)))
+    for root in roots:
+        if target.name.startswith(DB_NAME) and roots_module.is_within(target, root) is not None:
+            if target.parent == Path(os.path.abspath(root)):
+                return None  # the database is collected as a whole by collect_all
+        storage = storage_dir(root)
+        if storage is None:
+            continue
+        rel = roots_module.is_within(target, storage)
+        if rel is None or len(rel.parts) != 3 or not rel.name.endswith(".json"):
+            continue
+        kind, folder = rel.parts[0], rel.parts[1]
+        if kind == "session":
+            return json_unit(str(target), storage)
+        if kind == "message":
+            return _session_unit_by_id(storage, folder)
+        if kind == "part":
+            info = _read_json(target)
+            session_id = info.get("sessionID") if isinstance(info, dict) else None
+            if isinstance(session_id, str):
+                return _session_unit_by_id(storage, session_id)
+    return None
+
+
+def _session_unit_by_id(storage: Path, session_id: str) -> SourceUnit | None:
+    if "/" in session_id or session_id in ("", ".", ".."):
+        return None
+    for project in _scandir(storage / "session"):
+        candidate = os.path.join(project.path, f"{session_id}.json")
+        if os.path.isfile(candidate):
+            return json_unit(candidate, storage)
+    return None
+
+
+def json_unit(session_file: str, storage: Path) -> SourceUnit | None:
+    try:
+        st = os.stat(session_file)
+    except OSError:
+        return None
+    if not stat_module.S_ISREG(st.st_mode):
+        return None
+    session_id = Path(session_file).stem
+    # Order-independent digest of every message and part file's name, size and mtime
+    # (listing order is not guaranteed, and sorting thousands of entries costs more).
+    fold = [st.st_size, st.st_mtime_ns, 0, 0]
+    for message in _listdir(storage / "message" / session_id):
+        if message.name.endswith(".json"):
+            _fold(fold, message)
+            for part in _listdir(storage / "part" / message.name[:-5]):
+                if part.name.endswith(".json"):
+                    _fold(fold, part)
+    digest = f"{fold[2]:x}-{fold[3]:x}"
+    return SourceUnit(SOURCE, session_file, session_file, fold[0], fold[1], st.st_ino, fingerprint=digest,
+                      context={"storage": str(storage), "session_id": session_id})
+
+
+def _fold(fold: list[int], entry: os.DirEntry) -> None:
+    try:
+        st = entry.stat()
+    except OSError:
+        return
+    fold[0] += st.st_size
+    if st.st_mtime_ns > fold[1]:
+        fold[1] = st.st_mtime_ns
+    fold[2] += 1
+    fold[3] = (fold[3] + zlib.crc32(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode(
+        "utf-8", "surrogatepass"))) & 0xFFFFFFFFFFFF
+
+
+def _listdir(path: str | os.PathLike[str]) -> list[os.DirEntry]:
+    try:
+        with os.scandir(path) as entries:
+            return list(entries)
+    except OSError:
+        return []
+
+
+def _scandir(path: str | os.PathLike[str]) -> list[os.DirEntry]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted(entries, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def _read_json(path: str | os.PathLike[str]) -> Any:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_PART_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_PART_BYTES:
+        return None
+    try:
+        return msgspec.json.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        try:
+            return msgspec.json.decode(data.decode("utf-8", "replace"))
+        except msgspec.DecodeError:
+            return None
+
+
+# --------------------------------------------------------------------------- opencode.db
+def open_readonly(path: Path) -> apsw.Connection:
+    """Another program's database: read-only, ``query_only``, with a busy timeout."""
+    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+    conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+    conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+def _db_gate(db: Path) -> SourceUnit | None:
+    try:
+        st = db.stat()
+    except OSError:
+        return None
+    size, mtime = st.st_size, st.st_mtime_ns
+    try:
+        wal = os.stat(f"{db}-wal")
+        size, mtime = size + wal.st_size, max(mtime, wal.st_mtime_ns)
+    except OSError:
+        pass
+    return SourceUnit(SOURCE, str(db), str(db), size, mtime, st.st_ino, context={"gate": True})
+
+
+def _db_units(db: Path, known: Mapping[str, Any]) -> Iterator[SourceUnit]:
+    gate = _db_gate(db)
+    if gate is None:
+        return
+    saved = known.get(gate.key)
+    if saved is not None and (saved.size, saved.mtime_ns, saved.inode) == (gate.size, gate.mtime_ns, gate.inode):
+        return
+    try:
+        conn = open_readonly(db)
+    except apsw.Error as exc:
+        gate.context["error"] = f"cannot open {db} read-only: {exc}"
+        yield gate
+        return
+    try:
+        try:
+            tables = _tables(conn)
+            stats = _session_stats(conn, tables)
+        except apsw.Error as exc:
+            gate.context["error"] = f"cannot read {db}: {exc}"
+            yield gate
+            return
+        for session_id, (count, newest, digest) in sorted(stats.items()):
+            yield SourceUnit(SOURCE, f"{db}#{session_id}", str(db), count, newest, 0, fingerprint=digest,
+                             context={"conn": conn, "session_id": session_id, "tables": tables})
+        yield gate
+    finally:
+        conn.close()
+
+
+def _tables(conn: apsw.Connection) -> dict[str, set[str]]:
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {name: {r[1] for r in conn.execute(f"PRAGMA table_info(\"{name}\")")}
+            for name in names if name in ("session", "message", "part")}
+
+
+def _time_column(columns: set[str]) -> str:
+    for name in ("time_updated", "updated_at", "time_created", "created_at"):
+        if name in columns:
+            return name
+    return "0"
+
+
+def _session_stats(conn: apsw.Connection, tables: dict[str, set[str]]) -> dict[str, tuple[int, int, str]]:
+    if "message" not in tables or "session_id" not in tables["message"]:
+        return {}
+    folded: dict[str, list[Any]] = {}
+    queries = [f"SELECT session_id, COUNT(*), MAX({_time_column(tables['message'])}), "
+               "SUM(length(data)) FROM message GROUP BY session_id"]
+    if "part" in tables and "session_id" in tables["part"]:
+        queries.append(f"SELECT session_id, COUNT(*), MAX({_time_column(tables['part'])}), "
+                       "SUM(length(data)) FROM part GROUP BY session_id")
+    elif "part" in tables and "message_id" in tables["part"]:
+        queries.append(f"SELECT m.session_id, COUNT(*), MAX(p.{_time_column(tables['part'])}), "
+                       "SUM(length(p.data)) FROM part p JOIN message m ON m.id = p.message_id GROUP BY m.session_id")
+    for sql in queries:
+        for session_id, count, newest, size in conn.execute(sql):
+            if not isinstance(session_id, str):
+                continue
+            entry = folded.setdefault(session_id, [0, 0, []])
+            entry[0] += int(count or 0)
+            entry[1] = max(entry[1], int(newest or 0) if isinstance(newest, (int, float)) else 0)
+            entry[2].append(f"{count}:{newest}:{size}")
+    if "session" in tables:
+        time_col = _time_column(tables["session"])
+        for session_id, updated in conn.execute(f"SELECT id, {time_col} FROM session"):
+            if isinstance(session_id, str) and session_id in folded:
+                folded[session_id][2].append(f"s:{updated}")
+    return {sid: (count, newest * 1_000_000, hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest())
+            for sid, (count, newest, parts) in folded.items()}
+
+
+# --------------------------------------------------------------------------- parsing
+def parse(unit: SourceUnit) -> ParsedUnit:
+    if unit.context.get("gate"):
+        issues = ParseIssues()
+        if unit.context.get("error"):
+            issues.bad(unit.path, unit.context["error"])
+        return ParsedUnit(None, issues=issues)
+    if "conn" in unit.context:
+        return _parse_db_session(unit)
+    return _parse_json_session(unit)
+
+
+def _parse_json_session(unit: SourceUnit) -> ParsedUnit:
+    issues = ParseIssues()
+    storage = Path(unit.context["storage"])
+    info = _read_json(unit.path)
+    if not isinstance(info, dict):
+        issues.bad(unit.path, "session file is not a JSON object")
+        return ParsedUnit(None, issues=issues)
+    session_id = _text(info.get("id")) or unit.context["session_id"]
+    entries = []
+    for entry in _scandir(storage / "message" / session_id):
+        if not entry.name.endswith(".json"):
+            continue
+        message = _read_json(entry.path)
+        if not isinstance(message, dict):
+            issues.bad(entry.path, "message file is not a JSON object")
+            continue
+        message_id = _text(message.get("id")) or entry.name[:-5]
+        parts = []
+        for part_entry in _scandir(storage / "part" / message_id):
+            if not part_entry.name.endswith(".json"):
+                continue
+            part = _read_json(part_entry.path)
+            if isinstance(part, dict):
+                parts.append(part)
+            else:
+                issues.bad(part_entry.path, "part file is not a JSON object")
+        entries.append((message_id, message, parts))
+    return _build(unit, session_id, info, entries, issues)
+
+
+def _parse_db_session(unit: SourceUnit) -> ParsedUnit:
+    issues = ParseIssues()
+    conn: apsw.Connection = unit.context["conn"]
+    tables: dict[str, set[str]] = unit.context["tables"]
+    session_id = unit.context["session_id"]
+    try:
+        info: dict[str, Any] = {}
+        if "session" in tables:
+            cursor = conn.execute("SELECT * FROM session WHERE id = ?", (session_id,))
+            row = cursor.fetchone()
+            if row is not None:
+                columns = [d[0] for d in cursor.getdescription()]
+                info = _row_info(dict(zip(columns, row)))
+        parts_by_message: dict[str, list[dict[str, Any]]] = {}
+        if "part" in tables:
+            if "session_id" in tables["part"]:
+                rows = conn.execute("SELECT id, message_id, data FROM part WHERE session_id = ? ORDER BY id",
+                                    (session_id,))
+            else:
+                rows = conn.execute("SELECT p.id, p.message_id, p.data FROM part p JOIN message m "
+                                    "ON m.id = p.message_id WHERE m.session_id = ? ORDER BY p.id", (session_id,))
+            for part_id, message_id, data in rows:
+                part = _decode(data)
+                if not isinstance(part, dict):
+                    issues.bad(f"part {part_id}", "data is not a JSON object")
+                    continue
+                part.setdefault("id", part_id)
+                parts_by_message.setdefault(message_id, []).append(part)
+        created = next((c for c in ("time_created", "created_at") if c in tables["message"]), None)
+        select_created = f", {created}" if created else ", NULL"
+        entries = []
+        for message_id, data, created_at in conn.execute(
+                f"SELECT id, data{select_created} FROM message WHERE session_id = ?", (session_id,)):
+            message = _decode(data)
+            if not isinstance(message, dict):
+                issues.bad(f"message {message_id}", "data is not a JSON object")
+                continue
+            message.setdefault("id", message_id)
+            if created_at is not None and not isinstance(message.get("time"), dict):
+                message["time"] = {"created": created_at}
+            entries.append((message_id, message, parts_by_message.get(message_id, [])))
+    except apsw.Error as exc:
+        issues.bad(unit.key, f"cannot read the session: {exc}")
+        return ParsedUnit(None, issues=issues)
+    return _build(unit, session_id, info, entries, issues)
+
+
+def _row_info(row: dict[str, Any]) -> dict[str, Any]:
+    info = _decode(row.get("data")) if row.get("data") else None
+    info = dict(info) if isinstance(info, dict) else {}
+    for column, key in (("id", "id"), ("directory", "directory"), ("title", "title"), ("parent_id", "parentID"),
+                        ("slug", "slug"), ("version", "version"), ("project_id", "projectID")):
+        if row.get(column) is not None:
+            info.setdefault(key, row[column])
+    return info
+
+
+def _decode(data: Any) -> Any:
+    if isinstance(data, (bytes, str)):
+        try:
+            return msgspec.json.decode(data)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _created(message: dict[str, Any]) -> int:
+    time = message.get("time")
+    value = time.get("created") if isinstance(time, dict) else None
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _build(unit: SourceUnit, session_id: str, info: dict[str, Any],
+           entries: list[tuple[str, dict[str, Any], list[dict[str, Any]]]], issues: ParseIssues) -> ParsedUnit:
+    directory = _text(info.get("directory"))
+    meta: dict[str, Any] = {}
+    for key, name in (("title", "title"), ("slug", "slug"), ("version", "version"), ("projectID", "project_id")):
+        if _text(info.get(key)):
+            meta[name] = info[key]
+    if _text(info.get("parentID")):
+        meta["parent_session_id"] = info["parentID"]
+        meta["session_type"] = "subagent"
+    session = SessionRecord(clean_id(session_id), SOURCE, project_path=directory,
+                            project_name=project_name_of(directory), cwd=directory, meta=meta)
+    entries.sort(key=lambda e: (_created(e[1]), e[0]))
+    messages = []
+    fallback_ts = unit.mtime_ns // 1_000_000
+    for message_id, info_m, parts in entries:
+        ts = _created(info_m) or fallback_ts
+        fallback_ts = ts
+        record = _message(session, message_id, info_m, parts, ts, len(messages), issues)
+        if record is not None:
+            messages.append(record)
+            if record.model and record.type == MessageType.ASSISTANT:
+                session.model = record.model
+            if session.project_path is None:
+                path = info_m.get("path")
+                cwd = _text(path.get("cwd")) if isinstance(path, dict) else None
+                if cwd:
+                    session.project_path, session.project_name, session.cwd = cwd, project_name_of(cwd), cwd
+    if session.project_path is None:
+        session.project_path = f"opencode:{_text(info.get('projectID')) or 'global'}"
+        session.project_name = session.project_path
+    return ParsedUnit(session, messages, issues)
+
+
+def _message(session: SessionRecord, message_id: str, info: dict[str, Any], parts: list[dict[str, Any]], ts: int,
+             sequence: int, issues: ParseIssues) -> MessageRecord | None:
+    parts = sorted(parts, key=lambda p: str(p.get("id", "")))
+    text_parts: list[str] = []
+    full_parts: list[str] = []
+    tool = None
+    for part in parts:
+        kind = part.get("type")
+        if kind == "text":
+            text = _text(part.get("text"))
+            if text:
+                full_parts.append(text)
+                if not part.get("synthetic"):
+                    text_parts.append(text)
+        elif kind == "reasoning":
+            text = _text(part.get("text"))
+            if text:
+                full_parts.append(f"[Thinking] {text}")
+        elif kind == "tool":
+            name = _text(part.get("tool")) or "unknown"
+            state = part.get("state") if isinstance(part.get("state"), dict) else {}
+            args = as_text(state.get("input")) if state.get("input") is not None else ""
+            full_parts.append(f"[Tool: {name}] {args}".rstrip())
+            output = state.get("output")
+            if output is not None:
+                label = "[Result Error]" if state.get("status") == "error" else "[Result]"
+                full_parts.append(f"{label} {result_text(output)}")
+            elif state.get("status") == "error" and state.get("error") is not None:
+                full_parts.append(f"[Result Error] {as_text(state.get('error'))}")
+            tool = (_text(part.get("callID")), _text(part.get("tool")), args or None)
+        elif kind == "file":
+            full_parts.append(f"[File: {_text(part.get('filename')) or _text(part.get('url')) or 'file'}]")
+        elif kind == "patch":
+            files = part.get("files")
+            full_parts.append(f"[Patch] {' '.join(f for f in files if isinstance(f, str))}"
+                              if isinstance(files, list) else "[Patch]")
+        elif kind == "subtask":
+            prompt = _text(part.get("prompt")) or _text(part.get("description")) or ""
+            full_parts.append(f"[Subtask] {prompt}".rstrip())
+    full = "\n".join(full_parts)
+    role = info.get("role")
+    if not full:
+        issues.skipped_records[f"{role}:empty"] += 1
+        return None
+    if role == "user":
+        kind_type = MessageType.USER
+    elif role == "assistant":
+        kind_type = MessageType.ASSISTANT
+    else:
+        kind_type = MessageType.SYSTEM
+        issues.unknown_records[f"role:{role}"] += 1
+    model = _text(info.get("modelID"))
+    if model is None and isinstance(info.get("model"), dict):
+        model = _text(info["model"].get("modelID"))
+    raw = msgspec.json.encode(info).decode("utf-8", "replace")
+    record = MessageRecord(clean_id(message_id), kind_type, "\n".join(text_parts), full, ts, sequence, model,
+                           raw=raw)
+    if tool is not None:
+        record.tool_call_id, record.tool_name, record.tool_args = tool
+    return record

@@ -1,0 +1,249 @@
+"""Live watch: collect session files as the agents write them.
+
+    from sessiondb import SessionDB
+    from sessiondb.watch import Watcher
+    with SessionDB.connect() as db:
+        Watcher(db, writer_type="memex_daemon").run()      # until Ctrl-C / stop()
+
+The watcher follows the sources' roots with ``watchfiles`` (inotify, FSEvents, ...).
+Events are batched (a short debounce gathers a burst of writes) and each batch is
+collected at once through :meth:`Collector.collect_paths`, which reads only what was
+appended. Because events can be dropped (overflowing kernel queues, roots created
+later, the machine sleeping), a periodic reconcile scan runs ``collect_all``, which
+is incremental and so costs a directory walk and a stat per file when nothing changed.
+
+Only the Writer ingests. Given a ``writer_type``, the watcher registers through a
+:class:`sessiondb.coordination.Coordinator`, which keeps the heartbeat and takes over
+when the writer dies; while this handle is a Reader, events are ignored, and when it
+becomes the Writer a reconcile scan catches up on everything it missed. Without a
+``writer_type`` the handle writes only while no writer is registered (the database's
+fence refuses otherwise, and the batch is skipped).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import sources as sources_package
+from .collector import Collector, CollectResult
+from .errors import PermissionDenied, SessionDBError
+
+if TYPE_CHECKING:
+    from .db import SessionDB
+
+DEFAULT_DEBOUNCE_MS = 20
+DEFAULT_RECONCILE_SECONDS = 60.0
+# How often the watch loop wakes without events (to start, reconcile, see new roots).
+_WAKE_MS = 50
+_SUFFIXES = (".jsonl", ".json", ".db", ".db-wal")
+
+
+@dataclass
+class WatchStats:
+    """What the watcher has done since it started."""
+
+    batches: int = 0
+    paths_seen: int = 0
+    reconciles: int = 0
+    messages_inserted: int = 0
+    messages_updated: int = 0
+    skipped_not_writer: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_result: CollectResult | None = field(default=None, repr=False)
+
+
+class Watcher:
+    """Watches the source roots and collects what changes (see the module docstring).
+
+    ``roots`` maps a source name to its root(s), as for :meth:`SessionDB.collect_all`.
+    ``on_batch(result)`` is called after every collected batch or reconcile.
+    """
+
+    def __init__(self, db: "SessionDB", *, sources: Iterable[str] | None = None,
+                 roots: dict[str, Any] | None = None, writer_type: Any = None, priority: int | None = None,
+                 reconcile_seconds: float = DEFAULT_RECONCILE_SECONDS, debounce_ms: int = DEFAULT_DEBOUNCE_MS,
+                 on_batch: Callable[[CollectResult], None] | None = None) -> None:
+        self.db = db
+        self.sources = [sources_package.module_for(s).SOURCE for s in sources] if sources else list(
+            sources_package.MODULES)
+        self.roots = dict(roots or {})
+        self.writer_type = writer_type
+        self.priority = priority
+        self.reconcile_seconds = reconcile_seconds
+        self.debounce_ms = debounce_ms
+        self.on_batch = on_batch
+        self.stats = WatchStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._coordinator: Any = None
+        self._catch_up = threading.Event()
+        self._last_reconcile = 0.0
+        self._lock = threading.Lock()
+        self.ready = threading.Event()
+
+    # ------------------------------------------------------------------ roots
+    def watched_roots(self) -> list[Path]:
+        """The existing root directories of the watched sources."""
+        found: list[Path] = []
+        for name in self.sources:
+            module = sources_package.module_for(name)
+            for root in module.resolve_roots(self.roots.get(name)):
+                if root.is_dir() and root not in found:
+                    found.append(root)
+        return found
+
+    # ------------------------------------------------------------------ role
+    def _may_write(self) -> bool:
+        if self._coordinator is None:
+            return True
+        from .coordination import Role
+        return self._coordinator.role == Role.WRITER
+
+    def _role_changed(self, role: Any) -> None:
+        from .coordination import Role
+        if role == Role.WRITER:
+            self._catch_up.set()
+
+    # ------------------------------------------------------------------ collecting
+    def _collector(self) -> Collector:
+        collector = Collector(self.db, roots=self.roots)
+        collector.pipeline = False
+        return collector
+
+    def ingest_paths(self, paths: Iterable[str | os.PathLike[str]]) -> CollectResult | None:
+        """Collect a batch of changed files now (if this handle may write)."""
+        wanted = sorted({os.fspath(p) for p in paths if os.fspath(p).endswith(_SUFFIXES)})
+        if not wanted:
+            return None
+        self.stats.paths_seen += len(wanted)
+        if not self._may_write():
+            self.stats.skipped_not_writer += 1
+            return None
+        return self._run(lambda c: c.collect_paths(wanted), batch=True)
+
+    def reconcile(self) -> CollectResult | None:
+        """Collect everything that changed since the last scan (cheap when nothing did)."""
+        self._last_reconcile = time.monotonic()
+        if not self._may_write():
+            self.stats.skipped_not_writer += 1
+            return None
+        result = self._run(lambda c: c.collect_all(self.sources), batch=False)
+        self.stats.reconciles += 1
+        return result
+
+    def _run(self, action: Callable[[Collector], CollectResult], *, batch: bool) -> CollectResult | None:
+        with self._lock:
+            try:
+                result = action(self._collector())
+            except PermissionDenied as exc:
+                self.stats.skipped_not_writer += 1
+                self.stats.last_error = str(exc)
+                if self._coordinator is not None:
+                    self._catch_up.set()   # our role was lost mid-write: catch up once we are back
+                return None
+            except SessionDBError as exc:
+                self.stats.errors += 1
+                self.stats.last_error = str(exc)
+                return None
+        if batch:
+            self.stats.batches += 1
+        self.stats.messages_inserted += result.messages_inserted
+        self.stats.messages_updated += result.messages_updated
+        self.stats.errors += result.error_count
+        if result.errors:
+            self.stats.last_error = result.errors[-1]
+        self.stats.last_result = result
+        if self.on_batch is not None:
+            self.on_batch(result)
+        return result
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> None:
+        """Watch until :meth:`stop` (blocks).
+
+        A reconcile scan runs as soon as the file watch is in place (so nothing written
+        between the scan and the watch is missed), then every ``reconcile_seconds``.
+        :attr:`ready` is set once that first scan is done.
+        """
+        import watchfiles
+
+        if self.writer_type is not None and self._coordinator is None:
+            try:
+                from .coordinator import Coordinator
+            except ImportError:   # the loop may also live beside the coordination primitives
+                from .coordination import Coordinator  # type: ignore[attr-defined,no-redef]
+            self._coordinator = Coordinator(self.db, self.writer_type, priority=self.priority,
+                                            on_role_change=self._role_changed)
+            self._coordinator.start()
+        try:
+            while not self._stop.is_set():
+                roots = self.watched_roots()
+                if roots:
+                    self._watch(watchfiles, roots)
+                    continue
+                # Nothing to watch yet: scan now and then until a root appears.
+                self._maybe_reconcile(force=not self.ready.is_set())
+                self.ready.set()
+                self._stop.wait(min(self.reconcile_seconds, 1.0))
+        finally:
+            if self._coordinator is not None:
+                self._coordinator.stop(release=True)
+                self._coordinator = None
+
+    def _watch(self, watchfiles: Any, roots: list[Path]) -> None:
+        first = True
+        roots_checked = time.monotonic()
+        # A short timeout: the first (empty) yield tells that the watch is in place, and
+        # the loop wakes regularly to run a due reconcile or notice new roots.
+        for changes in watchfiles.watch(*roots, debounce=self.debounce_ms, step=5, stop_event=self._stop,
+                                        rust_timeout=_WAKE_MS, yield_on_timeout=True, recursive=True,
+                                        raise_interrupt=False):
+            if first:
+                first = False
+                self.reconcile()
+                self.ready.set()
+            if changes:
+                paths = [path for kind, path in changes if kind != watchfiles.Change.deleted]
+                if paths:
+                    self.ingest_paths(paths)
+            if self._stop.is_set():
+                return
+            self._maybe_reconcile()
+            if time.monotonic() - roots_checked >= 1.0:
+                roots_checked = time.monotonic()
+                if self.watched_roots() != roots:
+                    return   # a root appeared or vanished: watch the new set (and scan it)
+
+    def _maybe_reconcile(self, force: bool = False) -> None:
+        due = time.monotonic() - self._last_reconcile >= self.reconcile_seconds
+        if force or due or self._catch_up.is_set():
+            self._catch_up.clear()
+            self.reconcile()
+
+    def start(self) -> "Watcher":
+        """Run in a background thread."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self.run, name="sessiondb-watch", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop watching (releases the writer role if this watcher registered it)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> "Watcher":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

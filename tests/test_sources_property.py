@@ -1,0 +1,175 @@
+"""Property tests: parsers never raise on arbitrary input, and collecting a file that grew
+in random chunks (partial lines included) gives exactly the rows of one collection."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from collect_helpers import rows
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sessiondb import DbConfig, SessionDB
+from sessiondb.sources import claude, codex, gemini, opencode
+from sessiondb.sources.jsonl import timestamp_ms
+from sessiondb.sources.records import SourceUnit
+from sessiondb.timeutil import parse_timestamp_ms
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+CLAUDE_KEYS = ["type", "uuid", "timestamp", "cwd", "sessionId", "message", "isMeta", "isCompactSummary", "subtype",
+               "content", "summary", "customTitle", "agentId", "compactMetadata", "toolUseResult"]
+CODEX_KEYS = ["timestamp", "type", "payload", "id", "record_type"]
+PAYLOAD_KEYS = ["type", "id", "role", "content", "summary", "name", "arguments", "call_id", "input", "output", "cwd",
+                "model", "git", "source", "action", "message"]
+TYPES = ["user", "assistant", "system", "summary", "custom-title", "message", "session_meta", "response_item",
+         "turn_context", "compacted", "event_msg", "message", "reasoning", "function_call", "function_call_output",
+         "custom_tool_call", "local_shell_call", "zzz"]
+
+
+def _objects(keys: list[str]):
+    values = st.one_of(json_values, st.sampled_from(TYPES),
+                       st.fixed_dictionaries({}, optional={"role": st.sampled_from(["user", "assistant"]),
+                                                           "content": json_values, "model": json_values}))
+    return st.dictionaries(st.sampled_from(keys), values, max_size=8)
+
+
+def _unit(path: str = "/nonexistent/-p/s.jsonl", **context) -> SourceUnit:
+    return SourceUnit("test", path, path, 0, 1_700_000_000_000_000_000, 1, incremental=True,
+                      context={"session_id": "s", **context})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=300), max_size=8))
+def test_line_parsers_never_raise_on_arbitrary_bytes(lines: list[bytes]) -> None:
+    for module in (claude, codex):
+        parser = module.Parser(_unit())
+        for offset, line in enumerate(lines):
+            parser.feed(line, offset)
+        parser.session()
+        json.dumps(parser.carry())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_objects(CLAUDE_KEYS), max_size=6), st.lists(_objects(CODEX_KEYS + PAYLOAD_KEYS), max_size=6))
+def test_line_parsers_never_raise_on_wrong_typed_fields(claude_lines: list[dict], codex_lines: list[dict]) -> None:
+    parser = claude.Parser(_unit())
+    for line in claude_lines:
+        parser.feed(json.dumps(line).encode(), 0)
+    codex_parser = codex.Parser(_unit())
+    for line in codex_lines:
+        if "payload" not in line and line:
+            line["payload"] = dict(line)
+        codex_parser.feed(json.dumps(line).encode(), 0)
+    for record in parser.messages + codex_parser.messages:
+        assert isinstance(record.uuid, str) and isinstance(record.content_full, str)
+        assert isinstance(record.timestamp, int)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=600), st.booleans())
+def test_whole_file_parsers_never_raise(data: bytes, as_jsonl: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        chats = Path(tmp) / "proj" / "chats"
+        chats.mkdir(parents=True)
+        path = chats / ("session-x.jsonl" if as_jsonl else "session-x.json")
+        path.write_bytes(data)
+        unit = gemini.unit_for_path(path, [Path(tmp)])
+        gemini.parse(unit)
+        storage = Path(tmp) / "storage"
+        for sub in ("session/p", "message/ses_1", "part/msg_1"):
+            (storage / sub).mkdir(parents=True)
+        (storage / "session" / "p" / "ses_1.json").write_bytes(data)
+        (storage / "message" / "ses_1" / "msg_1.json").write_bytes(data)
+        (storage / "part" / "msg_1" / "prt_1.json").write_bytes(data)
+        opencode.parse(opencode.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_objects(["id", "timestamp", "type", "content", "thoughts", "toolCalls", "model"]), max_size=5),
+       st.lists(_objects(["type", "text", "tool", "state", "callID", "synthetic", "files"]), max_size=5))
+def test_whole_file_parsers_never_raise_on_wrong_types(messages: list[dict], parts: list[dict]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        chats = Path(tmp) / "proj" / "chats"
+        chats.mkdir(parents=True)
+        path = chats / "session-x.json"
+        path.write_text(json.dumps({"sessionId": "s", "messages": messages}))
+        gemini.parse(gemini.unit_for_path(path, [Path(tmp)]))
+        storage = Path(tmp) / "storage"
+        for sub in ("session/p", "message/ses_1", "part/msg_1"):
+            (storage / sub).mkdir(parents=True)
+        (storage / "session" / "p" / "ses_1.json").write_text('{"id": "ses_1", "directory": "/x"}')
+        (storage / "message" / "ses_1" / "msg_1.json").write_text('{"id": "msg_1", "role": "assistant"}')
+        for i, part in enumerate(parts):
+            (storage / "part" / "msg_1" / f"prt_{i}.json").write_text(json.dumps(part))
+        opencode.parse(opencode.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
+
+
+def _sample_lines() -> list[bytes]:
+    lines = []
+    for i in range(12):
+        if i == 0:
+            lines.append(json.dumps({"type": "user", "uuid": "u0", "timestamp": "2025-02-01T00:00:00.000Z",
+                                     "cwd": "/w", "message": {"content": "start 开始"}}).encode())
+        elif i % 5 == 1:
+            lines.append(b'{"type":"assistant","uuid":"cut')     # a line that is broken for good
+        elif i % 5 == 2:
+            lines.append(json.dumps({"type": "assistant", "uuid": f"a{i}", "message": {
+                "model": "m", "content": [{"type": "thinking", "thinking": "hmm"},
+                                          {"type": "tool_use", "id": f"t{i}", "name": "Bash",
+                                           "input": {"command": f"ls {i}"}}]}}).encode())
+        elif i % 5 == 3:
+            lines.append(json.dumps({"type": "summary", "summary": f"summary {i}", "leafUuid": "u0"}).encode())
+        else:
+            lines.append(json.dumps({"type": "user", "uuid": f"u{i}", "timestamp": f"2025-02-01T00:00:{i:02d}Z",
+                                     "message": {"content": [{"type": "tool_result", "tool_use_id": f"t{i}",
+                                                              "content": "x" * i}]}}).encode())
+    return lines
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=12), st.booleans())
+def test_growing_in_random_chunks_equals_one_collection(cuts: list[int], crlf: bool) -> None:
+    data = (b"\r\n" if crlf else b"\n").join(_sample_lines()) + b"\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        project = tmp_path / "projects" / "-w"
+        project.mkdir(parents=True)
+        path = project / "grow.jsonl"
+        roots = {"claude": tmp_path / "projects", "codex": tmp_path / "x", "opencode": tmp_path / "x",
+                 "gemini": tmp_path / "x"}
+        incremental = SessionDB.connect(DbConfig.local(tmp_path / "inc.db"))
+        position = 0
+        with path.open("wb") as handle:
+            for cut in cuts + [len(data)]:
+                end = min(len(data), position + cut)
+                handle.write(data[position:end])
+                handle.flush()
+                position = end
+                incremental.collect_all(["claude"], roots=roots)
+                if position >= len(data):
+                    break
+        whole_root = tmp_path / "whole"
+        (whole_root / "-w").mkdir(parents=True)
+        (whole_root / "-w" / "grow.jsonl").write_bytes(data)
+        whole = SessionDB.connect(DbConfig.local(tmp_path / "whole.db"))
+        whole.collect_all(["claude"], roots={**roots, "claude": whole_root})
+        assert rows(incremental) == rows(whole)
+        assert incremental.get_session("grow").message_count == whole.get_session("grow").message_count
+        assert (incremental.get_file_state(str(path)).bad_lines
+                == whole.get_file_state(str(whole_root / "-w" / "grow.jsonl")).bad_lines == 3)
+        incremental.close()
+        whole.close()
+
+
+@given(st.datetimes(timezones=st.just(__import__("datetime").timezone.utc)), st.integers(0, 6))
+def test_fast_timestamps_match_the_general_parser(moment, digits: int) -> None:
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits:
+        text += "." + f"{moment.microsecond:06d}"[:digits]
+    text += "Z"
+    assert timestamp_ms(text) == parse_timestamp_ms(text)
