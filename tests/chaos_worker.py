@@ -1,9 +1,9 @@
 """One ingesting process of the chaos test (tests/test_chaos.py).
 
-    python chaos_worker.py <db> <source dir> <writer name> <priority> <seed> <timing json>
+    python chaos_worker.py <db> <Claude projects root> <writer name> <priority> <seed> <timing json>
 
-Runs a Coordinator and, while it is Writer, ingests random chunks of the source JSONL
-files into the database in batches. Each batch writes, in the same transaction, an
+Runs a Coordinator and, while it is Writer, ingests random chunks of the Claude Code
+session files under the root into the database in batches. Each batch writes, in the same transaction, an
 audit row naming the writer id it committed under; triggers installed by the test
 record every claim and release of the registry row in the same table, so the commit
 order of claims and batches can be checked afterwards. SIGTERM stops it cleanly.
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sessiondb import (CoordinationConfig, Coordinator, DatabaseError, DbConfig, MessageInput, MessageType,
                        PermissionDenied, Role, SessionDB)
+from sessiondb.timeutil import parse_timestamp_ms
 
 AUDIT_DDL = """
 CREATE TABLE IF NOT EXISTS chaos_audit (
@@ -42,18 +43,24 @@ END;
 """
 
 
-def load_sources(source_dir: Path) -> list[tuple[str, str, list[MessageInput]]]:
-    """(session id, project path, messages) per source file."""
+def load_sources(projects_root: Path) -> list[tuple[str, str, list[MessageInput]]]:
+    """(session id, project path, messages) per Claude Code session file under the root.
+
+    A deliberately small reading of the format (text messages only), keeping what the
+    collector keeps as identity: the line's uuid, the file's session id, the cwd.
+    """
     sessions = []
-    for path in sorted(source_dir.glob("*.jsonl")):
+    for path in sorted(projects_root.glob("*/*.jsonl")):
         messages = []
         project = ""
-        for line in path.read_text().splitlines():
+        for sequence, line in enumerate(path.read_text().splitlines()):
             record = json.loads(line)
-            project = record["project"]
-            messages.append(MessageInput(uuid=record["uuid"], type=MessageType(record["role"]),
-                                         content_text=record["text"], content_full=record["text"],
-                                         timestamp=record["ts"], sequence=record["seq"]))
+            project = record["cwd"]
+            content = record["message"]["content"]
+            text = content if isinstance(content, str) else " ".join(part["text"] for part in content)
+            messages.append(MessageInput(uuid=record["uuid"], type=MessageType(record["message"]["role"]),
+                                         content_text=text, content_full=text,
+                                         timestamp=parse_timestamp_ms(record["timestamp"]) or 0, sequence=sequence))
         sessions.append((path.stem, project, messages))
     return sessions
 

@@ -3,9 +3,10 @@ are SIGKILLed, SIGSTOPped and restarted.
 
 About a minute by default; ``SESSIONDB_CHAOS_SECONDS=600`` runs it longer and
 ``SESSIONDB_CHAOS_SEED`` repeats a run. At the end: ``PRAGMA integrity_check`` is ok,
-no uuid appears twice, every message of the source files is present after a final
-collection, and the audit shows no batch committed under a writer after a newer writer
-claimed the row (nor after its own release).
+no uuid appears twice, every message of the source files (Claude Code session files) is
+present after a final collection by the collector, and the audit shows no batch
+committed under a writer after a newer writer claimed the row (nor after its own
+release).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import apsw
-from chaos_worker import AUDIT_DDL, ingest, load_sources
+from chaos_worker import AUDIT_DDL
 
 from sessiondb import DbConfig, Role, SessionDB
+from sessiondb.reader import encode_project_path
 
 CHAOS_SECONDS = float(os.environ.get("SESSIONDB_CHAOS_SECONDS", "50"))
 WORKERS = [("memex_daemon", 1), ("vlaude_daemon", 1), ("memex_kit", 2), ("vlaude_kit", 2)]
@@ -31,21 +34,27 @@ WORKER_SCRIPT = Path(__file__).with_name("chaos_worker.py")
 SESSIONS, MESSAGES_PER_SESSION = 12, 300
 
 
-def write_sources(source_dir: Path, rng: random.Random) -> set[str]:
-    source_dir.mkdir()
+def write_sources(projects_root: Path, rng: random.Random) -> set[str]:
+    """Claude Code session files (user and assistant text lines); returns every uuid."""
     uuids = set()
     for s in range(SESSIONS):
         session = f"chaos-session-{s:02d}"
+        project = f"/work/chaos-{s % 3}"
+        directory = projects_root / encode_project_path(project)
+        directory.mkdir(parents=True, exist_ok=True)
         lines = []
         for i in range(MESSAGES_PER_SESSION):
             uuid = f"{session}-m{i:04d}"
             uuids.add(uuid)
             words = " ".join(rng.choice(["writer", "lock", "fence", "heartbeat", "takeover", "会话", "数据库"])
                              for _ in range(rng.randint(3, 12)))
-            lines.append(json.dumps({"uuid": uuid, "project": f"/work/chaos-{s % 3}", "role": rng.choice(
-                ["user", "assistant"]), "text": f"{words} {i}", "ts": 1_760_000_000_000 + s * 10_000_000 + i,
-                "seq": i}))
-        (source_dir / f"{session}.jsonl").write_text("\n".join(lines) + "\n")
+            role = rng.choice(["user", "assistant"])
+            content = f"{words} {i}" if role == "user" else [{"type": "text", "text": f"{words} {i}"}]
+            stamp = datetime.fromtimestamp(1_760_000_000 + s * 10_000 + i, timezone.utc)
+            lines.append(json.dumps({"type": role, "uuid": uuid, "sessionId": session, "cwd": project,
+                                     "timestamp": stamp.isoformat().replace("+00:00", "Z"),
+                                     "message": {"role": role, "content": content}}))
+        (directory / f"{session}.jsonl").write_text("\n".join(lines) + "\n")
     return uuids
 
 
@@ -88,7 +97,7 @@ def test_chaos_ingest_under_kill_stop_and_restart(tmp_path):
     print(f"chaos seed {seed} ({CHAOS_SECONDS:.0f} s)")
     rng = random.Random(seed)
     db_path = tmp_path / "chaos.db"
-    source_dir = tmp_path / "sources"
+    source_dir = tmp_path / "projects"
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     expected = write_sources(source_dir, rng)
@@ -136,13 +145,12 @@ def test_chaos_ingest_under_kill_stop_and_restart(tmp_path):
                 worker.proc.wait()
             worker.log.close()
 
-    # The final collection: a fresh writer ingests every source file again.
+    # The final collection: a fresh writer collects every source file with the collector.
     final = SessionDB.connect(DbConfig.local(db_path))
     try:
         assert final.register_writer("final_collector", priority=100) is Role.WRITER
-        for session_id, project, messages in load_sources(source_dir):
-            for start in range(0, len(messages), 100):
-                ingest(final, session_id, project, messages[start:start + 100])
+        collected = final.collect_all(["claude"], roots={"claude": str(source_dir)})
+        assert collected.error_count == 0, collected.errors
         assert final.integrity_check().ok
         assert final.fts_integrity_check().ok
         conn = final._connection()
