@@ -9,6 +9,8 @@
 from typing import Any
 
 from .config import CoordinationConfig, DbConfig
+from .coordination import Clock, Role, WriterHealth, WriterInfo, WriterType
+from .coordinator import Coordinator
 from .db import SessionDB
 from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseError, InvalidArgument,
                      NotFoundError, PermissionDenied, ReadOnlyError, SessionDBError)
@@ -20,12 +22,13 @@ from .query import parse_query
 __version__ = "0.1.0"
 
 __all__ = [
-    "ApprovalStatus", "CollectResult", "ConfigError", "ConflictError", "CoordinationConfig", "CoordinationError",
-    "DatabaseError",
+    "ApprovalStatus", "Clock", "CollectResult", "ConfigError", "ConflictError", "CoordinationConfig",
+    "CoordinationError", "Coordinator", "DatabaseError",
     "DbConfig", "IntegrityCheckResult", "InvalidArgument", "Message", "MessageInput", "MessageType",
     "NotFoundError", "PermissionDenied", "Project", "ProjectWithSource", "ProjectWithStats", "ReadOnlyError",
     "SearchOrder", "SearchResult", "Session", "SessionDB", "SessionDBError", "SessionInput",
-    "SessionWithProject", "Stats", "VectorIndexState", "parse_query", "__version__",
+    "SessionWithProject", "Stats", "VectorIndexState", "Role", "WriterHealth", "WriterInfo", "WriterType",
+    "parse_query", "__version__",
 ]
 
 

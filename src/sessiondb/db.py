@@ -11,6 +11,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from .config import DbConfig
+from .coordination import CoordinationMixin
 from .search import SearchMixin
 from .store.ingest import IngestMixin
 from .store.messages import MessagesMixin
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from .collector import CollectResult
 
 
-class SessionDB(SearchMixin, MessagesMixin, SessionsMixin, ProjectsMixin, IngestMixin):
+class SessionDB(CoordinationMixin, SearchMixin, MessagesMixin, SessionsMixin, ProjectsMixin, IngestMixin):
     """A connection to the shared session database.
 
     >>> db = SessionDB.connect(DbConfig.local("~/.vimo/db/ai-cli-session.db"))  # doctest: +SKIP
