@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
-from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import SessionDBError
 from .common import EXIT_DATABASE, EXIT_OK, add_db_option, add_json_option, open_db
 from .output import Output, human_size, when
 
@@ -45,36 +46,26 @@ def collect_status(db) -> dict:
         "writer": None,
         "roots": [],
     }
-    current_writer = getattr(db, "current_writer", None)
-    if current_writer is not None:
-        writer = current_writer()
-        if writer is not None:
-            status["writer"] = {**vars_of(writer), "health": _health(db)}
+    writer = db.current_writer()
+    if writer is not None:
+        status["writer"] = {**dataclasses.asdict(writer), "health": _health(db)}
     status["roots"] = _source_roots()
     return status
 
 
-def vars_of(obj) -> dict:
-    import dataclasses
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else dict(vars(obj))
-
-
-def _health(db) -> str | None:
+def _health(db) -> str:
+    """One look at the writer: alive, timeout (its process is gone) or released."""
     try:
-        from ..coordination import WriterHealth  # noqa: F401
-
-        return db.observe_writer_health().name.lower() if hasattr(db, "observe_writer_health") else None
-    except Exception:  # noqa: BLE001 - status must print even when the registry is odd
-        return None
+        return db.check_writer_health().name.lower()
+    except SessionDBError as exc:   # status must print even when the registry is odd
+        return f"unknown ({exc})"
 
 
 def _source_roots() -> list[dict]:
-    try:
-        from ..sources import discover_roots
-    except ImportError:
-        return []
-    return [{"source": source, "path": str(path), "exists": Path(path).exists()}
-            for source, path in discover_roots()]
+    from ..sources import MODULES
+
+    return [{"source": name, "path": str(root), "exists": root.exists()}
+            for name, module in MODULES.items() for root in module.resolve_roots(None)]
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
