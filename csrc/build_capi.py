@@ -171,15 +171,16 @@ def entry_point(proto: Prototype) -> str:
     if proto.returns_struct:
         call_args = ", ".join([*proto.param_names, "&result"])
         return (f"{head}\n{{\n    {proto.returns} result;\n    memset(&result, 0, sizeof result);\n"
-                f"    result.error = Unknown;\n"
+                f"    result.error = Unknown;\n    sdb_clear_error();\n"
                 f"    if (sdb_ensure_python() == 0)\n        _py_{proto.name}({call_args});\n"
                 f"    return result;\n}}\n")
     if proto.returns == "void":
-        return (f"{head}\n{{\n    if (sdb_ensure_python() == 0)\n        _py_{proto.name}({args});\n}}\n")
+        return (f"{head}\n{{\n    sdb_clear_error();\n    if (sdb_ensure_python() == 0)\n"
+                f"        _py_{proto.name}({args});\n}}\n")
     failure = _FAILURE_RETURNS.get(proto.returns, "NULL" if proto.returns.endswith("*") else None)
     if failure is None:
         raise SystemExit(f"no failure value for return type {proto.returns!r} of {proto.name}")
-    return (f"{head}\n{{\n    if (sdb_ensure_python() != 0)\n        return {failure};\n"
+    return (f"{head}\n{{\n    sdb_clear_error();\n    if (sdb_ensure_python() != 0)\n        return {failure};\n"
             f"    return _py_{proto.name}({args});\n}}\n")
 
 

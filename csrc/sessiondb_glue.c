@@ -51,6 +51,15 @@ static void _sdb_set_error(int code, const char *message)
     sdb_copy_utf8(sdb_error_text, SDB_ERROR_CAPACITY, message);
 }
 
+/* Every call implemented in Python starts by forgetting the previous call's error, so
+   the last error always describes the most recent call (a NULL "not found" result is
+   then told apart from a failure by an empty message). */
+static inline void sdb_clear_error(void)
+{
+    sdb_error_code = 0;
+    sdb_error_text[0] = '\0';
+}
+
 SDB_API const char *session_db_last_error(void)
 {
     return sdb_error_text;

@@ -715,13 +715,17 @@ const char *session_db_version(void);
 const char *session_db_python_version(void);
 
 /**
- * Message of the most recent failed call on the calling thread ("" if none failed).
+ * Message of the most recent call on the calling thread: its error, or "" when it
+ * succeeded (every function clears it on entry, except this one,
+ * session_db_last_error_code, session_db_version, session_db_python_version and the
+ * free functions). So a NULL from a lookup such as session_db_get_session_path means
+ * "not found" when this is "" and a failure otherwise.
  * Ownership: owned by the library, per thread; valid until the next call into the
  * library on the same thread. Copy it to keep it. Never NULL.
  */
 const char *session_db_last_error(void);
 
-/** Code of the most recent failed call on the calling thread (Success if none failed). */
+/** Code of the most recent call on the calling thread (Success if it succeeded). */
 enum SessionDbError session_db_last_error_code(void);
 
 /**

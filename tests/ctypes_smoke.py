@@ -90,6 +90,8 @@ def use(lib: ctypes.CDLL, db_path: str) -> None:
     lib.session_db_free_search_results(hits)
     check(lib.session_db_upsert_session(handle, b"\xff\xfe", project) == InvalidUtf8, "invalid UTF-8")
     check(b"UTF-8" in lib.session_db_last_error(), "last error message")
+    check(lib.session_db_upsert_session(handle, b"s-1", project) == Success, "a later call succeeds")
+    check(lib.session_db_last_error() == b"", "a successful call clears the last error")
     lib.session_db_close(handle)
     check(lib.session_db_upsert_session(handle, b"s-2", project) == NullPointer, "closed handle refused")
     lib.session_db_close(handle)  # double close
