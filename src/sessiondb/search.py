@@ -41,7 +41,7 @@ from .errors import InvalidArgument
 from .models import MessageType, SearchOrder, SearchResult
 
 # Score order ranks at most this many matches, the newest ones, found within the budget.
-RANK_WINDOW = 1000
+RANK_WINDOW = 500
 SCAN_BUDGET_S = 0.012
 # A project / session filter of at most this many messages and sessions: filter plan.
 SMALL_FILTER = 20_000
