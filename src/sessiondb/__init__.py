@@ -6,7 +6,11 @@
         print(hit.project_name, hit.snippet)
 """
 
-from typing import Any
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+    from typing import Any
 
 from .config import CoordinationConfig, DbConfig
 from .coordination import Clock, Role, WriterHealth, WriterInfo, WriterType

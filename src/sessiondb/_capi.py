@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+    from typing import Any
 
 from . import __version__
 from ._capi_coordination import CoordinationFunctions

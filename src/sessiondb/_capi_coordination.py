@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+    from typing import Any
 
 from ._capi_support import (COORDINATION_ERROR, SUCCESS, CallError, CApiBase, HandleState, OutOfRange, export,
                             optional_module, role_code)

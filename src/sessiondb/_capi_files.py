@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+    from typing import Any
 
 from ._capi_support import SUCCESS, CApiBase, export, optional_module, row_limit
 

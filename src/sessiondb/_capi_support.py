@@ -13,7 +13,9 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+    from typing import Any
 
 from .errors import CoordinationError, PermissionDenied, SessionDBError
 from .models import ApprovalStatus, MessageType, SearchOrder

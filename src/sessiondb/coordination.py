@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+    from typing import Any
 
 import apsw
 
@@ -48,7 +49,12 @@ from .errors import CoordinationError, InvalidArgument, PermissionDenied, ReadOn
 from .store.core import DatabaseCore
 from .writer_lock import LockState, OwnLock
 
-log = logging.getLogger("sessiondb.coordination")
+
+
+def _log():
+    """The logger, imported on first use (logging costs milliseconds at import)."""
+    import logging
+    return logging.getLogger("sessiondb.coordination")
 
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 _MAX_WRITER_NAME = 64
@@ -537,7 +543,7 @@ class CoordinationMixin(DatabaseCore):
                 row = _registry_row(self._connection())
             writer_lock.sweep_stale(self.path, keep=[row.writer_id] if row is not None else [])
         except (SessionDBError, OSError) as exc:
-            log.warning("could not sweep stale writer lock files: %s", exc)
+            _log().warning("could not sweep stale writer lock files: %s", exc)
 
     def _require_writable(self, action: str) -> None:
         if self.read_only:
@@ -553,7 +559,7 @@ class CoordinationMixin(DatabaseCore):
         try:
             self._own_lock = OwnLock.create(self.path)
         except CoordinationError as exc:
-            log.warning("no lock file for the next claim yet: %s", exc)
+            _log().warning("no lock file for the next claim yet: %s", exc)
         self._set_role(Role.READER)
 
     def _set_role(self, role: Role) -> None:
@@ -564,7 +570,7 @@ class CoordinationMixin(DatabaseCore):
             try:
                 listener(role)
             except Exception:  # a listener must never break the protocol
-                log.exception("role listener failed")
+                _log().exception("role listener failed")
 
     def _add_role_listener(self, listener: Callable[[Role], None]) -> None:
         self._role_listeners.append(listener)
@@ -580,7 +586,7 @@ class CoordinationMixin(DatabaseCore):
                 try:
                     self.release_writer()
                 except SessionDBError as exc:
-                    log.warning("closing without releasing the writer row: %s", exc)
+                    _log().warning("closing without releasing the writer row: %s", exc)
             own, self._own_lock = self._own_lock, None
             if own is not None:
                 # The row may still name us: leave the file unlocked so readers see at

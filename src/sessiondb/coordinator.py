@@ -17,7 +17,6 @@ take milliseconds rather than a heartbeat timeout.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 
@@ -25,7 +24,12 @@ from .coordination import CoordinationMixin, Role, WriterHealth, WriterType, res
 from .errors import InvalidArgument, PermissionDenied, SessionDBError
 from .writer_lock import LockState
 
-log = logging.getLogger("sessiondb.coordination")
+
+
+def _log():
+    """The logger, imported on first use (logging costs milliseconds at import)."""
+    import logging
+    return logging.getLogger("sessiondb.coordination")
 
 DEFAULT_POLL_INTERVAL_MS = 200
 
@@ -158,10 +162,10 @@ class Coordinator:
                 # Locked past the busy timeout, closed under us, ...: try again shortly.
                 next_round = min(next_round, now + retry)
                 self.last_error = exc
-                log.warning("writer coordination round failed: %s", exc)
+                _log().warning("writer coordination round failed: %s", exc)
             except Exception:
                 next_round = min(next_round, now + retry)
-                log.exception("writer coordination round failed")
+                _log().exception("writer coordination round failed")
             self._report()
 
     def _act_now(self) -> bool:
@@ -196,4 +200,4 @@ class Coordinator:
             try:
                 self._on_role_change(role)
             except Exception:
-                log.exception("on_role_change callback failed")
+                _log().exception("on_role_change callback failed")

@@ -8,7 +8,6 @@ goes through this class.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from .config import DbConfig
 from .coordination import CoordinationMixin
@@ -18,8 +17,10 @@ from .store.messages import MessagesMixin
 from .store.projects import ProjectsMixin
 from .store.sessions import SessionsMixin
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+    from typing import Any
 
-if TYPE_CHECKING:
     from .collector import CollectResult
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+    from typing import Any
 
 import apsw
 
