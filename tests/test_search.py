@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import BASE_TS, add_session, msg
 
-from sessiondb import MessageType, SearchOrder, SessionDB, parse_query, search
+from sessiondb import MessageType, SearchOrder, SessionDB, parse_query, search_plans
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_original_entry_points(corpus: SessionDB) -> None:
 
 def test_time_order_is_exact_beyond_the_window(db: SessionDB, monkeypatch: pytest.MonkeyPatch) -> None:
     """Insertion order differs from message time; newest-first must follow time."""
-    monkeypatch.setattr(search, "RANK_WINDOW", 5)
+    monkeypatch.setattr(search_plans, "RANK_WINDOW", 5)
     pid = db.get_or_create_project("p", "/p")
     for s in range(6):  # sessions inserted newest first
         db.upsert_session(f"s{s}", pid)

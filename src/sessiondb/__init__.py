@@ -21,7 +21,6 @@ from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseErro
 from .models import (ApprovalStatus, IntegrityCheckResult, Message, MessageInput, MessageType, Project,
                      ProjectWithSource, ProjectWithStats, SearchOrder, SearchResult, Session, SessionInput,
                      SessionWithProject, Stats, VectorIndexState)
-from .query import parse_query
 
 __version__ = "0.1.0"
 
@@ -42,4 +41,7 @@ def __getattr__(name: str) -> Any:
     if name == "CollectResult":
         from .collector import CollectResult
         return CollectResult
+    if name == "parse_query":   # the query language loads with the first search
+        from .query import parse_query
+        return parse_query
     raise AttributeError(f"module 'sessiondb' has no attribute {name!r}")

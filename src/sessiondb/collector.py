@@ -41,7 +41,7 @@ from .errors import InvalidArgument
 from .sources import SourceUnit
 from .sources.jsonl import LineReader, prefix_hash
 from .sources.records import CHANNELS, MessageRecord, ParseIssues, SessionRecord
-from .store.ingest import FileState, IngestSession
+from .store.ingest_records import FileState, IngestSession
 
 if TYPE_CHECKING:
     from .db import SessionDB

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 TYPE_CHECKING = False
@@ -189,15 +190,12 @@ def _as_int(value: Any) -> int:
         return 0
 
 
-@dataclass(frozen=True)
-class _RegistryRow:
+# The internal records below are named tuples, not dataclasses: creating a dataclass
+# costs about half a millisecond at import, which the C ABI's first call pays.
+class _RegistryRow(namedtuple("_RegistryRow", "writer_type writer_id priority raw_heartbeat registered_at")):
     """The row as stored (raw heartbeat kept for the compare-and-swap)."""
 
-    writer_type: str
-    writer_id: str
-    priority: int
-    raw_heartbeat: Any
-    registered_at: int
+    __slots__ = ()
 
     @property
     def key(self) -> tuple[str, Any]:
@@ -222,13 +220,15 @@ def _registry_row(conn: apsw.Connection) -> _RegistryRow | None:
     return _RegistryRow(str(row[0]), str(row[1]), _as_int(row[2]), row[3], _as_int(row[4]))
 
 
-@dataclass
 class _WriterWatch:
     """A reader's memory of the current writer's row, on the reader's monotonic clock."""
 
-    key: tuple[str, Any] | None = None
-    changed_at: int = 0        # monotonic ms when this reader first saw ``key``
-    stale_checks: int = 0      # consecutive health checks that found it stale
+    __slots__ = ("key", "changed_at", "stale_checks")
+
+    def __init__(self) -> None:
+        self.key: tuple[str, Any] | None = None
+        self.changed_at = 0        # monotonic ms when this reader first saw ``key``
+        self.stale_checks = 0      # consecutive health checks that found it stale
 
     def see(self, key: tuple[str, Any], now: int) -> None:
         if key != self.key:
@@ -241,15 +241,16 @@ class _WriterWatch:
         return self.key is not None and now - self.changed_at > timeout_ms
 
 
-@dataclass(frozen=True)
-class Observation:
-    """One look at the current writer (what :class:`Coordinator` decides from)."""
+class Observation(namedtuple("Observation", "health writer lock_state stale_at preemptable")):
+    """One look at the current writer (what :class:`Coordinator` decides from).
 
-    health: WriterHealth
-    writer: WriterInfo | None
-    lock_state: LockState | None   # None when the row is absent or is this handle's
-    stale_at: int | None           # monotonic ms at which the row counts as stale
-    preemptable: bool              # this handle's priority is higher than the writer's
+    ``health``: WriterHealth; ``writer``: WriterInfo or None; ``lock_state``: LockState
+    or None (no row, or the row is this handle's); ``stale_at``: monotonic ms at which
+    the row counts as stale, or None; ``preemptable``: this handle's priority is higher
+    than the writer's.
+    """
+
+    __slots__ = ()
 
 
 class CoordinationMixin(DatabaseCore):

@@ -1,350 +1,22 @@
-"""Full-text search over the shared database, fast on a million messages.
+"""Full-text search: the ``SearchMixin`` API of :class:`sessiondb.SessionDB`.
 
-A query runs against ``messages_fts`` (unicode61, the original's index) and, when
-the database has CJK text, the side index ``messages_cjk``; the union is the result.
-Ranked FTS5 queries cost about a microsecond per matching row, so a term that
-appears in most messages would take a second to rank. Each search therefore picks
-one of three plans, from cheap estimates (term document counts from ``fts5vocab``,
-the filter's row count from the sessions table or an index):
-
-* window:  walk the index newest row first and keep up to ``RANK_WINDOW`` matches
-           (stopping after ``SCAN_BUDGET_S``). With fewer matches than that the
-           result is exact in every order; otherwise score order ranks the newest
-           ``RANK_WINDOW`` matches with BM25.
-* filter:  a project or session filter selecting few messages: search only the
-           rowid ranges of those sessions (their rows are mostly contiguous).
-* time / full: newest or oldest first over more matches than the window: walk
-           the timestamp index asking the FTS index about each message (dense
-           matches), or sort every match by time (sparse matches), whichever the
-           window's match density predicts is cheaper. Both are exact.
-
-Relevance is BM25 (``sessiondb.ranking``) with term weights estimated from the
-newest rows, because FTS5's own ``bm25()`` counts every match of every term first.
+The query language is :mod:`sessiondb.query`; how a query runs (plans over the
+unicode61 index and the CJK side index, BM25 ranking) is :mod:`sessiondb.search_plans`,
+loaded on the first search.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import apsw
-
-from . import query as query_lang
-from . import ranking
-from .store import validate
-from .store.core import DatabaseCore
 from .errors import InvalidArgument
 from .models import MessageType, SearchOrder, SearchResult
+from .store import validate
+from .store.core import DatabaseCore
 
-# Score order ranks at most this many matches, the newest ones, found within the budget.
-RANK_WINDOW = 500
-SCAN_BUDGET_S = 0.012
-# A project / session filter of at most this many messages and sessions: filter plan.
-SMALL_FILTER = 20_000
-MAX_FILTER_SESSIONS = 400
-RANGE_MERGE_GAP = 256
-# Measured costs (microseconds) of one FTS probe by rowid, and of one match in a full scan.
-PROBE_COST_US = 45.0
-SCAN_COST_US = 2.0
-IDF_SAMPLE_ROWS = 20_000
 DEFAULT_HIGHLIGHT = ("<mark>", "</mark>")
 DEFAULT_SNIPPET_CHARS = 200
-_MAX_CHAR = "\U0010ffff"
-_SPACES = re.compile(r"\s+")
-
-
-@dataclass
-class SearchFilters:
-    """Restrictions on which messages a search may return (all optional, ANDed)."""
-
-    project_id: int | None = None
-    source: str | None = None
-    role: str | None = None
-    since_ms: int | None = None
-    until_ms: int | None = None
-    session_prefix: str | None = None
-    _sql: list[str] = field(default_factory=list, repr=False)
-    _params: list[object] = field(default_factory=list, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.project_id is not None:
-            self._add("m.session_id IN (SELECT session_id FROM sessions WHERE project_id = ?)", self.project_id)
-        if self.session_prefix:
-            self._add("m.session_id >= ? AND m.session_id < ?", self.session_prefix,
-                      self.session_prefix + _MAX_CHAR)
-        if self.role is not None:
-            self._add("m.type = ?", self.role)
-        if self.since_ms is not None:
-            self._add("m.timestamp >= ?", self.since_ms)
-        if self.until_ms is not None:
-            self._add("m.timestamp <= ?", self.until_ms)
-        if self.source is not None:
-            # FFI inserts store no message source: fall back to the project's.
-            self._add("(m.source = ? OR (m.source IS NULL AND m.session_id IN (SELECT s.session_id "
-                      "FROM sessions s JOIN projects p ON p.id = s.project_id WHERE p.source = ?)))",
-                      self.source, self.source)
-
-    def _add(self, sql: str, *params: object) -> None:
-        self._sql.append(sql)
-        self._params.extend(params)
-
-    @property
-    def empty(self) -> bool:
-        return not self._sql
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self._sql) if self._sql else "1"
-
-    @property
-    def params(self) -> list[object]:
-        return list(self._params)
-
-
-@dataclass
-class _Scan:
-    """Result of walking one index newest-row first."""
-
-    hits: list[tuple[int, float, int | None]]
-    exhausted: bool   # every match was seen
-    span: int         # how many rowids the walk covered
-
-
-class _Searcher:
-    """One search: picks a plan per index (module docstring) and merges candidates.
-
-    A candidate is (rowid, score, timestamp or None).
-    """
-
-    def __init__(self, conn: apsw.Connection, parsed: query_lang.ParsedQuery, filters: SearchFilters,
-                 order: SearchOrder, need: int, cjk_index: bool, idf_cache: dict) -> None:
-        self.conn, self.parsed, self.filters, self.order, self.need = conn, parsed, filters, order, need
-        self.cjk_index, self.idf_cache = cjk_index, idf_cache
-        self.indexes = []
-        if not parsed.requires_cjk:
-            self.indexes.append("messages_fts")
-        if cjk_index:
-            self.indexes.append("messages_cjk")
-        self.max_rowid = conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0
-        self.window = max(RANK_WINDOW, need)
-        self.deadline = time.perf_counter() + SCAN_BUDGET_S  # shared by every index's window
-        self.plans_used: list[str] = []
-
-    def run(self) -> list[tuple[int, float]]:
-        hits: dict[int, tuple[float, int | None]] = {}
-        sessions = self._filter_sessions()
-        for index in self.indexes:
-            found = self._search_index(index, sessions)
-            if index == "messages_fts" and self.cjk_index and self.parsed.negative:
-                found = self._without_cjk_rows(found)
-            for rowid, score, ts in found:
-                if rowid not in hits or score < hits[rowid][0]:
-                    hits[rowid] = (score, ts)
-        if self.cjk_index:
-            for rowid in self._unindexed_matches():
-                hits.setdefault(rowid, (0.0, None))
-        return self._order(hits)
-
-    def _without_cjk_rows(self, found: list[tuple[int, float, int | None]]) -> list[tuple[int, float, int | None]]:
-        """For rows with CJK text the side index decides: there, ``-word`` also excludes
-        a word glued to CJK characters, which unicode61 keeps inside one token."""
-        if not found:
-            return found
-        ids = json.dumps([hit[0] for hit in found])
-        cjk_rows = {r[0] for r in self.conn.execute(
-            "SELECT rowid FROM messages_cjk WHERE rowid IN (SELECT value FROM json_each(?)) UNION "
-            "SELECT message_id FROM messages_cjk_pending WHERE message_id IN (SELECT value FROM json_each(?))",
-            (ids, ids))}
-        return [hit for hit in found if hit[0] not in cjk_rows]
-
-    # ---------------------------------------------------------------- plans
-    def _search_index(self, index: str, sessions: list[str] | None) -> list[tuple[int, float, int | None]]:
-        expr = self.parsed.fts(cjk_index=index == "messages_cjk")
-        ranked = self.order is SearchOrder.SCORE
-        weights = self._weights(index) if ranked else []
-        if sessions is not None:
-            self.plans_used.append(f"{index}:filter")
-            return self._filter_plan(index, expr, weights, sessions)
-        scan = self._window_plan(index, expr, weights)
-        if ranked or scan.exhausted:
-            self.plans_used.append(f"{index}:window")
-            return scan.hits
-        # Newest/oldest first and more matches than the window: pick the cheaper exact plan.
-        density = max(len(scan.hits), 1) / max(scan.span, 1)
-        if self.need / density * PROBE_COST_US <= density * self.max_rowid * SCAN_COST_US:
-            self.plans_used.append(f"{index}:time")
-            return self._time_plan(index, expr)
-        self.plans_used.append(f"{index}:full")
-        return self._full_plan(index, expr)
-
-    def _select(self, index: str, weights: list[float]) -> tuple[str, list[object]]:
-        if not weights:
-            return f"{index}.rowid, 0.0", []
-        marks = ", ".join("?" * len(weights))
-        return f"{index}.rowid, {ranking.FUNCTION}({index}, {marks})", list(weights)
-
-    def _window_plan(self, index: str, expr: str, weights: list[float]) -> _Scan:
-        """Newest matches first, at most ``window`` of them, within a time budget."""
-        select, params = self._select(index, weights)
-        if self.filters.empty:
-            sql = f"SELECT {select} FROM {index} WHERE {index} MATCH ? ORDER BY {index}.rowid DESC LIMIT ?"
-            params += [expr, self.window]
-        else:
-            sql = (f"SELECT {select} FROM {index} CROSS JOIN messages m ON m.id = {index}.rowid "
-                   f"WHERE {index} MATCH ? AND {self.filters.sql} ORDER BY {index}.rowid DESC LIMIT ?")
-            params += [expr, *self.filters.params, self.window]
-        deadline = self.deadline
-        hits: list[tuple[int, float, int | None]] = []
-        complete = False
-        self.conn.set_progress_handler(lambda: time.perf_counter() > deadline, 2000)
-        try:
-            for rowid, score in self.conn.execute(sql, params):
-                hits.append((rowid, score, None))
-                if not len(hits) % 64 and time.perf_counter() > deadline:
-                    break
-            else:
-                complete = True
-        except apsw.InterruptError:
-            pass
-        finally:
-            self.conn.set_progress_handler(None)
-        exhausted = complete and len(hits) < self.window
-        span = self.max_rowid - hits[-1][0] + 1 if hits else self.max_rowid
-        return _Scan(hits, exhausted, span)
-
-    def _filter_plan(self, index: str, expr: str, weights: list[float],
-                     sessions: list[str]) -> list[tuple[int, float, int | None]]:
-        """Few sessions: ask the index about each session's rowid range, then check the filter."""
-        select, base = self._select(index, weights)
-        candidates: dict[int, float] = {}
-        sql = f"SELECT {select} FROM {index} WHERE {index} MATCH ? AND {index}.rowid BETWEEN ? AND ?"
-        for lo, hi in self._session_ranges(sessions):
-            for rowid, score in self.conn.execute(sql, [*base, expr, lo, hi]):
-                candidates[rowid] = score
-        if not candidates:
-            return []
-        kept = self.conn.execute(
-            f"SELECT m.id, m.timestamp FROM messages m WHERE m.id IN (SELECT value FROM json_each(?)) "
-            f"AND {self.filters.sql}", [json.dumps(list(candidates)), *self.filters.params])
-        return [(rowid, candidates[rowid], ts) for rowid, ts in kept]
-
-    def _session_ranges(self, sessions: list[str]) -> list[tuple[int, int]]:
-        ranges = []
-        for sid in sessions:
-            lo, hi = self.conn.execute("SELECT MIN(id), MAX(id) FROM messages WHERE session_id = ?", (sid,)).fetchone()
-            if lo is not None:
-                ranges.append((lo, hi))
-        ranges.sort()
-        merged: list[tuple[int, int]] = []
-        for lo, hi in ranges:
-            if merged and lo <= merged[-1][1] + RANGE_MERGE_GAP:
-                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-            else:
-                merged.append((lo, hi))
-        return merged
-
-    def _time_plan(self, index: str, expr: str) -> list[tuple[int, float, int | None]]:
-        """Walk the timestamp index and ask the FTS index about each message."""
-        source = (f"messages m INDEXED BY idx_messages_timestamp CROSS JOIN {index} ON {index}.rowid = m.id")
-        return self._time_sorted(index, expr, source)
-
-    def _full_plan(self, index: str, expr: str) -> list[tuple[int, float, int | None]]:
-        """Every match, sorted by time (a top-k sort inside SQLite)."""
-        return self._time_sorted(index, expr, f"{index} CROSS JOIN messages m ON m.id = {index}.rowid")
-
-    def _time_sorted(self, index: str, expr: str, source: str) -> list[tuple[int, float, int | None]]:
-        direction = "ASC" if self.order is SearchOrder.TIME_ASC else "DESC"
-        sql = (f"SELECT m.id, m.timestamp FROM {source} WHERE {index} MATCH ? AND {self.filters.sql} "
-               f"ORDER BY m.timestamp {direction}, m.id {direction} LIMIT ?")
-        return [(r[0], 0.0, r[1]) for r in self.conn.execute(sql, [expr, *self.filters.params, self.need])]
-
-    # ---------------------------------------------------------------- estimates
-    def _filter_sessions(self) -> list[str] | None:
-        """The sessions a project / session-prefix filter allows, when they are few."""
-        f = self.filters
-        if f.project_id is None and not f.session_prefix:
-            return None
-        where, params = [], []
-        if f.project_id is not None:
-            where.append("project_id = ?")
-            params.append(f.project_id)
-        if f.session_prefix:
-            where.append("session_id >= ? AND session_id < ?")
-            params += [f.session_prefix, f.session_prefix + _MAX_CHAR]
-        rows = self.conn.execute(f"SELECT session_id, message_count FROM sessions WHERE {' AND '.join(where)} "
-                                 "LIMIT ?", [*params, MAX_FILTER_SESSIONS + 1]).fetchall()
-        if len(rows) > MAX_FILTER_SESSIONS or sum(r[1] for r in rows) > SMALL_FILTER:
-            return None
-        return [r[0] for r in rows]
-
-    def _weights(self, index: str) -> list[float]:
-        """One weight per positive phrase, in the order they appear in the expression."""
-        terms = [t for clause in self.parsed.positive for t in clause.terms]
-        if len(terms) == 1:
-            return [1.0]  # a single phrase: its weight cannot change the order
-        documents = max(self.max_rowid, 1)
-        return [ranking.idf(documents, self._documents_with(index, t)) for t in terms]
-
-    def _documents_with(self, index: str, term: query_lang.Term) -> int:
-        """Estimated rows containing ``term``: counted among the newest rows, scaled up."""
-        expr = term.fts(cjk_index=index == "messages_cjk")
-        key = (index, expr, self.max_rowid // IDF_SAMPLE_ROWS)
-        if key not in self.idf_cache:
-            low = max(0, self.max_rowid - IDF_SAMPLE_ROWS)
-            count = self.conn.execute(f"SELECT COUNT(*) FROM {index} WHERE {index} MATCH ? AND rowid > ?",
-                                      (expr, low)).fetchone()[0]
-            if len(self.idf_cache) > 512:
-                self.idf_cache.clear()
-            self.idf_cache[key] = round(count * self.max_rowid / max(self.max_rowid - low, 1))
-        return self.idf_cache[key]
-
-    # ---------------------------------------------------------------- rows the side index has not seen
-    def _unindexed_matches(self) -> list[int]:
-        if self.conn.execute("SELECT 1 FROM messages_cjk_pending LIMIT 1").fetchone() is None:
-            return []
-        sql = ("SELECT m.id, m.content_full FROM messages_cjk_pending p CROSS JOIN messages m "
-               f"ON m.id = p.message_id WHERE {self.filters.sql}")
-        return [rowid for rowid, content in self.conn.execute(sql, self.filters.params)
-                if self.parsed.matches_text(content)]
-
-    # ---------------------------------------------------------------- ordering
-    def _order(self, hits: dict[int, tuple[float, int | None]]) -> list[tuple[int, float]]:
-        """(rowid, score), best first; ties go to the newer row."""
-        if self.order is SearchOrder.SCORE:
-            ranked = sorted(hits, key=lambda rowid: (hits[rowid][0], -rowid))
-            return [(rowid, hits[rowid][0]) for rowid in ranked]
-        missing = [rowid for rowid, (_, ts) in hits.items() if ts is None]
-        times = {rowid: ts for rowid, (_, ts) in hits.items() if ts is not None}
-        if missing:
-            times.update(self.conn.execute("SELECT id, timestamp FROM messages WHERE id IN "
-                                           "(SELECT value FROM json_each(?))", (json.dumps(missing),)))
-        newest_first = self.order is SearchOrder.TIME_DESC
-        ranked = sorted(times, key=lambda rowid: (times[rowid], rowid), reverse=newest_first)
-        return [(rowid, hits[rowid][0]) for rowid in ranked]
-
-
-def make_snippet(text: str, regex: re.Pattern[str] | None, highlight: tuple[str, str] = DEFAULT_HIGHLIGHT,
-                 max_chars: int = DEFAULT_SNIPPET_CHARS, ellipsis: str = "...") -> str:
-    """A short excerpt of ``text`` around the first match, matches wrapped in markers."""
-    match = regex.search(text) if regex is not None else None
-    if match is None or len(text) <= max_chars or match.end() <= max_chars * 3 // 4:
-        start = 0   # the beginning of the text already shows the match
-    else:
-        start = max(0, match.start() - max_chars // 4)
-        # Begin at a word boundary when one is close.
-        space = text.rfind(" ", max(0, start - 20), start + 1)
-        start = space + 1 if space >= 0 and start > 0 else start
-    end = min(len(text), start + max_chars)
-    window = text[start:end]
-    if regex is not None:
-        opening, closing = highlight
-        window = regex.sub(lambda m: f"{opening}{m.group(0)}{closing}", window)
-    window = _SPACES.sub(" ", window).strip()
-    return (ellipsis if start > 0 else "") + window + (ellipsis if end < len(text) else "")
 
 
 def _to_ms(name: str, value: int | datetime | None) -> int | None:
@@ -382,6 +54,9 @@ class SearchMixin(DatabaseCore):
         order = SearchOrder(order)
         if not (isinstance(highlight, tuple) and len(highlight) == 2 and all(isinstance(h, str) for h in highlight)):
             raise InvalidArgument("highlight must be a pair of strings (opening, closing)")
+        from . import query as query_lang
+        from .search_plans import SearchFilters, Searcher, make_snippet
+
         filters = SearchFilters(
             project_id=validate.optional_integer("project_id", project_id),
             source=validate.optional_text("source", source), role=_role(role),
@@ -392,8 +67,8 @@ class SearchMixin(DatabaseCore):
         if parsed.is_empty or limit == 0:
             return []
         with self._snapshot() as conn:
-            searcher = _Searcher(conn, parsed, filters, order, offset + limit, self._has_cjk_index,
-                                 self._idf_cache)
+            searcher = Searcher(conn, parsed, filters, order, offset + limit, self._has_cjk_index,
+                                self._idf_cache)
             scores = dict(searcher.run()[offset:offset + limit])
             self.last_search_plans = tuple(searcher.plans_used)
             rows = {r[0]: r for r in conn.execute(
@@ -431,5 +106,3 @@ class SearchMixin(DatabaseCore):
                         start_ts: int | None, end_ts: int | None) -> list[SearchResult]:
         return self.search(query, limit=limit, project_id=project_id, order=order_by, since=start_ts, until=end_ts)
 
-
-__all__: Sequence[str] = ("SearchFilters", "SearchMixin", "make_snippet", "RANK_WINDOW")

@@ -11,13 +11,16 @@ them, or an offset ahead of its messages.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import apsw
 
 from .. import schema
 from ..timeutil import now_ms
 from .core import DatabaseCore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .ingest_records import FileState, IngestOutcome, IngestSession
 
 # Column order of a message row handed to ingest_batch (the messages INSERT columns).
 MESSAGE_ROW_COLUMNS = ("session_id, uuid, type, content_text, content_full, timestamp, sequence, source, channel, "
@@ -33,60 +36,6 @@ _FTS_DEFAULT_HASH_BYTES = 1 << 20
 _CACHE_KIB = 32768
 # Fields compared to decide that a re-read message changed (sources rewritten in place).
 _CHANGED = ("type", "content_text", "content_full", "model", "tool_call_id", "tool_name", "tool_args")
-
-
-@dataclass(slots=True)
-class FileState:
-    """What was read of one source unit (a row of ``file_state``)."""
-
-    path: str
-    source: str
-    session_id: str | None
-    size: int
-    mtime_ns: int
-    inode: int
-    byte_offset: int
-    prefix_hash: str
-    parser_version: int
-    parser_state: str | None = None
-    bad_lines: int = 0
-    first_error: str | None = None
-    updated_at: int = 0
-
-
-@dataclass(slots=True)
-class IngestSession:
-    """One session's share of a batch: the project it belongs to, its metadata and rows.
-
-    ``meta`` is a JSON object merged into ``sessions.meta`` (keys replaced, others kept).
-    ``update_changed``: a stored message with the same uuid in this session whose text
-    differs is updated (for sources that rewrite their files); otherwise stored rows win.
-    ``reassign_project``: the session's project was a guess and is now known.
-    """
-
-    session_id: str
-    source: str
-    project_path: str
-    project_name: str
-    encoded_dir_name: str | None = None
-    cwd: str | None = None
-    model: str | None = None
-    channel: str | None = None
-    meta: str | None = None
-    file_mtime: int | None = None
-    file_size: int | None = None
-    rows: list[tuple] = field(default_factory=list)
-    update_changed: bool = False
-    reassign_project: bool = False
-
-
-@dataclass(slots=True)
-class IngestOutcome:
-    inserted: int = 0
-    updated: int = 0
-    sessions_written: int = 0
-    projects: set[str] = field(default_factory=set)
-    inserted_by_session: dict[str, int] = field(default_factory=dict)
 
 
 _META_MERGE = ("CASE WHEN excluded.meta IS NULL THEN sessions.meta WHEN sessions.meta IS NULL THEN excluded.meta "
@@ -111,6 +60,7 @@ class IngestMixin(DatabaseCore):
 
     def load_file_states(self, source: str | None = None) -> dict[str, FileState]:
         """Every saved file state (of one source), keyed by path."""
+        from .ingest_records import FileState
         if not self._file_state_current():
             return {}
         if source is None:
@@ -120,6 +70,7 @@ class IngestMixin(DatabaseCore):
         return {r[0]: FileState(*r) for r in rows}
 
     def get_file_state(self, path: str) -> FileState | None:
+        from .ingest_records import FileState
         if not self._file_state_current():
             return None
         row = self._read_one(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE path = ?", (path,))
@@ -135,6 +86,8 @@ class IngestMixin(DatabaseCore):
         newest time are refreshed and the file states saved. A session with no rows
         that is not stored yet is not created (a file of bookkeeping records only).
         """
+        from .ingest_records import IngestOutcome
+
         outcome = IngestOutcome()
         states = list(states)
         with self._write() as conn:

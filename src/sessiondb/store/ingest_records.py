@@ -1,0 +1,63 @@
+"""The records the collector hands to the bulk write path (``store.ingest``).
+
+Kept apart from ``store.ingest`` so that opening a database does not create these
+classes (the C ABI's first call pays every import).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class FileState:
+    """What was read of one source unit (a row of ``file_state``)."""
+
+    path: str
+    source: str
+    session_id: str | None
+    size: int
+    mtime_ns: int
+    inode: int
+    byte_offset: int
+    prefix_hash: str
+    parser_version: int
+    parser_state: str | None = None
+    bad_lines: int = 0
+    first_error: str | None = None
+    updated_at: int = 0
+
+
+@dataclass(slots=True)
+class IngestSession:
+    """One session's share of a batch: the project it belongs to, its metadata and rows.
+
+    ``meta`` is a JSON object merged into ``sessions.meta`` (keys replaced, others kept).
+    ``update_changed``: a stored message with the same uuid in this session whose text
+    differs is updated (for sources that rewrite their files); otherwise stored rows win.
+    ``reassign_project``: the session's project was a guess and is now known.
+    """
+
+    session_id: str
+    source: str
+    project_path: str
+    project_name: str
+    encoded_dir_name: str | None = None
+    cwd: str | None = None
+    model: str | None = None
+    channel: str | None = None
+    meta: str | None = None
+    file_mtime: int | None = None
+    file_size: int | None = None
+    rows: list[tuple] = field(default_factory=list)
+    update_changed: bool = False
+    reassign_project: bool = False
+
+
+@dataclass(slots=True)
+class IngestOutcome:
+    inserted: int = 0
+    updated: int = 0
+    sessions_written: int = 0
+    projects: set[str] = field(default_factory=set)
+    inserted_by_session: dict[str, int] = field(default_factory=dict)
