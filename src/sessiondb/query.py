@@ -13,8 +13,8 @@ Syntax (no input is ever an error; what cannot be understood is ignored):
 A parsed query compiles to an FTS5 expression for the unicode61 index
 (``messages_fts``) and another for the CJK side index (``messages_cjk``). Every word
 becomes a quoted FTS5 string, so no user input can produce an FTS5 syntax error.
-It also compiles to a regular expression per term, used for highlighting and for
-matching rows the side index has not indexed yet.
+Each term also gets a :class:`TermMatcher`, which finds it in plain text (for
+highlighting, and for rows the side index has not indexed yet).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from .textindex import CJK_RANGES, has_cjk, spaced_cjk
+from .textindex import CJK_RANGES, has_cjk, is_cjk_char, spaced_cjk
 
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 32
@@ -38,9 +39,6 @@ def _token() -> re.Pattern[str]:
     """A token as the side index sees it: one CJK character, or a run of other letters
     and digits (compiled on first use; the class is large)."""
     return re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
-
-
-_NONCJK_WORDCHAR = f"[^\\W_{_CJK}]"
 
 
 @dataclass(frozen=True)
@@ -62,21 +60,59 @@ class Term:
         body = spaced_cjk(self.text) if cjk_index else self.text
         return '"' + body.replace('"', '""') + '"' + ("*" if self.prefix else "")
 
-    def pattern(self, *, folded: bool = False) -> str:
-        """A regex for this term (to use with re.IGNORECASE); ``folded`` matches text
-        passed through :func:`fold` (no diacritics)."""
+    def matcher(self, *, folded: bool = False) -> "TermMatcher":
+        """Finds this term in text; ``folded`` for text passed through :func:`fold`."""
+        return TermMatcher(self, folded)
+
+
+class TermMatcher:
+    """Finds one term in text by the side index's token rules.
+
+    The regex is small (the tokens joined by separators); whether a match starts and
+    ends at token boundaries is checked in Python, because a character class that
+    leaves out the CJK ranges takes milliseconds to compile, on every new query.
+    """
+
+    __slots__ = ("regex", "bounded_start", "bounded_end", "extend_end")
+
+    def __init__(self, term: Term, folded: bool) -> None:
+        tokens = [fold(t) if folded else t for t in _token().findall(term.text)]
         pieces = []
-        tokens = [fold(t) if folded else t for t in _token().findall(self.text)]
         for i, tok in enumerate(tokens):
             if i:
                 both_latin = not has_cjk(tokens[i - 1]) and not has_cjk(tok)
                 pieces.append(r"[\W_]+" if both_latin else r"[\W_]*")
             pieces.append(re.escape(tok))
-        if self.prefix and tokens and not has_cjk(tokens[-1]):
-            pieces.append(_NONCJK_WORDCHAR + "*")
-        start = "" if has_cjk(tokens[0]) else f"(?<!{_NONCJK_WORDCHAR})"
-        end = "" if (self.prefix or has_cjk(tokens[-1])) else f"(?!{_NONCJK_WORDCHAR})"
-        return start + "".join(pieces) + end
+        self.regex = re.compile("".join(pieces), re.IGNORECASE)
+        latin_start, latin_end = not has_cjk(tokens[0]), not has_cjk(tokens[-1])
+        self.bounded_start = latin_start
+        self.extend_end = term.prefix and latin_end
+        self.bounded_end = latin_end and not term.prefix
+
+    def spans(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[tuple[int, int]]:
+        """(start, end) of each match in ``text[pos:endpos]``, in order."""
+        limit = len(text) if endpos is None else endpos
+        search = self.regex.search
+        while True:
+            found = search(text, pos, limit)
+            if found is None:
+                return
+            start, end = found.span()
+            pos = start + 1
+            if self.bounded_start and start > 0 and _glues(text[start - 1]):
+                continue
+            if self.extend_end:
+                while end < len(text) and _glues(text[end]):
+                    end += 1
+            elif self.bounded_end and end < len(text) and _glues(text[end]):
+                continue
+            yield start, end
+            pos = max(end, pos)
+
+
+def _glues(ch: str) -> bool:
+    """A letter or digit that is not CJK: it would be part of the same Latin token."""
+    return ch.isalnum() and not is_cjk_char(ch)
 
 
 @dataclass(frozen=True)
@@ -129,9 +165,8 @@ class ParsedQuery:
         return expr
 
     @cached_property
-    def _term_regexes(self) -> dict[Term, re.Pattern[str]]:
-        return {t: re.compile(t.pattern(folded=True), re.IGNORECASE)
-                for c in self.clauses for t in c.terms}
+    def _folded_matchers(self) -> dict[Term, TermMatcher]:
+        return {t: t.matcher(folded=True) for c in self.clauses for t in c.terms}
 
     def matches_text(self, text: str) -> bool:
         """Does ``text`` match, with the side index's semantics? (Used for rows it has
@@ -139,31 +174,40 @@ class ParsedQuery:
         if self.is_empty:
             return False
         text = fold(text)
-        found = self._term_regexes
+        matchers = self._folded_matchers
         for clause in self.clauses:
-            hit = any(found[t].search(text) for t in clause.terms)
+            hit = any(next(matchers[t].spans(text), None) is not None for t in clause.terms)
             if hit == clause.negated:
                 return False
         return True
 
     @cached_property
-    def highlight_regex(self) -> re.Pattern[str] | None:
-        patterns = [t.pattern() for c in self.positive for t in c.terms]
-        if not patterns:
-            return None
-        # Longest first, so a phrase wins over a word it contains.
-        patterns.sort(key=len, reverse=True)
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    def highlighter(self) -> "Highlighter | None":
+        matchers = [t.matcher() for c in self.positive for t in c.terms]
+        return Highlighter(matchers) if matchers else None
 
-    def vocabulary_tokens(self) -> list[tuple[str, bool]]:
-        """(token, is_prefix) of every positive term, folded as unicode61 folds them,
-        for estimating how many rows match."""
-        out = []
-        for clause in self.positive:
-            for term in clause.terms:
-                toks = [fold(t) for t in term.tokens]
-                out.extend((tok, term.prefix and i == len(toks) - 1) for i, tok in enumerate(toks))
-        return out
+
+class Highlighter:
+    """Where the positive terms of a query occur in a text (for snippets)."""
+
+    def __init__(self, matchers: list[TermMatcher]) -> None:
+        self.matchers = matchers
+
+    def first(self, text: str) -> tuple[int, int] | None:
+        found = [span for m in self.matchers for span in [next(m.spans(text), None)] if span is not None]
+        return min(found) if found else None
+
+    def spans(self, text: str, pos: int, endpos: int) -> list[tuple[int, int]]:
+        """Non-overlapping match spans inside ``text[pos:endpos]``, longest first on ties."""
+        spans = sorted((s for m in self.matchers for s in m.spans(text, pos, endpos)),
+                       key=lambda span: (span[0], -span[1]))
+        merged: list[tuple[int, int]] = []
+        for start, end in spans:
+            end = min(end, endpos)
+            if merged and start < merged[-1][1]:
+                continue
+            merged.append((start, end))
+        return merged
 
 
 def fold(text: str) -> str:

@@ -76,7 +76,7 @@ class SearchMixin(DatabaseCore):
                 "m.source, p.path FROM messages m JOIN sessions s ON s.session_id = m.session_id "
                 "JOIN projects p ON p.id = s.project_id WHERE m.id IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(scores)),))}
-        regex = parsed.highlight_regex
+        highlighter = parsed.highlighter
         results = []
         for rowid in scores:
             r = rows.get(rowid)
@@ -84,7 +84,7 @@ class SearchMixin(DatabaseCore):
                 continue
             results.append(SearchResult(
                 message_id=r[0], session_id=r[1], project_id=r[2], project_name=r[3], type=r[4],
-                content_full=r[5], snippet=make_snippet(r[5], regex, highlight, snippet_chars),
+                content_full=r[5], snippet=make_snippet(r[5], highlighter, highlight, snippet_chars),
                 score=scores[rowid], timestamp=r[6], uuid=r[7], source=r[8], project_path=r[9]))
         return results
 

@@ -60,6 +60,12 @@ NON_ASCII_SQL = "length(CAST({0} AS BLOB)) <> length({0})"
 _DRAIN_CHUNK = 2000
 
 
+def is_cjk_char(ch: str) -> bool:
+    """True for one CJK character (no regex: used where compiling one would cost more)."""
+    code = ord(ch)
+    return code >= 0x2E80 and any(lo <= code <= hi for lo, hi in CJK_RANGES)
+
+
 def has_cjk(text: str) -> bool:
     """True if ``text`` contains a CJK character (fast for pure ASCII)."""
     return not text.isascii() and _cjk_char().search(text) is not None
