@@ -123,3 +123,20 @@ def test_bad_rollout_lines_are_counted_and_the_rest_kept(db: SessionDB, tmp_path
     messages = db.list_messages(sid)
     assert [m.content_full for m in messages] == ["line 1", '[Tool: ["x"]] {"a":1}', "line 4"]
     assert messages[1].uuid == "call_dup" and messages[1].timestamp == 12345000   # seconds read as such
+
+
+def test_oldest_rollouts_with_bare_items_are_read(db: SessionDB, tmp_path: Path) -> None:
+    """The first rollout generation: a bare {id, timestamp, instructions} header, then bare
+    response items (no envelope), one a line."""
+    day = tmp_path / "c" / "sessions" / "2024" / "11" / "05"
+    day.mkdir(parents=True)
+    (day / "rollout-2024-11-05T10-00-00-0a0b0c0d-1111-4222-8333-444455556666.jsonl").write_text(
+        '{"id":"0a0b0c0d-1111-4222-8333-444455556666","timestamp":"2024-11-05T10:00:00Z","instructions":null}\n'
+        '{"type":"message","role":"user","content":[{"type":"input_text","text":"bare item from the first '
+        'generation"}]}\n'
+        '{"type":"message","role":"assistant","content":[{"type":"output_text","text":"answered \\u00e9\\u00e8"}]}\n'
+        '{"record_type":"state"}\n')
+    result = db.collect_all(["codex"], roots=only("codex", tmp_path / "c", tmp_path))
+    assert result.bad_lines == 0
+    texts = [m.content_text for m in db.list_messages("0a0b0c0d-1111-4222-8333-444455556666")]
+    assert texts == ["bare item from the first generation", "answered éè"]

@@ -25,6 +25,7 @@ from .models import MessageType
 from .sources import claude
 from .sources.jsonl import LineReader
 from .sources.records import MessageRecord, SourceUnit, project_name_of
+from .sources.roots import is_dir
 from .timeutil import now_ms
 
 # Lines read from the top of a session file when looking for its cwd.
@@ -187,16 +188,11 @@ def get_encoded_dir_name(projects_path: str | os.PathLike[str] | None, project_p
 def _project_dirs(root: Path) -> list[Path]:
     try:
         with os.scandir(root) as entries:
-            return sorted(Path(e.path) for e in entries if not e.name.startswith(".") and _is_dir(e))
+            return sorted(Path(e.path) for e in entries if not e.name.startswith(".") and is_dir(e))
     except OSError:
         return []
 
 
-def _is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
 
 
 def _session_files(project: Path, include_agents: bool) -> Iterator[tuple[str, os.stat_result, Path]]:
@@ -218,7 +214,7 @@ def _session_files(project: Path, include_agents: bool) -> Iterator[tuple[str, o
                 continue
             if entry.is_file():
                 yield sid, st, Path(entry.path)
-        elif include_agents and _is_dir(entry):
+        elif include_agents and is_dir(entry):
             for sub in sorted((Path(entry.path) / "subagents").glob(f"*{_SUFFIX}")):
                 try:
                     yield sub.name[:-len(_SUFFIX)], sub.stat(), sub

@@ -28,7 +28,6 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import apsw
 

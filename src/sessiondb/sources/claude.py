@@ -39,7 +39,7 @@ import msgspec
 from ..models import MessageType
 from . import roots as roots_module
 from .jsonl import LineReader, timestamp_ms
-from .lenient import LenientDecoder, LineError, as_text
+from .lenient import LenientDecoder, LineError, as_text, decode_line
 from .records import (SOURCE_CLAUDE, MessageRecord, ParseIssues, SessionRecord, SourceUnit, clean_id, preview,
                       project_name_of, synthetic_uuid)
 
@@ -72,17 +72,17 @@ def discover(roots: Iterable[Path], known: Any = None) -> Iterator[SourceUnit]:
     """Every session file under the roots: main sessions, legacy agent files and
     ``<session>/subagents/*.jsonl``. Only directory listings and stats, no reads."""
     for root in roots:
-        for project in _scandir(root):
-            if project.name.startswith(".") or not _is_dir(project):
+        for project in roots_module.list_dir(root):
+            if project.name.startswith(".") or not roots_module.is_dir(project):
                 continue
-            for entry in _scandir(project.path):
+            for entry in roots_module.list_dir(project.path):
                 name = entry.name
                 if name.endswith(EXTENSION) and len(name) > len(EXTENSION):
                     unit = _unit(entry, project.name, None)
                     if unit is not None:
                         yield unit
-                elif not name.startswith(".") and _is_dir(entry):
-                    for sub in _scandir(os.path.join(entry.path, "subagents")):
+                elif not name.startswith(".") and roots_module.is_dir(entry):
+                    for sub in roots_module.list_dir(os.path.join(entry.path, "subagents")):
                         if sub.name.endswith(EXTENSION) and len(sub.name) > len(EXTENSION):
                             unit = _unit(sub, project.name, name)
                             if unit is not None:
@@ -135,19 +135,8 @@ def _context(name: str, encoded: str, parent: str | None) -> dict[str, Any]:
     return context
 
 
-def _scandir(path: str | os.PathLike[str]) -> list[os.DirEntry]:
-    try:
-        with os.scandir(path) as entries:
-            return list(entries)
-    except OSError:
-        return []
 
 
-def _is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
 
 
 # --------------------------------------------------------------------------- line schema
@@ -328,23 +317,10 @@ class Parser:
         """Parse one line (without its newline); ``offset`` is where it starts, for errors."""
         if not line or line.isspace():
             return
-        where = f"line at byte {offset}"
-        encoding_problem = None
-        try:
-            text = line.decode("utf-8")
-            data: bytes | str = line
-        except UnicodeDecodeError as exc:
-            text = line.decode("utf-8", "replace")
-            data = text
-            encoding_problem = f"invalid UTF-8 at position {exc.start}; kept with replacement characters"
-        try:
-            entry, problem = DECODER.decode(data)
-        except LineError as exc:
-            self.issues.bad(where, f"{encoding_problem}; {exc}" if encoding_problem else str(exc))
+        decoded = decode_line(DECODER, line, offset, self.issues)
+        if decoded is None:
             return
-        if problem or encoding_problem:
-            # One bad line is counted once, whatever was wrong with it.
-            self.issues.bad(where, "; ".join(p for p in (encoding_problem, problem) if p))
+        entry, text = decoded
         self._convert(entry, text)
 
     def _timestamp(self, entry: Line) -> int:

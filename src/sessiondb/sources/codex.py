@@ -36,7 +36,7 @@ from ..models import MessageType
 from . import roots as roots_module
 from .claude import raw_text, result_text
 from .jsonl import timestamp_ms
-from .lenient import LenientDecoder, LineError
+from .lenient import LenientDecoder, LineError, decode_line
 from .records import (SOURCE_CODEX, MessageRecord, ParseIssues, SessionRecord, SourceUnit, clean_id, preview,
                       project_name_of, synthetic_uuid)
 
@@ -223,23 +223,10 @@ class Parser:
     def feed(self, line: bytes, offset: int) -> None:
         if not line or line.isspace():
             return
-        where = f"line at byte {offset}"
-        encoding_problem = None
-        try:
-            text = line.decode("utf-8")
-            data: bytes | str = line
-        except UnicodeDecodeError as exc:
-            text = line.decode("utf-8", "replace")
-            data = text
-            encoding_problem = f"invalid UTF-8 at position {exc.start}; kept with replacement characters"
-        try:
-            env, problem = ENVELOPE.decode(data)
-        except LineError as exc:
-            self.issues.bad(where, f"{encoding_problem}; {exc}" if encoding_problem else str(exc))
+        decoded = decode_line(ENVELOPE, line, offset, self.issues)
+        if decoded is None:
             return
-        if problem or encoding_problem:
-            # One bad line is counted once, whatever was wrong with it.
-            self.issues.bad(where, "; ".join(p for p in (encoding_problem, problem) if p))
+        env, text = decoded
         ts = timestamp_ms(env.timestamp) if env.timestamp is not None else None
         if ts is not None:
             self.last_ts = ts
@@ -252,7 +239,7 @@ class Parser:
         if payload is None and kind in _ITEM_TYPES:
             # Oldest rollouts: bare response items, one a line.
             try:
-                payload, _ = PAYLOAD.decode(data)
+                payload, _ = PAYLOAD.decode(text)
             except LineError:
                 payload = None
             self._item(payload, text, ts)

@@ -61,17 +61,17 @@ def _is_chat(name: str) -> bool:
 
 def discover(roots: Iterable[Path], known: Any = None) -> Iterator[SourceUnit]:
     for root in roots:
-        for project in _scandir(root):
-            if project.name.startswith(".") or project.name == "bin" or not _is_dir(project):
+        for project in roots_module.list_dir(root, sort=True):
+            if project.name.startswith(".") or project.name == "bin" or not roots_module.is_dir(project):
                 continue
             chats = os.path.join(project.path, "chats")
-            for entry in _scandir(chats):
+            for entry in roots_module.list_dir(chats, sort=True):
                 if _is_chat(entry.name):
                     unit = _unit(entry.path, project.name, None)
                     if unit:
                         yield unit
-                elif _is_dir(entry) and not entry.name.startswith("."):
-                    for sub in _scandir(entry.path):
+                elif roots_module.is_dir(entry) and not entry.name.startswith("."):
+                    for sub in roots_module.list_dir(entry.path, sort=True):
                         if _is_chat(sub.name):
                             unit = _unit(sub.path, project.name, entry.name)
                             if unit:
@@ -104,19 +104,8 @@ def _unit(path: str, project: str, parent: str | None) -> SourceUnit | None:
     return SourceUnit(SOURCE, path, path, st.st_size, st.st_mtime_ns, st.st_ino, context=context)
 
 
-def _scandir(path: str | os.PathLike[str]) -> list[os.DirEntry]:
-    try:
-        with os.scandir(path) as entries:
-            return sorted(entries, key=lambda e: e.name)
-    except OSError:
-        return []
 
 
-def _is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
 
 
 # --------------------------------------------------------------------------- schema

@@ -187,3 +187,30 @@ def _fits(value: Any, info: Any) -> bool:
     if isinstance(info, mi.DictType):
         return isinstance(value, dict)
     return False
+
+
+def decode_line(decoder: LenientDecoder[T], line: bytes, offset: int, issues: Any) -> tuple[T, str] | None:
+    """Decode one JSONL line (without its newline) leniently.
+
+    Invalid UTF-8 is kept with replacement characters; a line with any problem is
+    counted once in ``issues`` (a ParseIssues). Returns (record, the line's text), or
+    None when nothing could be read from it. ``offset`` is where the line starts.
+    """
+    where = f"line at byte {offset}"
+    encoding_problem = None
+    try:
+        text = line.decode("utf-8")
+        data: bytes | str = line
+    except UnicodeDecodeError as exc:
+        text = line.decode("utf-8", "replace")
+        data = text
+        encoding_problem = f"invalid UTF-8 at position {exc.start}; kept with replacement characters"
+    try:
+        record, problem = decoder.decode(data)
+    except LineError as exc:
+        issues.bad(where, f"{encoding_problem}; {exc}" if encoding_problem else str(exc))
+        return None
+    if problem or encoding_problem:
+        # One bad line is counted once, whatever was wrong with it.
+        issues.bad(where, "; ".join(p for p in (encoding_problem, problem) if p))
+    return record, text

@@ -76,8 +76,8 @@ def discover(roots: Iterable[Path], known: Mapping[str, Any] | None = None) -> I
     for root in roots:
         storage = storage_dir(root)
         if storage is not None:
-            for project in _scandir(storage / "session"):
-                for entry in _scandir(project.path):
+            for project in roots_module.list_dir(storage / "session", sort=True):
+                for entry in roots_module.list_dir(project.path, sort=True):
                     if entry.name.startswith("ses_") and entry.name.endswith(".json"):
                         unit = json_unit(entry.path, storage)
                         if unit is not None:
@@ -117,7 +117,7 @@ def unit_for_path(path: str | os.PathLike[str], roots: Iterable[Path]) -> Source
 def _session_unit_by_id(storage: Path, session_id: str) -> SourceUnit | None:
     if "/" in session_id or session_id in ("", ".", ".."):
         return None
-    for project in _scandir(storage / "session"):
+    for project in roots_module.list_dir(storage / "session", sort=True):
         candidate = os.path.join(project.path, f"{session_id}.json")
         if os.path.isfile(candidate):
             return json_unit(candidate, storage)
@@ -135,10 +135,10 @@ def json_unit(session_file: str, storage: Path) -> SourceUnit | None:
     # Order-independent digest of every message and part file's name, size and mtime
     # (listing order is not guaranteed, and sorting thousands of entries costs more).
     fold = [st.st_size, st.st_mtime_ns, 0, 0]
-    for message in _listdir(storage / "message" / session_id):
+    for message in roots_module.list_dir(storage / "message" / session_id):
         if message.name.endswith(".json"):
             _fold(fold, message)
-            for part in _listdir(storage / "part" / message.name[:-5]):
+            for part in roots_module.list_dir(storage / "part" / message.name[:-5]):
                 if part.name.endswith(".json"):
                     _fold(fold, part)
     digest = f"{fold[2]:x}-{fold[3]:x}"
@@ -159,20 +159,8 @@ def _fold(fold: list[int], entry: os.DirEntry) -> None:
         "utf-8", "surrogatepass"))) & 0xFFFFFFFFFFFF
 
 
-def _listdir(path: str | os.PathLike[str]) -> list[os.DirEntry]:
-    try:
-        with os.scandir(path) as entries:
-            return list(entries)
-    except OSError:
-        return []
 
 
-def _scandir(path: str | os.PathLike[str]) -> list[os.DirEntry]:
-    try:
-        with os.scandir(path) as entries:
-            return sorted(entries, key=lambda e: e.name)
-    except OSError:
-        return []
 
 
 def _read_json(path: str | os.PathLike[str]) -> Any:
@@ -307,7 +295,7 @@ def _parse_json_session(unit: SourceUnit) -> ParsedUnit:
         return ParsedUnit(None, issues=issues)
     session_id = _text(info.get("id")) or unit.context["session_id"]
     entries = []
-    for entry in _scandir(storage / "message" / session_id):
+    for entry in roots_module.list_dir(storage / "message" / session_id, sort=True):
         if not entry.name.endswith(".json"):
             continue
         message = _read_json(entry.path)
@@ -316,7 +304,7 @@ def _parse_json_session(unit: SourceUnit) -> ParsedUnit:
             continue
         message_id = _text(message.get("id")) or entry.name[:-5]
         parts = []
-        for part_entry in _scandir(storage / "part" / message_id):
+        for part_entry in roots_module.list_dir(storage / "part" / message_id, sort=True):
             if not part_entry.name.endswith(".json"):
                 continue
             part = _read_json(part_entry.path)

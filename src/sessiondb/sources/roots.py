@@ -54,3 +54,20 @@ def is_within(path: str | os.PathLike[str], root: Path) -> Path | None:
         return Path(os.path.abspath(os.fspath(path))).relative_to(os.path.abspath(root))
     except ValueError:
         return None
+
+
+def list_dir(path: str | os.PathLike[str], *, sort: bool = False) -> list[os.DirEntry]:
+    """The entries of a directory ([] when it cannot be read), by name if ``sort``."""
+    try:
+        with os.scandir(path) as entries:
+            return sorted(entries, key=lambda e: e.name) if sort else list(entries)
+    except OSError:
+        return []
+
+
+def is_dir(entry: os.DirEntry) -> bool:
+    """Whether a directory entry is a directory (False when it vanished meanwhile)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
