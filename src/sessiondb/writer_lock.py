@@ -73,7 +73,26 @@ def _same_file(fd: int, path: Path) -> bool:
     return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
-class OwnLock:
+class _LockFile:
+    """An open lock file this process holds the flock of."""
+
+    path: Path
+    _fd: int | None
+
+    def _let_go(self, *, delete: bool) -> None:
+        """Drop the lock (closing the file), deleting the file first if asked. Safe twice."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if delete and _same_file(fd, self.path):
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+        finally:
+            os.close(fd)
+
+
+class OwnLock(_LockFile):
     """The lock file this handle holds while it is registered.
 
     Created and locked before its writer id can appear in ``writer_registry``, so a
@@ -117,21 +136,11 @@ class OwnLock:
 
     def release(self) -> None:
         """Delete the lock file, then drop the lock. Safe to call twice."""
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        try:
-            if _same_file(fd, self.path):
-                with contextlib.suppress(OSError):
-                    os.unlink(self.path)
-        finally:
-            os.close(fd)
+        self._let_go(delete=True)
 
     def abandon(self) -> None:
         """Drop the lock but leave the file, as a crashed process would."""
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        self._let_go(delete=False)
 
     def __del__(self) -> None:
         # A handle dropped without close(): let go, so readers see at once that it is gone.
@@ -146,7 +155,7 @@ def _write_owner_note(fd: int) -> None:
         os.write(fd, f"pid {os.getpid()}\n".encode())
 
 
-class ProbedLock:
+class ProbedLock(_LockFile):
     """A dead writer's lock, taken by a reader as proof; remove it once acted upon."""
 
     def __init__(self, path: Path, fd: int) -> None:
@@ -155,21 +164,11 @@ class ProbedLock:
 
     def remove(self) -> None:
         """Delete the dead writer's lock file and let go of it."""
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        try:
-            if _same_file(fd, self.path):
-                with contextlib.suppress(OSError):
-                    os.unlink(self.path)
-        finally:
-            os.close(fd)
+        self._let_go(delete=True)
 
     def close(self) -> None:
         """Let go without deleting."""
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        self._let_go(delete=False)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
