@@ -15,8 +15,10 @@ from . import textindex
 from .timeutil import now_ms
 
 # Version 1 is the original's migration (approval columns). Version 2 adds the CJK side
-# index and fills in columns missing from old files. Version 3 adds file_state.
-LATEST_VERSION = 3
+# index and fills in columns missing from old files. Version 3 adds file_state; version
+# 4 gives it the parser state (an earlier, pre-release shape is recreated: it only
+# remembers read positions, so the next collection rereads those files and dedups).
+LATEST_VERSION = 4
 
 _NOW_MS = "(strftime('%s','now') * 1000)"
 
@@ -226,6 +228,9 @@ def _migrate(conn: apsw.Connection) -> None:
     conn.execute(ORIGINAL_FTS)
     conn.execute(WRITER_REGISTRY)
     conn.execute(CJK_INDEX)
+    if version < 4 and "file_state" in existing_objects(conn):
+        if "parser_state" not in {row[1] for row in conn.execute("PRAGMA table_info(file_state)")}:
+            conn.execute("DROP TABLE file_state")
     conn.execute(FILE_STATE)
     if had_messages and version < 2:
         # Queue the CJK messages written before this index existed.

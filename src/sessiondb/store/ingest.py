@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 
 import apsw
 
-from .. import schema
 from ..timeutil import now_ms
 from .core import DatabaseCore
 
@@ -45,24 +44,11 @@ _META_MERGE = ("CASE WHEN excluded.meta IS NULL THEN sessions.meta WHEN sessions
 
 class IngestMixin(DatabaseCore):
     _ingest_stage_ready = False
-    _file_state_checked = False
 
     # ------------------------------------------------------------------ file state
-    def _file_state_current(self) -> bool:
-        """False when ``file_state`` still has the columns of an early development build
-        (nothing was ever written to that shape); the first batch then recreates it."""
-        if not self._file_state_checked:
-            columns = {r[1] for r in self._read("PRAGMA table_info(file_state)")}
-            if "parser_state" not in columns:
-                return False
-            self._file_state_checked = True
-        return True
-
     def load_file_states(self, source: str | None = None) -> dict[str, FileState]:
         """Every saved file state (of one source), keyed by path."""
         from .ingest_records import FileState
-        if not self._file_state_current():
-            return {}
         if source is None:
             rows = self._read(f"SELECT {_STATE_COLUMNS} FROM file_state")
         else:
@@ -71,8 +57,6 @@ class IngestMixin(DatabaseCore):
 
     def get_file_state(self, path: str) -> FileState | None:
         from .ingest_records import FileState
-        if not self._file_state_current():
-            return None
         row = self._read_one(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE path = ?", (path,))
         return FileState(*row) if row else None
 
@@ -91,10 +75,6 @@ class IngestMixin(DatabaseCore):
         outcome = IngestOutcome()
         states = list(states)
         with self._write() as conn:
-            if not self._file_state_current():
-                conn.execute("DROP TABLE IF EXISTS file_state")
-                conn.execute(schema.FILE_STATE)
-                self._file_state_checked = True
             now = now_ms()
             first_id = (conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0) + 1
             project_ids: dict[str, int] = {}
