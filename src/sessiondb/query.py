@@ -19,6 +19,10 @@ highlighting, and for rows the side index has not indexed yet).
 
 from __future__ import annotations
 
+# This module loads lazily, maybe while another thread imports typing; dataclasses reads
+# sys.modules['typing'] as it is, so finish that import before defining any dataclass.
+import typing  # noqa: F401
+
 import functools
 import re
 import unicodedata

@@ -22,6 +22,10 @@ fence refuses otherwise, and the batch is skipped).
 
 from __future__ import annotations
 
+# This module loads lazily, maybe while another thread imports typing; dataclasses reads
+# sys.modules['typing'] as it is, so finish that import before defining any dataclass.
+import typing  # noqa: F401
+
 import os
 import threading
 import time

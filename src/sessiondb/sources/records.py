@@ -7,6 +7,10 @@ these into rows.
 
 from __future__ import annotations
 
+# This module loads lazily, maybe while another thread imports typing; dataclasses reads
+# sys.modules['typing'] as it is, so finish that import before defining any dataclass.
+import typing  # noqa: F401
+
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
