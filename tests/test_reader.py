@@ -21,7 +21,11 @@ def projects(tmp_path: Path) -> Path:
     other.mkdir()
     (other / "s-api.jsonl").write_text(json.dumps({"type": "user", "cwd": "/srv/api", "uuid": "x1",
                                                    "message": {"content": "api work"}}) + "\n")
-    old = time.time() - 3600
+    # Times set here, not inherited from the checkout (copies keep the fixtures' mtimes).
+    now = time.time()
+    for path in root.rglob("*.jsonl"):
+        os.utime(path, (now, now))
+    old = now - 3600
     os.utime(other / "s-api.jsonl", (old, old))
     return root
 

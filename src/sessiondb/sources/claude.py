@@ -41,7 +41,7 @@ from . import roots as roots_module
 from .jsonl import LineReader, timestamp_ms
 from .lenient import LenientDecoder, LineError, as_text, decode_line
 from .records import (SOURCE_CLAUDE, MessageRecord, ParseIssues, SessionRecord, SourceUnit, clean_id, preview,
-                      project_name_of, synthetic_uuid)
+                      project_name_of, stat_unit, synthetic_uuid)
 
 SOURCE = SOURCE_CLAUDE
 # Bump when the rows produced from the same bytes change: every file is read again.
@@ -97,9 +97,11 @@ def unit_for_path(path: str | os.PathLike[str], roots: Iterable[Path]) -> Source
             continue
         parts = rel.parts
         if len(parts) == 2:
-            return _stat_unit(os.path.join(root, *parts), parts[0], None)
+            return stat_unit(SOURCE, os.path.join(root, *parts), incremental=True,
+                             context=_context(parts[-1], parts[0], None))
         if len(parts) == 4 and parts[2] == "subagents":
-            return _stat_unit(os.path.join(root, *parts), parts[0], parts[1])
+            return stat_unit(SOURCE, os.path.join(root, *parts), incremental=True,
+                             context=_context(parts[-1], parts[0], parts[1]))
     return None
 
 
@@ -113,16 +115,6 @@ def _unit(entry: os.DirEntry, encoded: str, parent: str | None) -> SourceUnit | 
     return SourceUnit(SOURCE, entry.path, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, incremental=True,
                       context=_context(entry.name, encoded, parent))
 
-
-def _stat_unit(path: str, encoded: str, parent: str | None) -> SourceUnit | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if not stat_module.S_ISREG(st.st_mode):
-        return None
-    return SourceUnit(SOURCE, path, path, st.st_size, st.st_mtime_ns, st.st_ino, incremental=True,
-                      context=_context(os.path.basename(path), encoded, parent))
 
 
 def _context(name: str, encoded: str, parent: str | None) -> dict[str, Any]:

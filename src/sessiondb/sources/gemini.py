@@ -19,7 +19,6 @@ thought, ``[Tool: NAME] {args}`` and ``[Result] ...`` for each tool call); ``inf
 from __future__ import annotations
 
 import os
-import stat as stat_module
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from .claude import raw_text, result_text
 from .jsonl import LineReader, timestamp_ms
 from .lenient import LenientDecoder, LineError, as_text
 from .records import (SOURCE_GEMINI, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, clean_id,
-                      preview, project_name_of, synthetic_uuid)
+                      preview, project_name_of, stat_unit, synthetic_uuid)
 
 SOURCE = SOURCE_GEMINI
 PARSER_VERSION = 1
@@ -92,16 +91,10 @@ def unit_for_path(path: str | os.PathLike[str], roots: Iterable[Path]) -> Source
 
 
 def _unit(path: str, project: str, parent: str | None) -> SourceUnit | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if not stat_module.S_ISREG(st.st_mode):
-        return None
     context: dict[str, Any] = {"project_dir": project}
     if parent:
         context["parent_session_id"] = parent
-    return SourceUnit(SOURCE, path, path, st.st_size, st.st_mtime_ns, st.st_ino, context=context)
+    return stat_unit(SOURCE, path, incremental=False, context=context)
 
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import typing  # noqa: F401
 
 import hashlib
+import os
+import stat as stat_module
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,8 +146,6 @@ class SourceUnit:
 def stat_unit(source: str, path: str, *, incremental: bool, context: dict[str, Any] | None = None,
               key: str | None = None) -> SourceUnit | None:
     """A unit for the file at ``path`` (None if it is not a readable regular file)."""
-    import os
-    import stat as stat_module
     try:
         st = os.stat(path)
     except OSError:
