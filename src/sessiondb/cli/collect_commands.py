@@ -45,11 +45,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _writer_type(text: str, priority: int | None) -> tuple[str, int | None]:
-    name = text.strip().replace("-", "_").lower() if text.lower().replace("_", "-") in WRITER_TYPES else text
-    if name not in {t.replace("-", "_") for t in WRITER_TYPES} and priority is None:
+    from ..coordination import WriterType
+
+    known = WriterType.from_name(text.replace("-", "_"))
+    if known is not None:
+        return known.value, priority
+    if priority is None:
         raise UserError(f"unknown writer type {text!r}",
                         f"use one of {', '.join(WRITER_TYPES)}, or give your own name with --priority N")
-    return name, priority
+    return text, priority
 
 
 def _summary(result: CollectResult, seconds: float) -> str:
