@@ -20,7 +20,7 @@ from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseErro
                      NotFoundError, PermissionDenied, ReadOnlyError, SessionDBError)
 from .models import (ApprovalStatus, IntegrityCheckResult, Message, MessageInput, MessageType, Project,
                      ProjectWithSource, ProjectWithStats, SearchOrder, SearchResult, Session, SessionInput,
-                     SessionWithProject, Stats, VectorIndexState)
+                     SessionOverview, SessionWithProject, Stats, VectorIndexState)
 
 __version__ = "0.1.0"
 
@@ -30,7 +30,7 @@ __all__ = [
     "DbConfig", "IntegrityCheckResult", "InvalidArgument", "Message", "MessageInput", "MessageType",
     "NotFoundError", "PermissionDenied", "Project", "ProjectWithSource", "ProjectWithStats", "ReadOnlyError",
     "SearchOrder", "SearchResult", "Session", "SessionDB", "SessionDBError", "SessionInput",
-    "SessionWithProject", "Stats", "VectorIndexState", "Role", "WriterHealth", "WriterInfo", "WriterType",
+    "SessionOverview", "SessionWithProject", "Stats", "VectorIndexState", "Role", "WriterHealth", "WriterInfo", "WriterType",
     "parse_query", "__version__",
 ]
 

@@ -246,3 +246,30 @@ class IntegrityCheckResult:
     @property
     def message(self) -> str:
         return "ok" if self.ok else "; ".join(self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOverview:
+    """What a person needs to recognise a session: its title, where and when.
+
+    ``title`` is the session's custom title, else its summary, else its first user
+    prompt (first line, trimmed to 120 characters), else "". ``first_message_at`` and
+    ``last_message_at`` are the times of its earliest and latest stored messages (ms);
+    ``parent_session_id`` and ``session_type`` come from ``sessions.meta`` (subagent and
+    child sessions).
+    """
+
+    session_id: str
+    project_id: int
+    project_name: str
+    project_path: str
+    source: str
+    title: str
+    summary: str | None
+    message_count: int
+    first_message_at: int | None
+    last_message_at: int | None
+    parent_session_id: str | None
+    session_type: str | None
+    model: str | None
+    cwd: str | None

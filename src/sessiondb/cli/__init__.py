@@ -15,6 +15,11 @@ from ..errors import PermissionDenied, SessionDBError
 from .common import EXIT_DATABASE, EXIT_OK, UserError
 from .output import Output
 
+# Subcommands that other faces provide (viewer, MCP server, mirror). Each module has
+# ``register(subparsers)`` and imports its own dependencies only when its command runs;
+# they are found by name so that this face imports no other face.
+FACE_COMMANDS = ("sessiondb.viewer.command", "sessiondb.mcp.command", "sessiondb.mirror.command")
+
 
 def build_parser() -> argparse.ArgumentParser:
     from . import maintenance, read_commands
@@ -32,16 +37,22 @@ def build_parser() -> argparse.ArgumentParser:
         module = _optional(name)
         if module is not None:
             module.register(sub)
+    for name in FACE_COMMANDS:
+        module = _optional(name)
+        if module is not None:
+            module.register(sub)
     return parser
 
 
 def _optional(name: str):
+    """The module ``name`` (relative to this package unless dotted), None if this build lacks it."""
     import importlib
 
+    full = name if "." in name else f"{__name__}.{name}"
     try:
-        return importlib.import_module(f"{__name__}.{name}")
+        return importlib.import_module(full)
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith(__name__):
+        if exc.name and full.startswith(exc.name):
             return None
         raise
 

@@ -2,22 +2,62 @@
 
 from __future__ import annotations
 
+import json
+
 import apsw
 
 from ..errors import NotFoundError
-from ..models import Session, SessionInput, SessionWithProject
+from ..models import Session, SessionInput, SessionOverview, SessionWithProject
 from ..timeutil import now_ms
 from . import validate
 from .core import DatabaseCore
 
 SESSION_COLUMNS = ("id, session_id, project_id, message_count, last_message_at, cwd, model, channel, "
                    "file_mtime, file_size, meta, created_at, updated_at")
+TITLE_CHARS = 120
+# Aggregates per session row: stored source, first time, first user prompt.
+_OVERVIEW_SELECT = (
+    "SELECT s.session_id, s.project_id, p.name, p.path, "
+    "COALESCE((SELECT m.source FROM messages m WHERE m.session_id = s.session_id LIMIT 1), p.source), "
+    "s.meta, (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.session_id), "
+    "(SELECT MIN(m.timestamp) FROM messages m WHERE m.session_id = s.session_id), "
+    "(SELECT MAX(m.timestamp) FROM messages m WHERE m.session_id = s.session_id), "
+    "(SELECT m.content_text FROM messages m WHERE m.session_id = s.session_id AND m.type = 'user' "
+    " AND trim(m.content_text) <> '' ORDER BY m.sequence, m.id LIMIT 1), s.model, s.cwd "
+    "FROM sessions s JOIN projects p ON p.id = s.project_id")
 # Upper bound for prefix ranges over TEXT with the BINARY collation.
 _MAX_CHAR = "\U0010ffff"
 
 
 def session_from_row(row: tuple) -> Session:
     return Session(*row)
+
+
+def _meta_dict(meta: str | None) -> dict:
+    try:
+        value = json.loads(meta) if meta else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _one_line(text: object) -> str:
+    if not isinstance(text, str):
+        return ""
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[:TITLE_CHARS - 1].rstrip() + "…"
+
+
+def overview_from_row(row: tuple) -> SessionOverview:
+    (sid, pid, pname, ppath, source, meta, count, first, last, prompt, model, cwd) = row
+    info = _meta_dict(meta)
+    summary = info.get("summary") if isinstance(info.get("summary"), str) else None
+    title = _one_line(info.get("title")) or _one_line(summary) or _one_line(prompt)
+    parent = info.get("parent_session_id")
+    kind = info.get("session_type")
+    return SessionOverview(sid, pid, pname, ppath, source or "", title, summary, count, first, last,
+                           parent if isinstance(parent, str) else None, kind if isinstance(kind, str) else None,
+                           model, cwd)
 
 
 class SessionsMixin(DatabaseCore):
@@ -153,3 +193,34 @@ class SessionsMixin(DatabaseCore):
 
     def count_sessions_without_cwd(self) -> int:
         return self._read_value("SELECT COUNT(*) FROM sessions WHERE cwd IS NULL OR cwd = ''", (), 0)
+
+    def list_session_overviews(self, *, project_id: int | None = None, source: str | None = None,
+                               parent_session_id: str | None = None, limit: int | None = 50,
+                               offset: int = 0) -> list[SessionOverview]:
+        """Sessions with title, source, counts and first/last time, most recent last message first.
+
+        ``source`` keeps sessions whose messages come from that source;
+        ``parent_session_id`` keeps the subagent/child sessions of one session.
+        """
+        where, params = [], []
+        if project_id is not None:
+            where.append("s.project_id = ?")
+            params.append(validate.integer("project_id", project_id))
+        if source is not None:
+            where.append("COALESCE((SELECT m.source FROM messages m WHERE m.session_id = s.session_id LIMIT 1), "
+                         "p.source) = ?")
+            params.append(validate.text("source", source))
+        if parent_session_id is not None:
+            where.append("json_valid(s.meta) AND json_extract(s.meta, '$.parent_session_id') = ?")
+            params.append(validate.text("parent_session_id", parent_session_id))
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        rows = self._read(f"{_OVERVIEW_SELECT}{clause} ORDER BY s.last_message_at IS NULL, s.last_message_at DESC, "
+                          "s.id DESC LIMIT ? OFFSET ?",
+                          (*params, validate.limit(limit), validate.integer("offset", offset, minimum=0)))
+        return [overview_from_row(r) for r in rows]
+
+    def get_session_overview(self, session_id: str) -> SessionOverview | None:
+        """The overview of one session (see :meth:`list_session_overviews`), None if unknown."""
+        row = self._read_one(f"{_OVERVIEW_SELECT} WHERE s.session_id = ?",
+                             (validate.text("session_id", session_id, allow_empty=True),))
+        return overview_from_row(row) if row else None
