@@ -47,7 +47,7 @@ def _unit(path: str = "/nonexistent/-p/s.jsonl", **context) -> SourceUnit:
 @given(st.lists(st.binary(max_size=300), max_size=8))
 def test_line_parsers_never_raise_on_arbitrary_bytes(lines: list[bytes]) -> None:
     for module in (claude, codex):
-        parser = module.Parser(_unit())
+        parser = module.SOURCE.line_parser(_unit())
         for offset, line in enumerate(lines):
             parser.feed(line, offset)
         parser.session()
@@ -57,10 +57,10 @@ def test_line_parsers_never_raise_on_arbitrary_bytes(lines: list[bytes]) -> None
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_objects(CLAUDE_KEYS), max_size=6), st.lists(_objects(CODEX_KEYS + PAYLOAD_KEYS), max_size=6))
 def test_line_parsers_never_raise_on_wrong_typed_fields(claude_lines: list[dict], codex_lines: list[dict]) -> None:
-    parser = claude.Parser(_unit())
+    parser = claude.SOURCE.line_parser(_unit())
     for line in claude_lines:
         parser.feed(json.dumps(line).encode(), 0)
-    codex_parser = codex.Parser(_unit())
+    codex_parser = codex.SOURCE.line_parser(_unit())
     for line in codex_lines:
         if "payload" not in line and line:
             line["payload"] = dict(line)
@@ -78,15 +78,15 @@ def test_whole_file_parsers_never_raise(data: bytes, as_jsonl: bool) -> None:
         chats.mkdir(parents=True)
         path = chats / ("session-x.jsonl" if as_jsonl else "session-x.json")
         path.write_bytes(data)
-        unit = gemini.unit_for_path(path, [Path(tmp)])
-        gemini.parse(unit)
+        unit = gemini.SOURCE.unit_for_path(path, [Path(tmp)])
+        gemini.SOURCE.parse(unit)
         storage = Path(tmp) / "storage"
         for sub in ("session/p", "message/ses_1", "part/msg_1"):
             (storage / sub).mkdir(parents=True)
         (storage / "session" / "p" / "ses_1.json").write_bytes(data)
         (storage / "message" / "ses_1" / "msg_1.json").write_bytes(data)
         (storage / "part" / "msg_1" / "prt_1.json").write_bytes(data)
-        opencode.parse(opencode.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
+        opencode.SOURCE.parse(opencode.SOURCE.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
 
 
 @settings(max_examples=150, deadline=None)
@@ -98,7 +98,7 @@ def test_whole_file_parsers_never_raise_on_wrong_types(messages: list[dict], par
         chats.mkdir(parents=True)
         path = chats / "session-x.json"
         path.write_text(json.dumps({"sessionId": "s", "messages": messages}))
-        gemini.parse(gemini.unit_for_path(path, [Path(tmp)]))
+        gemini.SOURCE.parse(gemini.SOURCE.unit_for_path(path, [Path(tmp)]))
         storage = Path(tmp) / "storage"
         for sub in ("session/p", "message/ses_1", "part/msg_1"):
             (storage / sub).mkdir(parents=True)
@@ -106,7 +106,7 @@ def test_whole_file_parsers_never_raise_on_wrong_types(messages: list[dict], par
         (storage / "message" / "ses_1" / "msg_1.json").write_text('{"id": "msg_1", "role": "assistant"}')
         for i, part in enumerate(parts):
             (storage / "part" / "msg_1" / f"prt_{i}.json").write_text(json.dumps(part))
-        opencode.parse(opencode.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
+        opencode.SOURCE.parse(opencode.SOURCE.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
 
 
 def _sample_lines() -> list[bytes]:

@@ -76,8 +76,8 @@ class Watcher:
                  on_batch: Callable[[CollectResult], None] | None = None,
                  on_role_change: Callable[[Any], None] | None = None) -> None:
         self.db = db
-        self.sources = [sources_package.module_for(s).SOURCE for s in sources] if sources else list(
-            sources_package.MODULES)
+        self.sources = [sources_package.source_for(s).name for s in sources] if sources else list(
+            sources_package.SOURCES)
         self.roots = dict(roots or {})
         self.writer_type = writer_type
         self.priority = priority
@@ -99,8 +99,7 @@ class Watcher:
         """The existing root directories of the watched sources."""
         found: list[Path] = []
         for name in self.sources:
-            module = sources_package.module_for(name)
-            for root in module.resolve_roots(self.roots.get(name)):
+            for root in sources_package.source_for(name).resolve_roots(self.roots.get(name)):
                 if root.is_dir() and root not in found:
                     found.append(root)
         return found

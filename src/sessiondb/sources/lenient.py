@@ -16,6 +16,8 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from msgspec import inspect as mi
 
+from .content import as_text
+
 T = TypeVar("T")
 
 _json_encoder = msgspec.json.Encoder()
@@ -90,22 +92,6 @@ class LenientDecoder(Generic[T]):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
-
-
-def as_text(value: Any) -> str | None:
-    """A value as text: strings as they are, numbers and booleans printed, containers as JSON."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    try:
-        return _json_encoder.encode(value).decode("utf-8", "replace")
-    except (TypeError, msgspec.EncodeError, OverflowError):
-        return str(value)
 
 
 def _coerce(value: Any, info: Any) -> tuple[bool, Any]:
