@@ -173,3 +173,49 @@ def test_fast_timestamps_match_the_general_parser(moment, digits: int) -> None:
         text += "." + f"{moment.microsecond:06d}"[:digits]
     text += "Z"
     assert timestamp_ms(text) == parse_timestamp_ms(text)
+
+
+def _untimed_first_lines() -> list[bytes]:
+    """Summaries and a title before the first timed line, as at the top of a resumed session."""
+    lines = [json.dumps({"type": "summary", "summary": f"earlier work {i}", "leafUuid": f"leaf{i}"}).encode()
+             for i in range(4)]
+    lines.append(json.dumps({"type": "custom-title", "customTitle": "growing"}).encode())
+    for i in range(4):
+        lines.append(json.dumps({"type": "user", "uuid": f"t{i}", "timestamp": f"2025-09-14T09:3{i}:00Z",
+                                 "cwd": "/w", "message": {"content": f"timed {i}"}}).encode())
+    lines.append(json.dumps({"type": "summary", "summary": "after", "leafUuid": "t0"}).encode())
+    return lines
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=10))
+def test_untimed_records_grown_in_random_chunks_get_the_times_of_one_collection(cuts: list[int]) -> None:
+    data = b"\n".join(_untimed_first_lines()) + b"\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        project = tmp_path / "projects" / "-w"
+        project.mkdir(parents=True)
+        path = project / "grow.jsonl"
+        roots = {"claude": tmp_path / "projects", "codex": tmp_path / "x", "opencode": tmp_path / "x",
+                 "gemini": tmp_path / "x"}
+        incremental = SessionDB.connect(DbConfig.local(tmp_path / "inc.db"))
+        position = 0
+        with path.open("wb") as handle:
+            for cut in cuts + [len(data)]:
+                end = min(len(data), position + cut)
+                handle.write(data[position:end])
+                handle.flush()
+                position = end
+                incremental.collect_all(["claude"], roots=roots)
+                if position >= len(data):
+                    break
+        whole_root = tmp_path / "whole"
+        (whole_root / "-w").mkdir(parents=True)
+        (whole_root / "-w" / "grow.jsonl").write_bytes(data)
+        whole = SessionDB.connect(DbConfig.local(tmp_path / "whole.db"))
+        whole.collect_all(["claude"], roots={**roots, "claude": whole_root})
+        assert rows(incremental) == rows(whole)
+        assert incremental.get_session("grow").last_message_at == whole.get_session("grow").last_message_at \
+            == timestamp_ms("2025-09-14T09:33:00Z")
+        incremental.close()
+        whole.close()
