@@ -50,6 +50,7 @@ from . import sources as sources_package
 from .errors import InvalidArgument
 from .sources import Source, SourceUnit
 from .sources.base import LineParser, LineSource, WholeSource
+from .sources.databases import is_gate
 from .sources.jsonl import LineReader, prefix_hash
 from .sources.records import MessageRecord, ParseIssues, SessionRecord, Timeline
 from .store.ingest_records import FileState, IngestSession
@@ -221,7 +222,7 @@ class Collector:
         if unchanged(unit, state, source.parser_version):
             self.result.files_unchanged += 1
             return
-        if unit.context.get("gate") and source.name in self._failed_sources:
+        if is_gate(unit) and source.name in self._failed_sources:
             return
         # Rows stored by another parser version are compared with what this one reads.
         upgrade = state is not None and state.parser_version != source.parser_version
@@ -321,7 +322,7 @@ class Collector:
         self._states.append(FileState(unit.key, source.name, parsed.session.session_id if parsed.session else None,
                                       unit.size, unit.mtime_ns, unit.inode, unit.size, unit.fingerprint,
                                       source.parser_version, None, parsed.issues.bad_lines, parsed.issues.first_error))
-        if parsed.issues.bad_lines and unit.context.get("gate"):
+        if parsed.issues.bad_lines and is_gate(unit):
             self._states.pop()   # the database could not be read: try again next time
         self._maybe_flush()
 

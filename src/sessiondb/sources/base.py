@@ -124,7 +124,62 @@ class LineSource(Source):
         return self.parser(self, unit, carry)
 
 
-class LineParser:
+class Recorder:
+    """The records of one session as they are made: sequence numbers, times (see
+    :class:`~.records.Timeline`), unknown and skipped records, bad input (``issues``).
+    Whole-unit parsers use one per unit; :class:`LineParser` is one."""
+
+    session_id: str   # the session the records belong to (an attribute or a property)
+
+    def __init__(self, session_id: str | None = None, *, sequence: int = 0, timeline: Timeline | None = None) -> None:
+        if session_id is not None:
+            self.session_id = session_id
+        self.sequence = sequence
+        self.timeline = timeline if timeline is not None else Timeline()
+        self.messages: list[MessageRecord] = []
+        self.issues = ParseIssues()
+
+    def emit(self, uuid: str, kind: MessageType, text: str, full: str, raw: str, *, at: int | None,
+             model: str | None = None, tool: ToolFields | None = None, link: str | None = None) -> MessageRecord:
+        """Add a message. ``at`` is its own time (None: the nearest timed record's, see
+        :class:`~.records.Timeline`); ``link`` the uuid of a message it refers to, whose
+        time it takes if the file gives it none."""
+        record = MessageRecord(clean_id(uuid), kind, text, full, 0, self.sequence, model, raw=raw)
+        if tool is not None:
+            record.tool_call_id, record.tool_name, record.tool_args = tool
+        self.timeline.date(record, at, link)
+        self.messages.append(record)
+        self.sequence += 1
+        return record
+
+    def observe_time(self, value: object) -> None:
+        """A timed record that is not stored (session headers): it still dates its neighbours."""
+        moment = own_time(value)
+        if moment is not None:
+            self.timeline.observe(moment)
+
+    def unknown(self, label: str, raw: str, *, uuid: str | None = None, at: int | None = None,
+                tag: str | None = None, model: str | None = None) -> MessageRecord:
+        """A record of a kind this parser does not know: counted under ``label`` and kept as a
+        SYSTEM message ``[tag] <start of the line>`` with the whole line in ``raw``."""
+        self.issues.unknown(label)
+        return self.emit(uuid or self.synthetic_uuid("unknown", raw), MessageType.SYSTEM, "",
+                  content.unknown(tag or label, raw), raw, at=at, model=model)
+
+    def skip(self, label: str) -> None:
+        """A bookkeeping record that repeats other records: counted, not stored."""
+        self.issues.skip(label)
+
+    def synthetic_uuid(self, kind: str, raw: str) -> str:
+        """A stable uuid for a record that has none (the same line always gets the same one)."""
+        return synthetic_uuid(self.session_id, kind, raw)
+
+    def parsed(self, session: SessionRecord) -> ParsedUnit:
+        """The unit read whole, with its records and how they were dated."""
+        return ParsedUnit(session, self.messages, self.issues, timeline=self.timeline)
+
+
+class LineParser(Recorder):
     """Turns the lines of one JSONL file into records, one line at a time.
 
     A subclass sets ``decoder`` (a :class:`LenientDecoder` of its line schema) and
@@ -139,19 +194,16 @@ class LineParser:
     carried: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, source: LineSource, unit: SourceUnit, carry: Mapping[str, Any] | None = None) -> None:
+        carry = carry or {}
+        super().__init__(sequence=carry.get("seq", 0), timeline=Timeline(carry.get("ts"), carry.get("pending") or []))
         self.source = source
         self.unit = unit
-        carry = carry or {}
-        self.sequence: int = carry.get("seq", 0)
-        self.timeline = Timeline(carry.get("ts"), carry.get("pending") or [])
         self.cwd: str | None = carry.get("cwd")
         self.model: str | None = carry.get("model")
         self.meta: dict[str, Any] = dict(carry.get("meta") or {})
         for name in self.carried:
             if name in carry:
                 setattr(self, name, carry[name])
-        self.messages: list[MessageRecord] = []
-        self.issues = ParseIssues()
         # Set when the session's project was a guess and is now known.
         self.reassign_project = False
 
@@ -160,8 +212,6 @@ class LineParser:
         return self.source.parser_version
 
     # ------------------------------------------------------------------ what a subclass gives
-    session_id: str   # the session the file holds (an attribute or a property)
-
     def convert(self, entry: Any, raw: str) -> None:
         """Turn one decoded line (``raw`` is its text) into records with :meth:`emit`."""
         raise NotImplementedError
@@ -207,41 +257,6 @@ class LineParser:
         decoded = decode_line(self.decoder, line, offset, self.issues)
         if decoded is not None:
             self.convert(*decoded)
-
-    def emit(self, uuid: str, kind: MessageType, text: str, full: str, raw: str, *, at: int | None,
-             model: str | None = None, tool: ToolFields | None = None, link: str | None = None) -> MessageRecord:
-        """Add a message. ``at`` is its own time (None: the nearest timed record's, see
-        :class:`~.records.Timeline`); ``link`` the uuid of a message it refers to, whose
-        time it takes if the file gives it none."""
-        record = MessageRecord(clean_id(uuid), kind, text, full, 0, self.sequence, model, raw=raw)
-        if tool is not None:
-            record.tool_call_id, record.tool_name, record.tool_args = tool
-        self.timeline.date(record, at, link)
-        self.messages.append(record)
-        self.sequence += 1
-        return record
-
-    def observe_time(self, value: object) -> None:
-        """A timed record that is not stored (session headers): it still dates its neighbours."""
-        moment = own_time(value)
-        if moment is not None:
-            self.timeline.observe(moment)
-
-    def unknown(self, label: str, raw: str, *, uuid: str | None = None, at: int | None = None,
-                tag: str | None = None) -> None:
-        """A record of a kind this parser does not know: counted under ``label`` and kept as a
-        SYSTEM message ``[tag] <start of the line>`` with the whole line in ``raw``."""
-        self.issues.unknown(label)
-        self.emit(uuid or self.synthetic_uuid("unknown", raw), MessageType.SYSTEM, "",
-                  content.unknown(tag or label, raw), raw, at=at)
-
-    def skip(self, label: str) -> None:
-        """A bookkeeping record that repeats other records: counted, not stored."""
-        self.issues.skip(label)
-
-    def synthetic_uuid(self, kind: str, raw: str) -> str:
-        """A stable uuid for a record that has none (the same line always gets the same one)."""
-        return synthetic_uuid(self.session_id, kind, raw)
 
 
 def own_time(value: object) -> int | None:

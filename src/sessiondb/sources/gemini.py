@@ -30,11 +30,10 @@ import msgspec
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
-from .base import WholeSource, own_time
+from .base import Recorder, WholeSource, own_time
 from .jsonl import LineReader
-from .lenient import LenientDecoder, LineError
-from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, \
-    project_name_of, synthetic_uuid
+from .lenient import LenientDecoder, LineError, decode_file
+from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, project_name_of
 from .roots import RootSpec
 
 _SUFFIXES = (".json", ".jsonl")
@@ -96,7 +95,7 @@ class GeminiSource(WholeSource):
                 if line.strip():
                     _jsonl_line(line, end - len(line) - 1, header, raw_messages, issues)
             return self._build(unit, header, raw_messages, issues)
-        chat = _read_chat(unit, issues)
+        chat = decode_file(CHAT, unit.path, issues, size=unit.size, max_bytes=MAX_JSON_FILE_BYTES)
         if chat is None:
             return ParsedUnit(None, issues=issues)
         header = {"sessionId": chat.sessionId, "projectHash": chat.projectHash, "startTime": chat.startTime}
@@ -115,8 +114,8 @@ class GeminiSource(WholeSource):
         session = SessionRecord(session_id, self.name, project_path=project_path, project_name=project_name,
                                 encoded_dir_name=project_dir, meta=meta)
         # The chat's start time dates the messages before the first that has its own.
-        timeline = Timeline(own_time(header.get("startTime")))
-        messages: list[MessageRecord] = []
+        out = Recorder(session_id, timeline=Timeline(own_time(header.get("startTime"))))
+        out.issues = issues
         seen: set[str] = set()
         for data, where in raw_messages:
             try:
@@ -126,15 +125,10 @@ class GeminiSource(WholeSource):
                 continue
             if problem:
                 issues.bad(where, problem)
-            record = _message(session, message, data.decode("utf-8", "replace"), len(messages), issues)
-            if record is None or record.uuid in seen:
-                continue   # empty, or a $set rewrite repeating an earlier message
-            seen.add(record.uuid)
-            timeline.date(record, own_time(message.timestamp or None))
-            messages.append(record)
-            if record.model:
+            record = _message(out, message, data.decode("utf-8", "replace"), seen)
+            if record is not None and record.model:
                 session.model = record.model
-        return ParsedUnit(session, messages, issues, timeline=timeline)
+        return out.parsed(session)
 
 
 def _is_chat(name: str) -> bool:
@@ -245,34 +239,6 @@ def _tool_result(call: ToolCall) -> str:
     return "\n".join(o for o in outputs if o)
 
 
-def _read_chat(unit: SourceUnit, issues: ParseIssues) -> ChatFile | None:
-    path = unit.path
-    if unit.size > MAX_JSON_FILE_BYTES:
-        issues.bad(path, f"chat file larger than {MAX_JSON_FILE_BYTES} bytes; not read")
-        return None
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        issues.bad(path, f"cannot read: {exc.strerror or exc}")
-        return None
-    try:
-        chat, problem = CHAT.decode(data)
-    except LineError as exc:
-        issues.bad(path, str(exc))
-        return None
-    except UnicodeDecodeError:
-        try:
-            chat, problem = CHAT.decode(data.decode("utf-8", "replace"))
-            problem = "invalid UTF-8 replaced" + (f"; {problem}" if problem else "")
-        except LineError as exc:
-            issues.bad(path, str(exc))
-            return None
-    if problem:
-        issues.bad(path, problem)
-    return chat
-
-
 def _jsonl_line(line: bytes, offset: int, header: dict[str, Any], out: list[tuple[bytes, str]],
                 issues: ParseIssues) -> None:
     where = f"line at byte {offset}"
@@ -315,8 +281,16 @@ def _project(unit: SourceUnit, project_dir: str) -> tuple[str, str]:
     return f"gemini:{project_dir}", f"Project-{project_dir[:8]}"
 
 
-def _message(session: SessionRecord, m: ChatMessage, raw: str, sequence: int,
-             issues: ParseIssues) -> MessageRecord | None:
+def _message(out: Recorder, m: ChatMessage, raw: str, seen: set[str]) -> MessageRecord | None:
+    """The record of one chat message (None for an empty one or a repeat)."""
+    kind = m.type or ""
+    uuid = clean_id(m.id or out.synthetic_uuid(kind or "message", raw))
+    if uuid in seen:
+        return None   # a $set rewrite repeats earlier messages
+    at = own_time(m.timestamp or None)
+    if kind not in ("user", "gemini", "model", "assistant", "info", "error", "warning"):
+        seen.add(uuid)
+        return out.unknown(kind or "(no type)", raw, uuid=uuid, at=at, tag=kind or "unknown", model=m.model)
     text = content_text(m.content)
     full_parts = [text] if text else []
     for thought in m.thoughts or []:
@@ -331,28 +305,20 @@ def _message(session: SessionRecord, m: ChatMessage, raw: str, sequence: int,
         if result:
             full_parts.append(content.tool_result(result, error=call.status == "error"))
         tool = (call.id, call.name or call.displayName, args or None)
-    kind = m.type or ""
     if kind == "user":
         message_type = MessageType.USER
-    elif kind in ("gemini", "model", "assistant"):
-        message_type = MessageType.ASSISTANT
     elif kind in ("info", "error", "warning"):
         message_type = MessageType.SYSTEM
         full_parts = [content.tagged(kind, text)] + full_parts[1:] if text else [content.tagged(kind)]
     else:
-        issues.unknown(kind or "(no type)")
-        message_type = MessageType.SYSTEM
-        full_parts = [content.unknown(kind or "unknown", raw)]
+        message_type = MessageType.ASSISTANT
     full = "\n".join(full_parts)
     if not full:
-        issues.skip(f"{kind}:empty")
+        out.skip(f"{kind}:empty")
         return None
-    uuid = m.id or synthetic_uuid(session.session_id, kind or "message", raw)
-    record = MessageRecord(clean_id(uuid), message_type, text if message_type != MessageType.SYSTEM else "", full,
-                           0, sequence, m.model, raw=raw)
-    if tool is not None:
-        record.tool_call_id, record.tool_name, record.tool_args = tool
-    return record
+    seen.add(uuid)
+    return out.emit(uuid, message_type, text if message_type != MessageType.SYSTEM else "", full, raw, at=at,
+             model=m.model, tool=tool)
 
 
 SOURCE = GeminiSource()

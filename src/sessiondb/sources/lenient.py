@@ -200,3 +200,32 @@ def decode_line(decoder: LenientDecoder[T], line: bytes, offset: int, issues: An
         # One bad line is counted once, whatever was wrong with it.
         issues.bad(where, "; ".join(p for p in (encoding_problem, problem) if p))
     return record, text
+
+
+def decode_file(decoder: LenientDecoder[T], path: str, issues: Any, *, size: int, max_bytes: int) -> T | None:
+    """A whole JSON file decoded leniently, for sources whose files are one JSON document.
+
+    A file larger than ``max_bytes`` is refused unread (memory stays bounded); invalid
+    UTF-8 is replaced. Any problem is counted in ``issues``; None when nothing could be read.
+    """
+    if size > max_bytes:
+        issues.bad(path, f"file larger than {max_bytes} bytes; not read")
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        issues.bad(path, f"cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        try:
+            value, problem = decoder.decode(data)
+        except UnicodeDecodeError:
+            value, problem = decoder.decode(data.decode("utf-8", "replace"))
+            problem = "invalid UTF-8 replaced" + (f"; {problem}" if problem else "")
+    except LineError as exc:
+        issues.bad(path, str(exc))
+        return None
+    if problem:
+        issues.bad(path, problem)
+    return value

@@ -36,13 +36,13 @@ import msgspec
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
-from .base import WholeSource
+from .base import Recorder, WholeSource
+from .databases import gate_unchanged, gate_unit, is_gate, open_readonly, parse_gate
 from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, \
     project_name_of
 from .roots import RootSpec
 
 DB_NAME = "opencode.db"
-BUSY_TIMEOUT_MS = 2000
 MAX_PART_BYTES = 64 << 20
 
 
@@ -133,26 +133,9 @@ class OpenCodeSource(WholeSource):
         unit.size, unit.mtime_ns, unit.fingerprint = fold[0], fold[1], f"{fold[2]:x}-{fold[3]:x}"
         return unit
 
-    def _db_gate(self, db: Path) -> SourceUnit | None:
-        try:
-            st = db.stat()
-        except OSError:
-            return None
-        size, mtime = st.st_size, st.st_mtime_ns
-        try:
-            wal = os.stat(f"{db}-wal")
-            size, mtime = size + wal.st_size, max(mtime, wal.st_mtime_ns)
-        except OSError:
-            pass
-        return SourceUnit(self.name, str(db), str(db), size, mtime, st.st_ino, context={"gate": True})
-
     def _db_units(self, db: Path, known: Mapping[str, Any]) -> Iterator[SourceUnit]:
-        gate = self._db_gate(db)
-        if gate is None:
-            return
-        saved = known.get(gate.key)
-        if saved is not None and (saved.size, saved.mtime_ns, saved.inode) == (gate.size, gate.mtime_ns,
-                                                                               gate.inode):
+        gate = gate_unit(self.name, db)
+        if gate is None or gate_unchanged(gate, known):
             return
         try:
             conn = open_readonly(db)
@@ -177,11 +160,8 @@ class OpenCodeSource(WholeSource):
 
     # ------------------------------------------------------------------ parsing
     def parse(self, unit: SourceUnit) -> ParsedUnit:
-        if unit.context.get("gate"):
-            issues = ParseIssues()
-            if unit.context.get("error"):
-                issues.bad(unit.path, unit.context["error"])
-            return ParsedUnit(None, issues=issues)
+        if is_gate(unit):
+            return parse_gate(unit)
         if "conn" in unit.context:
             return self._build(*_read_db_session(unit))
         return self._build(*_read_json_session(unit))
@@ -203,15 +183,13 @@ class OpenCodeSource(WholeSource):
         session = SessionRecord(clean_id(session_id), self.name, project_path=directory,
                                 project_name=project_name_of(directory), cwd=directory, meta=meta)
         entries.sort(key=lambda e: (_created(e[1]), e[0]))
-        messages = []
         # The session's creation dates the messages before the first that has its own time.
-        timeline = Timeline(_created(info) or None)
+        out = Recorder(session.session_id, timeline=Timeline(_created(info) or None))
+        out.issues = issues
         for message_id, info_m, parts in entries:
-            record = _message(session, message_id, info_m, parts, len(messages), issues)
+            record = _message(out, message_id, info_m, parts)
             if record is None:
                 continue
-            timeline.date(record, _created(info_m) or None)
-            messages.append(record)
             if record.model and record.type == MessageType.ASSISTANT:
                 session.model = record.model
             if session.project_path is None:
@@ -222,7 +200,7 @@ class OpenCodeSource(WholeSource):
         if session.project_path is None:
             session.project_path = f"opencode:{_text(info.get('projectID')) or 'global'}"
             session.project_name = session.project_path
-        return ParsedUnit(session, messages, issues, timeline=timeline)
+        return out.parsed(session)
 
 
 def storage_dir(root: Path) -> Path | None:
@@ -268,14 +246,6 @@ def _read_json(path: str | os.PathLike[str]) -> Any:
 
 
 # --------------------------------------------------------------------------- opencode.db
-def open_readonly(path: Path) -> apsw.Connection:
-    """Another program's database: read-only, ``query_only``, with a busy timeout."""
-    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
-    conn.set_busy_timeout(BUSY_TIMEOUT_MS)
-    conn.execute("PRAGMA query_only=ON")
-    return conn
-
-
 def _tables(conn: apsw.Connection) -> dict[str, set[str]]:
     names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     return {name: {r[1] for r in conn.execute(f"PRAGMA table_info(\"{name}\")")}
@@ -429,8 +399,8 @@ def _created(message: dict[str, Any]) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
-def _message(session: SessionRecord, message_id: str, info: dict[str, Any], parts: list[dict[str, Any]],
-             sequence: int, issues: ParseIssues) -> MessageRecord | None:
+def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[dict[str, Any]]) -> MessageRecord | None:
+    """The record of one message and its parts (None when it has no content)."""
     parts = sorted(parts, key=lambda p: str(p.get("id", "")))
     text_parts: list[str] = []
     full_parts: list[str] = []
@@ -470,7 +440,7 @@ def _message(session: SessionRecord, message_id: str, info: dict[str, Any], part
     full = "\n".join(full_parts)
     role = info.get("role")
     if not full:
-        issues.skip(f"{role}:empty")
+        out.skip(f"{role}:empty")
         return None
     if role == "user":
         kind_type = MessageType.USER
@@ -478,16 +448,13 @@ def _message(session: SessionRecord, message_id: str, info: dict[str, Any], part
         kind_type = MessageType.ASSISTANT
     else:
         kind_type = MessageType.SYSTEM
-        issues.unknown(f"role:{role}")
+        out.issues.unknown(f"role:{role}")
     model = _text(info.get("modelID"))
     if model is None and isinstance(info.get("model"), dict):
         model = _text(info["model"].get("modelID"))
     raw = msgspec.json.encode(info).decode("utf-8", "replace")
-    record = MessageRecord(clean_id(message_id), kind_type, "\n".join(text_parts), full, 0, sequence, model,
-                           raw=raw)
-    if tool is not None:
-        record.tool_call_id, record.tool_name, record.tool_args = tool
-    return record
+    return out.emit(message_id, kind_type, "\n".join(text_parts), full, raw, at=_created(info) or None, model=model,
+                    tool=tool)
 
 
 SOURCE = OpenCodeSource()
