@@ -212,3 +212,26 @@ def test_opencode_messages_without_a_creation_time_take_the_session_s(db: Sessio
                                                                            "text": f"text of {message}"}))
     db.collect_all(["opencode"], roots=only("opencode", tmp_path / "opencode", tmp_path))
     assert _times(db, "ses_t") == [START_MS - 1000, START_MS] and _last_message_at(db, "ses_t") == START_MS
+
+
+def test_an_upgrade_interrupted_after_a_batch_still_repairs_the_rest(db: SessionDB, tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    roots = only("claude", root, tmp_path)
+    _write(_session_file(root), _summaries() + _dialogue())
+    db.collect_all(["claude"], roots=roots)
+    conn = db._connection()
+    conn.execute("UPDATE messages SET timestamp = ? WHERE content_full LIKE '[Summary]%'", (NOW_NS // 1_000_000,))
+    conn.execute("UPDATE file_state SET parser_version = 1")
+
+    def interrupt(result) -> None:
+        if result.messages_updated or result.messages_inserted or result.files_read:
+            raise KeyboardInterrupt   # Ctrl-C once the first batch of the reparse is written
+
+    collector = Collector(db, roots=roots, batch_messages=5, on_progress=interrupt)
+    try:
+        collector.collect_all(["claude"])
+    except KeyboardInterrupt:
+        pass
+    assert db.get_file_state(str(_session_file(root))).size == -1   # stopped inside the file
+    db.collect_all(["claude"], roots=roots)
+    assert _times(db)[:16] == [START_MS] * 16 and _last_message_at(db) == START_MS + 5 * 60_000

@@ -64,6 +64,9 @@ MAX_ERRORS = 100
 BATCH_MESSAGES = 20_000
 BATCH_BYTES = 16 << 20
 _DONE = object()
+# Saved with the parser's state while an upgrade's reparse is unfinished, so the rest of
+# the file still updates the rows stored by the older version after a resume.
+_UPGRADING = "collector:upgrading"
 
 
 @dataclass
@@ -252,6 +255,8 @@ class Collector:
                     start, tally = state.byte_offset, [state.bad_lines, state.first_error]
                 except ValueError:
                     carry = None
+                if isinstance(carry, dict) and carry.pop(_UPGRADING, False):
+                    upgrade = True   # an upgrade's reparse that stopped at a batch boundary
             if start == 0:
                 self.result.files_reparsed += 1
         self.result.files_read += 1
@@ -304,11 +309,19 @@ class Collector:
         # the next run resumes from its offset instead of taking the file as unchanged.
         state = FileState(unit.key, source.name, session.session_id, unit.size if finished else -1,
                           unit.mtime_ns, unit.inode, offset, prefix_hash(unit.path, offset), source.parser_version,
-                          json.dumps(parser.carry(), ensure_ascii=False), tally[0], tally[1])
+                          json.dumps(self._carry(parser, upgrade and not finished), ensure_ascii=False),
+                          tally[0], tally[1])
         self._add(source, session, messages, update_changed=upgrade, reassign=parser.reassign_project, unit=unit,
                   retime=parser.take_retimed(), links=links)
         parser.reassign_project = False
         self._states.append(state)
+
+    @staticmethod
+    def _carry(parser: LineParser, upgrading: bool) -> dict[str, Any]:
+        carry = parser.carry()
+        if upgrading:
+            carry[_UPGRADING] = True
+        return carry
 
     def _read_whole(self, source: WholeSource, unit: SourceUnit) -> None:
         self.result.files_read += 1
