@@ -64,7 +64,8 @@ def _health(db) -> str:
 def _source_roots() -> list[dict]:
     from ..sources import SOURCES
 
-    return [{"source": name, "path": str(root), "exists": root.exists(), "from": source.describe_roots()}
+    return [{"source": name, "title": source.title, "path": str(root), "exists": root.exists(),
+             "from": source.describe_roots()}
             for name, source in SOURCES.items() for root in source.resolve_roots(None)]
 
 

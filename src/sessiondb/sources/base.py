@@ -1,4 +1,4 @@
-"""What every source is: the :class:`Source` base, and :class:`LineParser` for JSONL files.
+"""What every source is: the :class:`Source` base, :class:`Recorder` and :class:`LineParser`.
 
 A source is one agent CLI. It names itself (``name``, stored in ``messages.source``),
 says where its files are (a :class:`~.roots.RootSpec`), finds its units by listing and
@@ -8,7 +8,8 @@ two ways:
 * :class:`LineSource`: append-only JSONL files, read incrementally by a
   :class:`LineParser` subclass that is fed one line at a time and saves its state
   (``carry``) so an append is read from where the last read stopped;
-* :class:`WholeSource`: units rewritten in place, read whole by ``parse(unit)``.
+* :class:`WholeSource`: units rewritten in place, read whole by ``parse(unit)``, which
+  makes its records with a :class:`Recorder`.
 
 The base gives the plumbing: roots from the argument, the environment or the
 defaults; units for regular files only; lenient line decoding with bad lines
@@ -48,6 +49,8 @@ class Source:
     channel: ClassVar[str | None] = None
     incremental: ClassVar[bool] = False
     roots_spec: ClassVar[RootSpec]
+    # The endings of the files whose changes the watcher hands to the collector.
+    file_suffixes: ClassVar[tuple[str, ...]] = (".jsonl",)
     title: ClassVar[str] = ""
 
     def __repr__(self) -> str:

@@ -48,6 +48,7 @@ class GeminiSource(WholeSource):
     parser_version = 2
     channel = "cli"
     roots_spec = RootSpec("GEMINI_TMP_PATH", (("GEMINI_CLI_HOME", ".gemini/tmp"),), (".gemini/tmp",))
+    file_suffixes = (".json", ".jsonl")
 
     def discover(self, roots: Iterable[Path], known: Any = None) -> Iterator[SourceUnit]:
         for root in roots:

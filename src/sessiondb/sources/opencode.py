@@ -53,6 +53,7 @@ class OpenCodeSource(WholeSource):
     parser_version = 2
     channel = None
     roots_spec = RootSpec("OPENCODE_PATH", (("XDG_DATA_HOME", "opencode"),), (".local/share/opencode",))
+    file_suffixes = (".json", ".db", ".db-wal")
 
     # ------------------------------------------------------------------ discovery
     def discover(self, roots: Iterable[Path], known: Mapping[str, Any] | None = None) -> Iterator[SourceUnit]:
