@@ -169,7 +169,7 @@ class CodexParser(LineParser):
         elif kind == "compacted":
             summary = payload.message if payload is not None and payload.message else ""
             self.emit(self.synthetic_uuid("compacted", raw), MessageType.SYSTEM, summary,
-                      f"[Compacted Summary]\n{summary}", raw, at=at)
+                      content.tagged("Compacted Summary", summary, separator="\n"), raw, at=at)
         elif kind == "event_msg":
             self.skip(f"event_msg:{payload.type if payload else None}")
         else:

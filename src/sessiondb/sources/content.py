@@ -2,7 +2,8 @@
 
 Search indexes ``content_full`` and people read it, so a tool call looks the same
 whichever agent made it: ``[Tool: NAME] args``, ``[Result] ...`` / ``[Result Error] ...``,
-``[Thinking] ...``, ``[Image]``, and tagged system texts such as ``[Summary] ...``. An
+``[Thinking] ...``, ``[Image]``, ``[File: name]``, and tagged system texts such as
+``[Summary] ...``. An
 empty argument or result gives the bare label, without a trailing space.
 
 The helpers below turn the values agents write (raw JSON fields, tool outputs that are
@@ -40,6 +41,11 @@ def tool_result(body: str, *, error: bool = False) -> str:
 
 def thinking(text: str) -> str:
     return f"[Thinking] {text}"
+
+
+def file(name: str | None) -> str:
+    """An attached file: ``[File: name]``."""
+    return f"[File: {name or 'file'}]"
 
 
 def preview(text: str, limit: int = UNKNOWN_PREVIEW_CHARS) -> str:

@@ -195,7 +195,7 @@ def content_text(raw: msgspec.Raw) -> str:
             elif isinstance(part, dict) and isinstance(part.get("text"), str):
                 parts.append(part["text"])
             elif isinstance(part, dict) and "inlineData" in part:
-                parts.append("[Image]")
+                parts.append(content.IMAGE)
         return "\n".join(p for p in parts if p)
     return content.as_text(value) or ""
 

@@ -430,7 +430,7 @@ def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[d
                 full_parts.append(content.tool_result(content.as_text(state.get("error")) or "", error=True))
             tool = (_text(part.get("callID")), _text(part.get("tool")), args or None)
         elif kind == "file":
-            full_parts.append(f"[File: {_text(part.get('filename')) or _text(part.get('url')) or 'file'}]")
+            full_parts.append(content.file(_text(part.get("filename")) or _text(part.get("url"))))
         elif kind == "patch":
             files = part.get("files")
             names = " ".join(f for f in files if isinstance(f, str)) if isinstance(files, list) else ""
