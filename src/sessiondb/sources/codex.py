@@ -132,6 +132,10 @@ class CodexParser(LineParser):
             self.sid = session_id_from_name(self.unit.path)
         return self.sid
 
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self.sid = value
+
     def session(self) -> SessionRecord:
         root = self.unit.context.get("root")
         project = self.cwd or (os.path.join(root, "sessions") if root else str(Path(self.unit.path).parent))
