@@ -113,7 +113,7 @@ def output_text(raw: msgspec.Raw) -> str:
         try:
             value = msgspec.json.decode(value)
         except msgspec.DecodeError:
-            return value
+            return str(value)
     if isinstance(value, dict) and "output" in value:
         value = value["output"]
     return content.result_text(value)
