@@ -17,7 +17,7 @@ from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_o
 from .output import Output
 
 from ..coordination.types import WriterType
-from ..sources.records import ALL_SOURCES
+from ..sources import ALL_SOURCES
 
 SOURCES = list(ALL_SOURCES)
 WRITER_TYPES = [t.value.replace("_", "-") for t in WriterType]
