@@ -162,6 +162,22 @@ class MessagesMixin(SessionsMixin):
                           "ORDER BY id", (_ids_json("ids", ids),))
         return [message_from_row(r) for r in rows]
 
+    def get_message_position(self, message_id: int) -> tuple[str, int] | None:
+        """Where a message sits in its session: ``(session_id, index)``, None if no such id.
+
+        ``index`` is 0-based in :meth:`list_messages` order, so the page of ``limit``
+        messages that shows it starts at ``offset = index // limit * limit``.
+        """
+        mid = validate.integer("message_id", message_id)
+        with self._snapshot() as conn:
+            row = conn.execute("SELECT session_id, sequence FROM messages WHERE id = ?", (mid,)).fetchone()
+            if row is None:
+                return None
+            index = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE session_id = ?1 AND (sequence < ?2 OR (sequence = ?2 AND id < ?3))",
+                (row[0], row[1], mid)).fetchone()[0]
+        return row[0], int(index)
+
     def get_message_by_uuid(self, uuid: str) -> Message | None:
         row = self._read_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE uuid = ?",
                              (validate.text("uuid", uuid, allow_empty=True),))
