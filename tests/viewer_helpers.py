@@ -179,6 +179,7 @@ class ServerProcess:
     """``sessiondb serve`` in a child process on a free port."""
 
     def __init__(self, db_path: Path, *extra: str, env: dict | None = None) -> None:
+        self.db_path = db_path
         cmd = [sys.executable, "-m", "sessiondb", "serve", "--db", str(db_path), "--port", "0", *extra]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, **(env or {})})
