@@ -16,7 +16,8 @@ DEFAULT_PORT = 8765
 _NEEDS = "starlette, uvicorn, jinja2, markdown-it-py and pygments"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub) -> None:
+    """Add `serve` and `export` to the `sessiondb` command's subparsers."""
     p = sub.add_parser("serve", help="a local web viewer: search and read sessions in the browser (read-only)",
                        description="Serves a read-only web viewer of the database on the loopback address. "
                                    "It never writes and never takes the writer role, so it runs beside any writer.")
