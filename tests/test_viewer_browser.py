@@ -117,11 +117,19 @@ def test_search_a_word_and_open_the_transcript_at_that_message(browser, site) ->
     server, _, _ = site
     browser.get(server.url + "/")
     box = browser.find_element(By.CSS_SELECTOR, ".search-form input[name=q]")
+    box.send_keys("database locked", Keys.ENTER)
+    wait_for(browser, lambda d: "q=database" in d.current_url, "the search did not run")
+    hits = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "li.hit"), "no search results")
+    assert len(hits) >= 4 and all(h.find_elements(By.TAG_NAME, "mark") for h in hits)
+    shot(browser, "search")
+    box = browser.find_element(By.CSS_SELECTOR, ".search-form input[name=q]")
+    box.clear()
     box.send_keys(RARE_WORD, Keys.ENTER)
+    wait_for(browser, lambda d: RARE_WORD in d.current_url, "the search did not run")
     hits = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "li.hit"), "no search results")
     assert len(hits) == 1
     assert browser.find_element(By.CSS_SELECTOR, "li.hit mark").text.lower() == RARE_WORD
-    shot(browser, "search")
+    shot(browser, "search-rare-word")
     hits[0].find_element(By.CSS_SELECTOR, "a.hit-link").click()
     wait_for(browser, lambda d: f"/session/{LONG_ID}" in d.current_url, "did not open the transcript")
     target_id = browser.current_url.rsplit("#", 1)[1]
@@ -277,6 +285,8 @@ def test_list_and_status_pages(browser, site, page: str, heading: str) -> None:
     if page == "/sessions":
         titles = [r.find_element(By.CSS_SELECTOR, "td.title a").text for r in rows]
         assert titles[0].startswith("Watch this session grow")        # newest first
+        times = [r.find_elements(By.CSS_SELECTOR, "td.time")[1].text for r in rows]
+        assert times == sorted(times, reverse=True)
         assert any(r.find_elements(By.CSS_SELECTOR, ".badge") for r in rows)   # the subagent is marked
     shot(browser, page.strip("/"))
     assert console_errors(browser) == []

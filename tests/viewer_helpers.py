@@ -93,6 +93,17 @@ class ClaudeFile:
         return path
 
 
+EXTRA_SESSIONS = (
+    ("api", "The upload worker logs `database is locked` under load; why?",
+     "Two connections write at once and neither sets `busy_timeout`, so the second fails at once "
+     "instead of waiting. Set `PRAGMA busy_timeout = 5000` on every connection."),
+    ("infra", "Backups fail at night: sqlite says the database is locked.",
+     "The backup runs while the WAL checkpoint holds the lock. Use the online backup API, which "
+     "retries instead of failing when the database is locked."),
+    ("notes-cli", "Why is the notes index locked after a crash?",
+     "A stale `-wal` file is fine; the lock itself is released when the process dies. The notes index "
+     "was locked because a second `notes serve` was still running."),
+)
 TASK_PROMPT = "Find every caller of parse_order_total and report the files."
 
 
@@ -147,6 +158,13 @@ def write_corpus(root: Path) -> dict[str, Path]:
                  {"command": HOSTILE_TEXTS[0], "x": HOSTILE_TEXTS[1]}, HOSTILE_TEXTS[4] + " hostilemarker")
     hostile.thinking(HOSTILE_TEXTS[2])
     files[HOSTILE_ID] = hostile.write(root / "-home-dev-evil" / f"{HOSTILE_ID}.jsonl")
+
+    for n, (project, prompt, answer) in enumerate(EXTRA_SESSIONS):
+        extra = ClaudeFile(f"{n + 1:08d}-e000-4000-8000-000000000000", f"/home/dev/{project}",
+                           BASE_MS - (n + 1) * 86_400_000)
+        extra.user(prompt)
+        extra.text(answer)
+        files[extra.session_id] = extra.write(root / f"-home-dev-{project}" / f"{extra.session_id}.jsonl")
 
     live = ClaudeFile(LIVE_ID, "/home/dev/live", BASE_MS + 9_000_000)
     live.user("Watch this session grow.")
