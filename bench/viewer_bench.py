@@ -101,7 +101,7 @@ def bench_search(db_path: str, rounds: int) -> None:
         print(f"{'query':34} {'library ms':>10} {'page ms':>8} {'over ms':>8} {'hits':>5}")
         overs, pages, libs = [], [], []
         for label, params, lib in queries:
-            lib_times, page_times, hits = [], [], 0
+            lib_times, page_times, hits, differ = [], [], 0, 0
             for _ in range(rounds):
                 started = time.perf_counter()
                 hits = len(db.search(**{"query": params["q"], **lib}))
@@ -109,13 +109,15 @@ def bench_search(db_path: str, rounds: int) -> None:
                 elapsed, status, body = get(url, "/search?" + urlencode(params))
                 assert status == 200, (status, body[:200])
                 page_times.append(elapsed)
-                shown = len(re.findall(rb'<li class="hit">', body))
-                assert shown == hits, (label, shown, hits)
+                # The search stops at its time budget on very common words, so two calls may
+                # differ; counted, not asserted.
+                differ += len(re.findall(rb'<li class="hit">', body)) != hits
             lib_ms, page_ms = statistics.median(lib_times), statistics.median(page_times)
             overs += [p - q for p, q in zip(page_times, lib_times)]
             pages += page_times
             libs += lib_times
-            print(f"{label:34} {lib_ms:10.1f} {page_ms:8.1f} {page_ms - lib_ms:8.1f} {hits:5d}")
+            note = f"  ({differ} rounds with another hit count)" if differ else ""
+            print(f"{label:34} {lib_ms:10.1f} {page_ms:8.1f} {page_ms - lib_ms:8.1f} {hits:5d}{note}")
         overs.sort()
         p99 = overs[min(len(overs) - 1, int(len(overs) * 0.99))]
         print(f"\nall calls: library p50 {statistics.median(libs):.1f} ms, page p50 {statistics.median(pages):.1f} ms; "

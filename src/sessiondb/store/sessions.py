@@ -223,6 +223,26 @@ class SessionsMixin(DatabaseCore):
                           (*params, validate.limit(limit), validate.integer("offset", offset, minimum=0)))
         return [overview_from_row(r) for r in rows]
 
+    def get_session_titles(self, session_ids: list[str] | tuple[str, ...]) -> dict[str, str]:
+        """Titles of several sessions, cheaply: ``{session_id: title}`` for those that exist.
+
+        The title is the one :meth:`get_session_overview` gives (custom title, else
+        summary, else first user prompt), except that the first prompt is the earliest
+        stored one, which lets each lookup stop at that message instead of reading the
+        whole session (a search page shows titles of sessions with thousands of messages).
+        """
+        ids = validate.text_list("session_ids", session_ids)
+        rows = self._read(
+            "SELECT s.session_id, s.meta, (SELECT m.content_text FROM messages m WHERE m.session_id = s.session_id "
+            "AND +m.type = 'user' AND trim(m.content_text) <> '' ORDER BY m.id LIMIT 1) "
+            "FROM sessions s WHERE s.session_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+        titles = {}
+        for sid, meta, prompt in rows:
+            info = _meta_dict(meta)
+            summary = info.get("summary") if isinstance(info.get("summary"), str) else None
+            titles[sid] = _one_line(info.get("title")) or _one_line(summary) or _one_line(prompt)
+        return titles
+
     def get_session_overview(self, session_id: str) -> SessionOverview | None:
         """The overview of one session (see :meth:`list_session_overviews`), None if unknown."""
         row = self._read_one(f"{_OVERVIEW_SELECT} WHERE s.session_id = ?",

@@ -102,7 +102,7 @@ def search_page(ctx: Context, request: Request) -> Response:
     order = params.get("order", "relevance") if params.get("order") in ORDERS else "relevance"
     offset = _int(request, "offset", 0)
     db = ctx.db
-    hits, overviews, error, elapsed = [], {}, "", 0.0
+    hits, titles, error, elapsed = [], {}, "", 0.0
     since_ms = _date_ms(since) if since else None
     until_ms = _date_ms(until, end=True) if until else None
     if (since and since_ms is None) or (until and until_ms is None):
@@ -113,8 +113,8 @@ def search_page(ctx: Context, request: Request) -> Response:
                          role=role or None, since=since_ms, until=until_ms, order=ORDERS[order],
                          highlight=(rendering.MARK_OPEN, rendering.MARK_CLOSE))
         elapsed = (time.perf_counter() - started) * 1000
-        for sid in dict.fromkeys(h.session_id for h in hits):
-            overviews[sid] = db.get_session_overview(sid)
+        if hits:
+            titles = db.get_session_titles(list(dict.fromkeys(h.session_id for h in hits)))
     filters = {"project": project, "source": source, "role": role, "since": since, "until": until,
                "order": order}
 
@@ -125,7 +125,7 @@ def search_page(ctx: Context, request: Request) -> Response:
         return "/search?" + urlencode(query)
 
     recent = [] if q else db.list_session_overviews(limit=10)
-    return _html("search.html", nav="search", q=q, quick_q="", f=filters, hits=hits, overviews=overviews,
+    return _html("search.html", nav="search", q=q, quick_q="", f=filters, hits=hits, titles=titles,
                  error=error, elapsed_ms=elapsed, offset=offset, limit=SEARCH_PAGE, page_url=page_url,
                  projects=sorted(db.list_projects(), key=lambda p: p.name.lower()), sources=SOURCES,
                  roles=[t.value for t in MessageType], orders=list(ORDERS), recent=recent)
