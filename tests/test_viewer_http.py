@@ -218,3 +218,33 @@ def test_export_errors_are_one_line(corpus, tmp_path: Path) -> None:
     result = run_cli("export", "zzzz", "--html", str(tmp_path / "x.html"), "--db", str(corpus[0]))
     assert result.returncode == 1 and "no session" in result.stderr and "Traceback" not in result.stderr
     assert run_cli("export", SHORT_ID, "--db", str(corpus[0])).returncode == 2
+
+
+def _hit_roles(body: bytes) -> list[str]:
+    import re
+    return re.findall(r'<span class="role role-(\w+)">', body.decode())
+
+
+def test_search_filters_narrow_the_results(server: ServerProcess) -> None:
+    status, _, body = request(server, "/search?q=locked")
+    everything = _hit_roles(body)
+    assert status == 200 and len(set(everything)) >= 2
+    assert set(_hit_roles(request(server, "/search?q=locked&role=tool")[2])) == {"tool"}
+    assert _hit_roles(request(server, "/search?q=locked&since=2030-01-01")[2]) == []
+    assert len(_hit_roles(request(server, "/search?q=locked&until=2030-01-01")[2])) == len(everything)
+    assert _hit_roles(request(server, "/search?q=locked&source=codex")[2]) == []
+    with SessionDB.connect(DbConfig.local(server.db_path, read_only=True)) as db:
+        infra = next(p.id for p in db.list_projects() if p.name == "infra")
+    body = request(server, f"/search?q=locked&project={infra}")[2].decode()
+    assert "Backups fail at night" in body and "Checkout fails" not in body.split("<ol", 1)[1]
+    status, _, body = request(server, "/search?q=locked&since=yesterday")
+    assert status == 200 and b"Dates are YYYY-MM-DD" in body
+
+
+def test_lists_are_paged_newest_first(server: ServerProcess) -> None:
+    import re
+    body = request(server, "/sessions")[2].decode()
+    last_times = re.findall(r'<td class="time">([^<]*)</td>\s*</tr>', body)
+    assert len(last_times) >= 5 and last_times == sorted(last_times, reverse=True)
+    body = request(server, "/projects")[2].decode()
+    assert body.count('<td class="title">') >= 5
