@@ -140,3 +140,13 @@ def test_export_markdown_has_every_message(viewer_db: SessionDB) -> None:
     assert "## Subagent: Find every caller" in text
     assert text.count("### ") == sum(1 for m in viewer_db.list_messages(SHORT_ID) if m.type.value != "tool") + \
         sum(1 for m in viewer_db.list_messages(f"agent-{AGENT_ID}") if m.type.value != "tool")
+
+
+def test_tool_call_summary_says_what_the_call_does() -> None:
+    from sessiondb.viewer.transcript import ToolCall
+
+    assert ToolCall("shell", '{"command": ["rg", "-n", "RateLimiter", "src"]}').summary == "rg -n RateLimiter src"
+    assert ToolCall("shell", '{"command": ["rg", "-n"]}').command == "rg -n"
+    assert ToolCall("Bash", '{"command": "ls", "description": "List files"}').summary == "List files"
+    assert ToolCall("Read", '{"file_path": "/a/b.py"}').summary == "/a/b.py"
+    assert ToolCall("x", "not json " * 40).summary.endswith("…")

@@ -52,8 +52,11 @@ class ToolCall:
             value = None
         if isinstance(value, dict):
             for key in _SUMMARY_KEYS:
-                if isinstance(value.get(key), str) and value[key].strip():
-                    return _clip(value[key])
+                item = value.get(key)
+                if isinstance(item, list) and item and all(isinstance(i, str) for i in item):
+                    item = " ".join(item)
+                if isinstance(item, str) and item.strip():
+                    return _clip(item)
         return _clip(self.args)
 
     @property

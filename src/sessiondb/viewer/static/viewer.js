@@ -95,7 +95,11 @@
         state.busy = false;
         const after = box.querySelector(".load-after");
         if (after && state.end >= state.total) after.remove();
-        else if (after) label(after, "↓ Later messages (" + (state.total - state.end) + " more)");
+        else if (after) {
+          label(after, "↓ Later messages (" + (state.total - state.end) + " more)");
+          // Still in view after a short page: the observer will not fire again by itself.
+          if (after.getBoundingClientRect().top < window.innerHeight + 600) setTimeout(() => loadAfter(false), 0);
+        }
       }
     }
 
