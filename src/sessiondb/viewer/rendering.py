@@ -147,16 +147,19 @@ def iso(ms: int | None) -> str:
         return ""
 
 
+_UNUSED_RULES = ("pre { line-height", "td.", "span.linenos", "pre.code .hll")
+
+
+def _token_rules(style: str) -> str:
+    from pygments.formatters import HtmlFormatter
+
+    css = HtmlFormatter(style=style, classprefix="hl-").get_style_defs("pre.code")
+    # The styles set their own block backgrounds; the viewer's stylesheet owns the block's look.
+    return "\n".join(line for line in css.splitlines()
+                     if not line.startswith(_UNUSED_RULES) and not re.match(r"pre\.code\s*\{", line))
+
+
 @lru_cache(maxsize=1)
 def pygments_css() -> str:
     """Token colours for highlighted code (light and dark), from pygments' own styles."""
-    from pygments.formatters import HtmlFormatter
-
-    light = HtmlFormatter(style="friendly", classprefix="hl-").get_style_defs("pre.code")
-    dark = HtmlFormatter(style="monokai", classprefix="hl-").get_style_defs("pre.code")
-    # The styles set their own backgrounds; the viewer's stylesheet owns the block's look.
-    light = re.sub(r"^pre\.code\s*\{[^}]*\}\n?", "", light, flags=re.M)
-    dark = re.sub(r"^pre\.code\s*\{[^}]*\}\n?", "", dark, flags=re.M)
-    light = "\n".join(line for line in light.splitlines() if not line.startswith(("pre { line-height", "td.", "span.linenos", "pre.code .hll")))
-    dark = "\n".join(line for line in dark.splitlines() if not line.startswith(("pre { line-height", "td.", "span.linenos", "pre.code .hll")))
-    return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    return f"{_token_rules('friendly')}\n@media (prefers-color-scheme: dark) {{\n{_token_rules('monokai')}\n}}\n"
