@@ -247,3 +247,14 @@ def test_lists_are_paged_newest_first(server: ServerProcess) -> None:
     assert len(last_times) >= 5 and last_times == sorted(last_times, reverse=True)
     body = request(server, "/projects")[2].decode()
     assert body.count('<td class="title">') >= 5
+
+
+@pytest.mark.parametrize("limit", [7, 200])
+def test_a_permalink_to_a_tool_result_lands_on_a_page_that_shows_it(server: ServerProcess, limit: int) -> None:
+    from viewer_helpers import LONG_ID
+
+    with SessionDB.connect(DbConfig.local(server.db_path, read_only=True)) as db:
+        results = [m.id for m in db.list_messages(LONG_ID) if m.type.value == "tool"][:12]
+    for rid in results:
+        status, _, body = request(server, f"/session/{LONG_ID}?at={rid}&limit={limit}")
+        assert status == 200 and f'id="m-{rid}"'.encode() in body, rid

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response, Strea
 from .. import MessageType, SearchOrder, SessionDB, SessionDBError
 from . import export, rendering
 from .templating import render
-from .transcript import PAGE_SIZE
+from .transcript import PAGE_SIZE, PAIR_WINDOW
 from .views import SOURCES, clamp_limit, file_sizes, human_size, source_counts, transcript_page
 
 ORDERS = {"relevance": SearchOrder.SCORE, "newest": SearchOrder.NEWEST, "oldest": SearchOrder.OLDEST}
@@ -192,7 +192,9 @@ def session_page(ctx: Context, request: Request) -> Response:
     if at is not None:
         position = db.get_message_position(at)
         if position is not None and position[0] == overview.session_id:
-            offset = position[1] // limit * limit
+            # Start early enough that a tool result's call (at most PAIR_WINDOW before it,
+            # where the result is shown) is on the page, with some context above.
+            offset = max(0, position[1] - min(PAIR_WINDOW, limit - 1))
     page = transcript_page(db, overview, offset, limit)
     parent = db.get_session_overview(overview.parent_session_id) if overview.parent_session_id else None
     return _html("session.html", o=overview, page=page, parent=parent, children=page.children, live=True,
