@@ -171,8 +171,10 @@ def test_expand_a_tool_call_and_its_subagent(browser, site) -> None:
     wait_for(browser, lambda d: sub.find_elements(By.CSS_SELECTOR, ".subagent-body article.msg"),
              "subagent transcript did not load")
     assert "checkout.py and api/orders.py call parse_order_total" in sub.text
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", bash)
+    browser.set_window_size(1280, 1700)
+    browser.execute_script("window.scrollTo(0, 0)")
     shot(browser, "transcript-tool-call")
+    browser.set_window_size(1280, 900)
     assert console_errors(browser) == []
 
 
