@@ -72,6 +72,7 @@ class IngestTarget(Protocol):
 
     def get_session_latest_timestamp(self, session_id: str) -> int | None: ...
 
+
 # Error texts kept in a result (the count is always exact).
 MAX_ERRORS = 100
 # A batch is written when it holds this many messages or this many bytes of text.
