@@ -162,6 +162,20 @@ class MessagesMixin(SessionsMixin):
                           "ORDER BY id", (_ids_json("ids", ids),))
         return [message_from_row(r) for r in rows]
 
+    def locate_message(self, message_id: int) -> tuple[str, int] | None:
+        """The session of a message and its 0-based position in that session's
+        transcript (the ``offset`` of :meth:`list_messages` that starts at it); None if
+        there is no such message."""
+        mid = validate.integer("message_id", message_id)
+        with self._snapshot() as conn:
+            row = conn.execute("SELECT session_id, sequence FROM messages WHERE id = ?", (mid,)).fetchone()
+            if row is None:
+                return None
+            before = conn.execute("SELECT COUNT(*) FROM messages WHERE session_id = ? AND "
+                                  "(sequence < ? OR (sequence = ? AND id < ?))",
+                                  (row[0], row[1], row[1], mid)).fetchone()[0]
+        return row[0], int(before)
+
     def get_message_by_uuid(self, uuid: str) -> Message | None:
         row = self._read_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE uuid = ?",
                              (validate.text("uuid", uuid, allow_empty=True),))
