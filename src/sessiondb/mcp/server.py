@@ -118,8 +118,8 @@ def build_server(db_path: str | os.PathLike[str] | None = None, *, budget: int =
         scope = (f" Only the project at {arguments['cwd'].strip()} (pass it as cwd)."
                  if (arguments.get("cwd") or "").strip() else "")
         text = (f"Recall what earlier coding sessions say about: {topic}\n\n"
-                f"Use the sessiondb tools.{scope} Search with a few distinctive words (try two or three phrasings, "
-                "identifiers and file names; add a prefix* for word variants), open the most relevant hits with "
+                f"Use the sessiondb tools.{scope} Call search with a few distinctive words (try two or three phrasings, "
+                "identifiers and file names; a prefix* matches word variants), open the most relevant hits with "
                 "get_session and around_message_id to read the surrounding conversation, and answer with what "
                 "was decided or done, citing session ids and dates. If nothing is found, say so.")
         return types.GetPromptResult(description=f"Recall: {topic}",
