@@ -1,7 +1,7 @@
 """Build script. Metadata lives in pyproject.toml.
 
 ``pip install .`` (and ``pip install -e .``) also compiles the C ABI: cffi embedding
-mode turns ``include/sessiondb.h`` and ``sessiondb._capi`` into
+mode turns ``include/sessiondb.h`` and ``sessiondb.capi`` into
 ``sessiondb/_native/libsessiondb.so``, next to a relocatable ``pkgconfig/sessiondb.pc``
 and a copy of the header in ``sessiondb/include/`` (see ``csrc/build_capi.py``).
 """

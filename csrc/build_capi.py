@@ -8,7 +8,7 @@ The header is the one source of truth. This script reads the block between its
   for every other prototype;
 * one exported C entry point per Python-implemented prototype, which makes sure the
   interpreter runs and then calls ``_py_<name>`` (implemented in
-  ``sessiondb._capi``). Because the glue includes the header, the compiler checks each
+  ``sessiondb.capi``). Because the glue includes the header, the compiler checks each
   generated definition against its prototype.
 
 Run directly for a development build into ``src/sessiondb/_native``::
@@ -60,8 +60,8 @@ def _sessiondb_bootstrap():
         if not found and root not in sys.path:
             sys.path.insert(0, root)
         import signal  # noqa: F401  (imported now so the C side can restore the host's handlers after it)
-        from sessiondb import _capi
-        _capi.install(ffi, lib)
+        from sessiondb.capi.functions import install
+        install(ffi, lib)
     except BaseException as exc:
         message = "sessiondb: cannot load the Python package: %s: %s" % (type(exc).__name__, exc)
         lib._sdb_set_init_error(message.encode("utf-8", "replace"))

@@ -25,7 +25,7 @@ import apsw
 from chaos_worker import AUDIT_DDL
 
 from sessiondb import DbConfig, Role, SessionDB
-from sessiondb.reader import encode_project_path
+from sessiondb.session_files import encode_project_path
 
 CHAOS_SECONDS = float(os.environ.get("SESSIONDB_CHAOS_SECONDS", "50"))
 WORKERS = [("memex_daemon", 1), ("vlaude_daemon", 1), ("memex_kit", 2), ("vlaude_kit", 2)]

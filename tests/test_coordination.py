@@ -17,7 +17,7 @@ from coordination_helpers import (ManualClock, OriginalCoordinator, batch, count
 
 from sessiondb import (CoordinationError, DatabaseError, DbConfig, InvalidArgument, PermissionDenied,
                        ReadOnlyError, Role, SessionDB, WriterHealth, WriterInfo, WriterType)
-from sessiondb.coordination import resolve_writer
+from sessiondb.coordination.protocol import resolve_writer
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

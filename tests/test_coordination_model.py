@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from sessiondb import Clock, CoordinationError, PermissionDenied, Role, SessionDB, WriterHealth
-from sessiondb.coordination import resolve_writer
+from sessiondb.coordination.protocol import resolve_writer
 from sessiondb.store.core import DatabaseCore
 
 SLOTS = 4

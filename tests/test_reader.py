@@ -11,7 +11,7 @@ import pytest
 from collect_helpers import CLAUDE_BAD, CLAUDE_MAIN, CLAUDE_SUMMARY_ONLY, claude_tree
 
 from sessiondb import InvalidArgument, MessageType, NotFoundError
-from sessiondb import reader
+from sessiondb import session_files as reader
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from helpers import add_session, msg
 from original_schema import LEGACY_DDL, ORIGINAL_DDL, OriginalClient
 
 from sessiondb import DbConfig, MessageType, SessionDB
-from sessiondb.schema import LATEST_VERSION
+from sessiondb.store.schema import LATEST_VERSION
 
 ORIGINAL_TABLES = ("projects", "sessions", "messages", "writer_registry", "schema_migrations")
 ORIGINAL_INDEXES = ("idx_projects_path", "idx_sessions_project", "idx_sessions_updated", "idx_sessions_last_message",

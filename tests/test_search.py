@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import BASE_TS, add_session, msg
 
-from sessiondb import MessageType, SearchOrder, SessionDB, parse_query, search_plans
+from sessiondb import MessageType, SearchOrder, SessionDB, parse_query
+from sessiondb.search import plans as search_plans
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ which makes it a failure.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -27,8 +26,6 @@ import pytest
 SWIFT_DIR = Path(__file__).resolve().parent.parent / "swift"
 EXAMPLE_APP = SWIFT_DIR / "Examples" / "Notes"
 LEAK_CHECK = SWIFT_DIR / "LeakCheck"
-# Parts of the Python package some Swift tests need; a build without one skips exactly those.
-FEATURES = ("coordination", "collector", "reader")
 BUILD_TIMEOUT = 1200
 TEST_TIMEOUT = 900
 
@@ -59,10 +56,6 @@ def library_dirs() -> tuple[str, str]:
     return libdir, pkgconfigdir
 
 
-def missing_features() -> list[str]:
-    return [name for name in FEATURES if importlib.util.find_spec(f"sessiondb.{name}") is None]
-
-
 def prepend(value: str, existing: str | None) -> str:
     return value if not existing else f"{value}{os.pathsep}{existing}"
 
@@ -73,7 +66,6 @@ def swift_env() -> tuple[dict[str, str], list[str]]:
     env = dict(os.environ)
     env["PKG_CONFIG_PATH"] = prepend(pkgconfigdir, env.get("PKG_CONFIG_PATH"))
     env["LD_LIBRARY_PATH"] = prepend(libdir, env.get("LD_LIBRARY_PATH"))
-    env["SESSIONDB_MISSING_FEATURES"] = ",".join(missing_features())
     bin_dir = str(Path(sys.executable).parent)  # so `python -m sessiondb` in docs and tools is this venv's
     env["PATH"] = prepend(bin_dir, env.get("PATH"))
     return env, ["-Xlinker", "-rpath", "-Xlinker", libdir]
@@ -97,12 +89,7 @@ def test_swift_package_builds_and_its_tests_pass() -> None:
     assert summary is not None, f"no passing Swift Testing summary:\n{output[-20000:]}"
     assert int(summary.group(1)) >= 50, output[-20000:]
     skipped = sorted(set(re.findall(r"Test (\w+)\(\) skipped", output)))
-    missing = missing_features()
-    if not missing:
-        # Nothing is legitimately missing, so nothing may skip.
-        assert skipped == [], f"Swift tests skipped although every feature is present: {skipped}"
-    else:
-        print(f"Swift tests skipped because sessiondb lacks {missing}: {skipped}")
+    assert skipped == [], f"Swift tests skipped: {skipped}"
 
 
 def build_product(package: Path, scratch: Path, env: dict[str, str], rpath: list[str]) -> Path:
@@ -112,12 +99,6 @@ def build_product(package: Path, scratch: Path, env: dict[str, str], rpath: list
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
     assert done.returncode == 0, f"$ {' '.join(args)}\n{done.stdout[-20000:]}\n{done.stderr[-20000:]}"
     return scratch / "debug"
-
-
-def require_every_feature() -> None:
-    missing = missing_features()
-    if missing:
-        pytest.skip(f"sessiondb lacks {missing}")
 
 
 def claude_line(uuid: str, cwd: str, text: str, when: datetime) -> str:
@@ -135,7 +116,6 @@ def test_readme_shows_the_example_app() -> None:
 def test_example_app_builds_and_runs_with_an_rpath(tmp_path: Path) -> None:
     """What the README tells app developers: a path dependency, pkg-config to build, an rpath to run."""
     require_swift()
-    require_every_feature()
     env, rpath = swift_env()
     env.pop("LD_LIBRARY_PATH")  # the rpath alone must find the library
     binary = build_product(EXAMPLE_APP, tmp_path / "build", env, rpath) / "Notes"
@@ -159,7 +139,6 @@ def test_example_app_builds_and_runs_with_an_rpath(tmp_path: Path) -> None:
 def test_every_library_allocation_is_freed_under_valgrind(tmp_path: Path) -> None:
     """swift/LeakCheck calls every API many times; valgrind must find no definite leak or bad access."""
     require_swift()
-    require_every_feature()
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         if os.environ.get("SESSIONDB_REQUIRE_SWIFT") == "1":

@@ -13,8 +13,8 @@ if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's f
     from typing import Any
 
 from .config import CoordinationConfig, DbConfig
-from .coordination import Clock, Role, WriterHealth, WriterInfo, WriterType
-from .coordinator import Coordinator
+from .coordination.protocol import Clock, Role, WriterHealth, WriterInfo, WriterType
+from .coordination.loop import Coordinator
 from .db import SessionDB
 from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseError, InvalidArgument,
                      NotFoundError, PermissionDenied, ReadOnlyError, SessionDBError)
@@ -42,6 +42,6 @@ def __getattr__(name: str) -> Any:
         from .collector import CollectResult
         return CollectResult
     if name == "parse_query":   # the query language loads with the first search
-        from .query import parse_query
+        from .search.query import parse_query
         return parse_query
     raise AttributeError(f"module 'sessiondb' has no attribute {name!r}")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 from .config import DbConfig
-from .coordination import CoordinationMixin
-from .search import SearchMixin
+from .coordination.protocol import CoordinationMixin
+from .search.engine import SearchMixin
 from .store.ingest import IngestMixin
 from .store.messages import MessagesMixin
 from .store.projects import ProjectsMixin
@@ -70,7 +70,7 @@ class SessionDB(CoordinationMixin, SearchMixin, MessagesMixin, SessionsMixin, Pr
 
         Returns ``(role, result)``; ``result`` is None for a Reader.
         """
-        from .coordination import Role
+        from .coordination.protocol import Role
         role = self.register_writer(writer_type)  # type: ignore[attr-defined]
         if role != Role.WRITER:
             return role, None

@@ -109,11 +109,11 @@ class Watcher:
     def _may_write(self) -> bool:
         if self._coordinator is None:
             return True
-        from .coordination import Role
+        from .coordination.protocol import Role
         return self._coordinator.role == Role.WRITER
 
     def _role_changed(self, role: Any) -> None:
-        from .coordination import Role
+        from .coordination.protocol import Role
         if role == Role.WRITER:
             self._catch_up.set()
         if self.on_role_change is not None:
@@ -183,10 +183,7 @@ class Watcher:
         import watchfiles
 
         if self.writer_type is not None and self._coordinator is None:
-            try:
-                from .coordinator import Coordinator
-            except ImportError:   # the loop may also live beside the coordination primitives
-                from .coordination import Coordinator  # type: ignore[attr-defined,no-redef]
+            from .coordination.loop import Coordinator
             self._coordinator = Coordinator(self.db, self.writer_type, priority=self.priority,
                                             on_role_change=self._role_changed)
             self._coordinator.start()

@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _writer_type(text: str, priority: int | None) -> tuple[str, int | None]:
-    from ..coordination import WriterType
+    from ..coordination.protocol import WriterType
 
     known = WriterType.from_name(text.replace("-", "_"))
     if known is not None:
@@ -69,8 +69,8 @@ def _summary(result: CollectResult, seconds: float) -> str:
 
 
 def cmd_collect(args: argparse.Namespace, out: Output) -> int:
-    from ..coordination import Role
-    from ..coordinator import Coordinator
+    from ..coordination.protocol import Role
+    from ..coordination.loop import Coordinator
 
     with open_db(args, write=True, create=True) as db:
         coordinator = Coordinator(db, CLI_WRITER, priority=CLI_PRIORITY)
@@ -137,7 +137,7 @@ def _result_fields(result: CollectResult) -> dict:
 
 
 def cmd_watch(args: argparse.Namespace, out: Output) -> int:
-    from ..coordination import Role
+    from ..coordination.protocol import Role
     from ..watch import Watcher
 
     name, priority = _writer_type(args.writer, args.priority)

@@ -17,9 +17,10 @@ if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's f
 
 import apsw
 
-from .. import ranking, schema, textindex
+from ..search import ranking, cjk_index as textindex
+from . import schema
 from ..config import DbConfig
-from ..connection import open_connection, sqlite_errors, translate
+from .connection import open_connection, sqlite_errors, translate
 from ..errors import DatabaseError, PermissionDenied, ReadOnlyError
 from ..models import IntegrityCheckResult, Stats
 

@@ -4,8 +4,7 @@ import Testing
 
 /// Collection reads the agent CLIs' default roots, which the test environment points into
 /// its temporary home; these tests share that root, so they run one at a time.
-@Suite("Collecting session files into the database", .serialized,
-       .enabled(if: TestEnvironment.has("collector") && TestEnvironment.has("coordination")))
+@Suite("Collecting session files into the database", .serialized)
 struct CollectionTests {
     /// An assistant line that calls a tool.
     static func toolUseLine(uuid: String, session: String, cwd: String, toolCallID: String) -> String {

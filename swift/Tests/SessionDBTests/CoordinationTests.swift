@@ -48,8 +48,7 @@ func first(_ wanted: Role, in stream: AsyncStream<Role>) async -> Role? {
     return nil
 }
 
-@Suite("Writer coordination between two connections in one process",
-       .enabled(if: TestEnvironment.has("coordination")), .timeLimit(.minutes(2)))
+@Suite("Writer coordination between two connections in one process", .timeLimit(.minutes(2)))
 struct CoordinationTests {
     @Test func firstRegistrantWritesSecondReads() throws {
         let scratch = Scratch()

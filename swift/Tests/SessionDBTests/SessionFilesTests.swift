@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import SessionDB
 
-@Suite("Session files read without a database", .enabled(if: TestEnvironment.has("reader")))
+@Suite("Session files read without a database")
 struct SessionFilesTests {
     /// A Claude Code projects root with two projects:
     /// /work/demo-app (sess-new: 4 messages, sess-old: 2, plus a subagent file) and

@@ -31,14 +31,6 @@ enum TestEnvironment {
 
     /// The Claude Code projects root the library collects from.
     static var claudeProjects: URL { home.appendingPathComponent(".claude/projects") }
-
-    /// Parts of the library this build lacks (set by tests/test_swift.py from what the
-    /// installed Python package contains); tests that need them are skipped.
-    static let missingFeatures: Set<String> = Set(
-        (ProcessInfo.processInfo.environment["SESSIONDB_MISSING_FEATURES"] ?? "")
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-
-    static func has(_ feature: String) -> Bool { !missingFeatures.contains(feature) }
 }
 
 /// A temporary directory removed when the test ends.

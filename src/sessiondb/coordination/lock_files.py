@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import CoordinationError
+from ..errors import CoordinationError
 
 _LOCK_SUFFIX = ".lock"
 _LOCK_INFIX = ".writer-"

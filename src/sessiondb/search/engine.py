@@ -1,7 +1,7 @@
 """Full-text search: the ``SearchMixin`` API of :class:`sessiondb.SessionDB`.
 
-The query language is :mod:`sessiondb.query`; how a query runs (plans over the
-unicode61 index and the CJK side index, BM25 ranking) is :mod:`sessiondb.search_plans`,
+The query language is :mod:`sessiondb.search.query`; how a query runs (plans over the
+unicode61 index and the CJK side index, BM25 ranking) is :mod:`sessiondb.search.plans`,
 loaded on the first search.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from .errors import InvalidArgument
-from .models import MessageType, SearchOrder, SearchResult
-from .store import validate
-from .store.core import DatabaseCore
+from ..errors import InvalidArgument
+from ..models import MessageType, SearchOrder, SearchResult
+from ..store import validate
+from ..store.core import DatabaseCore
 
 DEFAULT_HIGHLIGHT = ("<mark>", "</mark>")
 DEFAULT_SNIPPET_CHARS = 200
@@ -43,7 +43,7 @@ class SearchMixin(DatabaseCore):
                session_prefix: str | None = None, order: SearchOrder = SearchOrder.SCORE,
                highlight: tuple[str, str] = DEFAULT_HIGHLIGHT,
                snippet_chars: int = DEFAULT_SNIPPET_CHARS) -> list[SearchResult]:
-        """Search message text. See :mod:`sessiondb.query` for the query syntax.
+        """Search message text. See :mod:`sessiondb.search.query` for the query syntax.
 
         ``since``/``until`` are inclusive bounds (epoch ms or datetime). ``score`` is
         FTS5's bm25 (lower is better, as in the original). Any query string is
@@ -55,7 +55,7 @@ class SearchMixin(DatabaseCore):
         if not (isinstance(highlight, tuple) and len(highlight) == 2 and all(isinstance(h, str) for h in highlight)):
             raise InvalidArgument("highlight must be a pair of strings (opening, closing)")
         from . import query as query_lang
-        from .search_plans import SearchFilters, Searcher, make_snippet
+        from .plans import SearchFilters, Searcher, make_snippet
 
         filters = SearchFilters(
             project_id=validate.optional_integer("project_id", project_id),

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import apsw
 
-from .config import DbConfig
-from .errors import DatabaseError, NotFoundError, SessionDBError
+from ..config import DbConfig
+from ..errors import DatabaseError, NotFoundError, SessionDBError
 
 
 NEW_DATABASE_PAGE_SIZE = 16384

@@ -1,4 +1,4 @@
-"""C ABI functions of writer coordination and collection (part of :mod:`sessiondb._capi`)."""
+"""C ABI functions of writer coordination and collection (part of :mod:`sessiondb.capi`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
     from typing import Any
 
-from ._capi_support import (COORDINATION_ERROR, SUCCESS, CallError, CApiBase, HandleState, OutOfRange, export,
-                            optional_module, role_code)
-from .errors import PermissionDenied
+from .support import (COORDINATION_ERROR, SUCCESS, CallError, CApiBase, HandleState, OutOfRange, export,
+                      optional_module, role_code)
+from ..errors import PermissionDenied
 
 
 class CoordinationFunctions(CApiBase):
@@ -155,7 +155,7 @@ class CoordinationFunctions(CApiBase):
         if state.coordinator is not None and state.running:
             state.coordinator.stop(release=False)
             state.running = False
-        coordinator_class = getattr(optional_module("coordinator", "writer coordination"), "Coordinator", None)
+        coordinator_class = getattr(optional_module("coordination", "writer coordination"), "Coordinator", None)
         if coordinator_class is None:
             raise CallError("the coordinator loop is not available in this build", COORDINATION_ERROR)
         state.coordinator = coordinator_class(state.db, kind, on_role_change=state.notify)

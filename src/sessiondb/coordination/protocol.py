@@ -15,7 +15,7 @@ the same row:
   wholly before a takeover or not at all; a preempted or paused writer cannot commit a
   single row afterwards.
 * **Crash detection.** Each registered handle holds an exclusive ``flock`` on its own
-  lock file (:mod:`sessiondb.writer_lock`). A reader that can take the current
+  lock file (:mod:`sessiondb.coordination.lock_files`). A reader that can take the current
   writer's lock has proof that the writer process is gone and takes over at once.
 * **Heartbeat rule** (a writer without a lock file, such as the original library, or
   a writer that is alive but stuck). The reader measures on its own monotonic clock
@@ -43,12 +43,12 @@ if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's f
 
 import apsw
 
-from . import writer_lock
-from .config import DbConfig
-from .connection import sqlite_errors, translate
-from .errors import CoordinationError, InvalidArgument, PermissionDenied, ReadOnlyError, SessionDBError
-from .store.core import DatabaseCore
-from .writer_lock import LockState, OwnLock
+from . import lock_files as writer_lock
+from ..config import DbConfig
+from ..store.connection import sqlite_errors, translate
+from ..errors import CoordinationError, InvalidArgument, PermissionDenied, ReadOnlyError, SessionDBError
+from ..store.core import DatabaseCore
+from .lock_files import LockState, OwnLock
 
 
 

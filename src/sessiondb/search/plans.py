@@ -18,7 +18,7 @@ the filter's row count from the sessions table or an index):
            matches), or sort every match by time (sparse matches), whichever the
            window's match density predicts is cheaper. Both are exact.
 
-Relevance is BM25 (``sessiondb.ranking``) with term weights estimated from the
+Relevance is BM25 (``sessiondb.search.ranking``) with term weights estimated from the
 newest rows, because FTS5's own ``bm25()`` counts every match of every term first.
 """
 
@@ -37,8 +37,8 @@ import apsw
 
 from . import query as query_lang
 from . import ranking
-from .models import SearchOrder
-from .search import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
+from ..models import SearchOrder
+from .engine import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
 # Score order ranks at most this many matches, the newest ones, found within the budget.
 RANK_WINDOW = 500

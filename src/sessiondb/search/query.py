@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from .textindex import CJK_RANGES, has_cjk, is_cjk_char, spaced_cjk
+from .cjk_index import CJK_RANGES, has_cjk, is_cjk_char, spaced_cjk
 
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 32

@@ -4,7 +4,7 @@ Loaded only by the library's embedded interpreter, which calls :func:`install` o
 at start-up: every function of the header that the C glue does not implement itself
 is attached here as cffi's ``extern "Python"`` ``_py_<name>``. Each one checks its
 arguments, calls the Python API once (``SessionDB``, ``sessiondb.coordination``,
-``sessiondb.collector``, ``sessiondb.reader``), and converts the outcome; no logic
+``sessiondb.collector``, ``sessiondb.session_files``), and converts the outcome; no logic
 of the product lives here. Exceptions become a status code plus the calling thread's
 last-error message (``session_db_last_error``); nothing propagates into the host.
 """
@@ -18,16 +18,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
     from typing import Any
 
-from . import __version__
-from ._capi_coordination import CoordinationFunctions
-from ._capi_files import FileFunctions
-from ._capi_support import (CHECKPOINT_MODES, EXPORTS, SUCCESS, UNKNOWN, HandleState, NullArgument, OutOfRange,
-                            approval_status, error_code, error_message, export, message_type, optional_ms,
-                            row_limit, search_limit, search_order)
-from .config import CoordinationConfig, DbConfig
-from .db import SessionDB
-from .models import MessageInput
-from .search import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
+from .. import __version__
+from .coordination import CoordinationFunctions
+from .files import FileFunctions
+from .support import (CHECKPOINT_MODES, EXPORTS, SUCCESS, UNKNOWN, HandleState, NullArgument, OutOfRange,
+                      approval_status, error_code, error_message, export, message_type, optional_ms, row_limit,
+                      search_limit, search_order)
+from ..config import CoordinationConfig, DbConfig
+from ..db import SessionDB
+from ..models import MessageInput
+from ..search.engine import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
 
 class CApi(CoordinationFunctions, FileFunctions):
@@ -357,7 +357,7 @@ def install(ffi: Any, lib: Any) -> CApi:
                           "rebuild the library (pip install .)")
     expected = {name[len("_py_session_db_"):] for name in dir(lib) if name.startswith("_py_session_db_")}
     if expected != set(EXPORTS):
-        raise ImportError("the C header and sessiondb._capi disagree: missing in Python "
+        raise ImportError("the C header and sessiondb.capi disagree: missing in Python "
                           f"{sorted(expected - set(EXPORTS))}, not in the header {sorted(set(EXPORTS) - expected)}")
     api = CApi(ffi, lib)
     # Run by PyOS_BeforeFork / PyOS_AfterFork_* (the library's pthread_atfork handlers,

@@ -20,9 +20,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .coordination import CoordinationMixin, Role, WriterHealth, WriterType, resolve_writer
-from .errors import InvalidArgument, PermissionDenied, SessionDBError
-from .writer_lock import LockState
+from .protocol import CoordinationMixin, Role, WriterHealth, WriterType, resolve_writer
+from ..errors import InvalidArgument, PermissionDenied, SessionDBError
+from .lock_files import LockState
 
 
 

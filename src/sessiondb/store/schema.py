@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import apsw
 
-from . import textindex
-from .timeutil import now_ms
+from ..search import cjk_index as textindex
+from ..timeutil import now_ms
 
 # Version 1 is the original's migration (approval columns). Version 2 adds the CJK side
 # index and fills in columns missing from old files. Version 3 adds file_state; version

@@ -1,6 +1,6 @@
 """Plumbing of the C ABI: status codes, error mapping, the handle table, marshalling.
 
-Used only inside libsessiondb's embedded interpreter (through :mod:`sessiondb._capi`);
+Used only inside libsessiondb's embedded interpreter (through :mod:`sessiondb.capi`);
 ``import sessiondb`` never loads it. Nothing here knows about cffi's module object
 beyond the ``ffi`` / ``lib`` pair handed in at start-up.
 """
@@ -17,8 +17,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
     from typing import Any
 
-from .errors import CoordinationError, PermissionDenied, SessionDBError
-from .models import ApprovalStatus, MessageType, SearchOrder
+from ..errors import CoordinationError, PermissionDenied, SessionDBError
+from ..models import ApprovalStatus, MessageType, SearchOrder
 
 # enum SessionDbError
 SUCCESS = 0

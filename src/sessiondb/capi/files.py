@@ -1,4 +1,4 @@
-"""C ABI functions over session files, without a database (part of :mod:`sessiondb._capi`)."""
+"""C ABI functions over session files, without a database (part of :mod:`sessiondb.capi`)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
     from typing import Any
 
-from ._capi_support import SUCCESS, CApiBase, export, optional_module, row_limit
+from .support import SUCCESS, CApiBase, export, optional_module, row_limit
 
 
 class FileFunctions(CApiBase):
-    """parse_jsonl, paths, file projects, session metas, paged messages (``sessiondb.reader``)."""
+    """parse_jsonl, paths, file projects, session metas, paged messages (``sessiondb.session_files``)."""
 
     def reader(self) -> Any:
-        return optional_module("reader", "reading session files")
+        return optional_module("session_files", "reading session files")
 
     @export("struct")
     def parse_jsonl(self, jsonl_path: Any, out_result: Any) -> None:
