@@ -472,3 +472,34 @@ def test_bad_port_is_a_usage_error(archive):
     done = subprocess.run([sys.executable, "-m", "sessiondb", "mcp", "--http", "--port", "70000"],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and "--port" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------- layering
+MCP_PACKAGE = Path(__file__).resolve().parents[1] / "src" / "sessiondb" / "mcp"
+
+
+def test_the_face_stands_on_the_public_api():
+    import ast
+
+    allowed = {"sessiondb", "sessiondb.errors", "sessiondb.models"}
+    for source in MCP_PACKAGE.glob("*.py"):
+        tree = ast.parse(source.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module.startswith("sessiondb"):
+                assert node.module in allowed, (source.name, node.module)
+                assert not any(a.name.startswith("_") for a in node.names), (source.name, node.module)
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                assert node.module in (None, "schemas", "arguments", "tools", "server"), (source.name, node.module)
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("sessiondb") for a in node.names), source.name
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "argparse")):
+                raise AssertionError(f"{source.name}:{node.lineno} uses the private name {node.attr}")
+
+
+def test_the_cli_loads_the_command_without_the_sdk():
+    code = ("import sys\nfrom sessiondb.cli import build_parser\nbuild_parser()\n"
+            "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith(('mcp.', 'sessiondb.mcp'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['sessiondb.mcp', 'sessiondb.mcp.command']"

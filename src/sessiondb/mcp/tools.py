@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from sessiondb import (DbConfig, Message, MessageType, SearchOrder, SessionDB, SessionDBError, SessionOverview)
-from sessiondb.errors import ConfigError, InvalidArgument
+from sessiondb import (ConfigError, DbConfig, InvalidArgument, Message, MessageType, SearchOrder, SessionDB,
+                       SessionDBError, SessionOverview)
 
 from . import schemas
 from .arguments import ToolError, check_arguments, iso_time, make_cursor, parse_time, read_cursor
