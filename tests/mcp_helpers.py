@@ -26,6 +26,7 @@ from helpers import msg
 SESSIONDB = str(Path(sys.executable).with_name("sessiondb"))
 LONG_SESSION = "long-session-0001"
 LONG_MESSAGES = 140
+TINY_SESSION = "tiny-session-0001"   # many short messages: the structured half of an answer is the larger
 NESTED_OUTER, NESTED_INNER = "/work/outer", "/work/outer/inner"
 
 
@@ -43,6 +44,8 @@ def build_archive(path: Path) -> None:
             for i in range(LONG_MESSAGES)])
         db.upsert_session(LONG_SESSION[:-1] + "2", outer)
         db.insert_messages(LONG_SESSION[:-1] + "2", [msg("long2-0", "a second session in the outer project")])
+        db.upsert_session(TINY_SESSION, outer)
+        db.insert_messages(TINY_SESSION, [msg(f"tiny-{i}", f"ok {i}", seq=i) for i in range(100)])
         db.upsert_session("inner-session-0001", inner)
         db.insert_messages("inner-session-0001", [
             msg("inner-0", "the inner project talks about the shard map too", seq=0),

@@ -3,6 +3,7 @@ every answer is checked against the database it serves."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -16,8 +17,8 @@ from sessiondb import SearchOrder
 from sessiondb.mcp import schemas
 from sessiondb.mcp.tools import DEFAULT_BUDGET
 
-from mcp_helpers import (LONG_MESSAGES, LONG_SESSION, NESTED_INNER, NESTED_OUTER, HttpServer, build_archive,
-                         open_reader, stdio_session)
+from mcp_helpers import (LONG_MESSAGES, LONG_SESSION, NESTED_INNER, NESTED_OUTER, TINY_SESSION, HttpServer,
+                         build_archive, open_reader, stdio_session)
 
 WEBSHOP = "5e0c9a2e-3f41-4b7a-9d0e-2a6c1f8b7d30"
 
@@ -51,6 +52,11 @@ def mcp(archive: Path, home: Path):
 def ok(result) -> dict:
     assert not result.is_error, result.content[0].text
     return result.structured_content
+
+
+def within_budget(result) -> bool:
+    structured = json.dumps(result.structured_content, ensure_ascii=False)
+    return len(result.content[0].text) <= DEFAULT_BUDGET and len(structured) <= DEFAULT_BUDGET
 
 
 def assert_page_of(data: dict, expected: list) -> None:
@@ -185,30 +191,34 @@ def test_huge_limits_are_capped_and_answers_stay_in_budget(mcp, db):
     data = ok(mcp.call("search", {"query": "shard OR migration", "limit": 10 ** 12, "snippet_chars": 10 ** 9}))
     assert 0 < len(data["results"]) <= 50
     assert "limit reduced to 50" in data["notes"]
+    long_query = mcp.call("search", {"query": ("shard OR \x01" * 100)[:1000], "limit": 50, "snippet_chars": 1000})
+    assert ok(long_query)["results"] and within_budget(long_query)
     result = mcp.call("get_session", {"session": LONG_SESSION, "limit": 10 ** 15, "max_message_chars": 10 ** 9})
     data = ok(result)
-    assert len(result.content[0].text) <= DEFAULT_BUDGET
+    assert within_budget(result)
     assert 0 < len(data["messages"]) < LONG_MESSAGES and data["next_cursor"]
     result = mcp.call("list_projects", {"limit": 10 ** 6})
     assert len(ok(result)["projects"]) == len(db.list_projects())
 
 
 # ---------------------------------------------------------------------- get_session
-def test_get_session_pages_through_the_whole_transcript(mcp, db):
-    expected = [m.id for m in db.list_messages(LONG_SESSION)]
-    seen, positions, cursor = [], [], None
+@pytest.mark.parametrize("session", [LONG_SESSION, TINY_SESSION])
+def test_get_session_pages_through_the_whole_transcript(mcp, db, session):
+    expected = [m.id for m in db.list_messages(session)]
+    seen, positions, cursor, pages = [], [], None, 0
     while True:
-        result = mcp.call("get_session", {"session": LONG_SESSION, "limit": 100,
+        result = mcp.call("get_session", {"session": session, "limit": 100,
                                           **({"cursor": cursor} if cursor else {})})
         data = ok(result)
-        assert len(result.content[0].text) <= DEFAULT_BUDGET
+        assert within_budget(result)
         seen += [m["message_id"] for m in data["messages"]]
         positions += [m["position"] for m in data["messages"]]
-        assert data["total"] == LONG_MESSAGES
-        cursor = data["next_cursor"]
+        assert data["total"] == len(expected)
+        cursor, pages = data["next_cursor"], pages + 1
         if cursor is None:
             break
-    assert seen == expected and positions == list(range(LONG_MESSAGES))
+    assert seen == expected and positions == list(range(len(expected)))
+    assert pages > 1     # neither fits one answer: the budget cut each page
 
 
 def test_get_session_content_and_header(mcp, db):

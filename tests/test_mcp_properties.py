@@ -4,6 +4,7 @@ schema, or an error naming the problem), and the server keeps answering."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,9 @@ def test_arbitrary_arguments_never_crash_the_server(mcp, call):
     if result.is_error:
         assert text.startswith("Error: ") and "Traceback" not in text
     else:
-        assert len(text) <= DEFAULT_BUDGET
         assert isinstance(result.structured_content, dict)
+        assert len(text) <= DEFAULT_BUDGET
+        assert len(json.dumps(result.structured_content, ensure_ascii=False)) <= DEFAULT_BUDGET
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -7,6 +7,7 @@ functions: ``Tools(Archive(path)).call("search", {"query": "lock"})``.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import threading
@@ -80,15 +81,24 @@ class _Page:
     def room(self) -> int:
         return self.budget - self.used
 
-    def add(self, text: str) -> bool:
+    def add(self, text: str, item: dict[str, Any]) -> bool:
+        """Add an item's text line; its cost is the larger of the text and its structured form,
+        so that neither half of the answer outgrows the budget."""
         if self.full:
             return False
-        if self.lines and self.used + len(text) > self.budget:
+        cost = max(len(text), len(json.dumps(item, ensure_ascii=False))) + 1
+        if self.lines and self.used + cost > self.budget:
             self.full = True
             return False
         self.lines.append(text)
-        self.used += len(text) + 1
+        self.used += cost
         return True
+
+
+def _reserve(head: str, envelope: dict[str, Any]) -> int:
+    """Room to keep for what surrounds the items: the text's head and notes, the structured
+    content's other fields (a cursor included), whichever is larger."""
+    return max(len(head), len(json.dumps(envelope, ensure_ascii=False))) + 300
 
 
 def _cut(text: str, limit: int) -> tuple[str, bool]:
@@ -223,19 +233,20 @@ class Tools:
                          order=_ORDERS[order], highlight=MARKS, snippet_chars=snippet_chars)
         more = len(hits) > limit
         hits = hits[:limit]
-        page = _Page(self.budget - 400)
+        page = _Page(self.budget - _reserve(f"{args['query']!r} {scope['path'] if scope else ''}",
+                                            {"query": args["query"], "project": scope, "notes": notes}))
         results = []
         for n, hit in enumerate(hits, start=offset + 1):
             snippet = _one_line(hit.snippet)
             line = (f"[{n}] {hit.project_name or hit.project_path} · {hit.source or '?'} · session {hit.session_id}"
                     f" · message {hit.message_id} · {hit.type} · {iso_time(hit.timestamp) or '?'}\n    {snippet}")
-            if not page.add(line):
+            item = {"message_id": hit.message_id, "session_id": hit.session_id, "project_id": hit.project_id,
+                    "project": hit.project_name, "project_path": hit.project_path, "source": hit.source,
+                    "role": hit.type, "time": iso_time(hit.timestamp), "timestamp_ms": hit.timestamp,
+                    "score": round(hit.score, 4), "snippet": snippet}
+            if not page.add(line, item):
                 break
-            results.append({"message_id": hit.message_id, "session_id": hit.session_id,
-                            "project_id": hit.project_id, "project": hit.project_name,
-                            "project_path": hit.project_path, "source": hit.source, "role": hit.type,
-                            "time": iso_time(hit.timestamp), "timestamp_ms": hit.timestamp,
-                            "score": round(hit.score, 4), "snippet": snippet})
+            results.append(item)
         next_offset = offset + len(results) if (more or len(results) < len(hits)) else None
         cursor = make_cursor("search", args, next_offset) if next_offset is not None else None
         where = f" in {scope['path']}" if scope else ""
@@ -273,20 +284,21 @@ class Tools:
         include_tools = args.get("include_tools", False)
         per_message = min(args.get("max_message_chars", 2000), self.budget)
         head = _session_header(overview)
-        page = _Page(self.budget - len(head) - 300)
+        page = _Page(self.budget - _reserve(head, {"session": _overview_dict(overview), "notes": notes}))
         messages = db.list_messages(sid, limit=limit, offset=start) if start < total or total == 0 else []
         shown = []
         for position, message in enumerate(messages, start=start):
             body, shortened = _message_text(message, include_tools)
-            body, cut = _cut(body, min(per_message, max(page.room() - 120, 200)))
+            body, cut = _cut(body, min(per_message, max(page.room() - 400, 200)))
             line = (f"#{position} [message {message.id}] {message.type.value}"
                     f"{' ' + message.tool_name if message.tool_name else ''} · {iso_time(message.timestamp) or '?'}"
                     + ("".join(f"\n  {part}" for part in body.split("\n")) if body else "\n  (empty)"))
-            if not page.add(line):
+            item = {"message_id": message.id, "position": position, "role": message.type.value,
+                    "time": iso_time(message.timestamp), "tool_name": message.tool_name, "model": message.model,
+                    "text": body, "shortened": shortened or cut}
+            if not page.add(line, item):
                 break
-            shown.append({"message_id": message.id, "position": position, "role": message.type.value,
-                          "time": iso_time(message.timestamp), "tool_name": message.tool_name,
-                          "model": message.model, "text": body, "shortened": shortened or cut})
+            shown.append(item)
         end = start + len(shown)
         cursor = make_cursor("get_session", args, end) if end < total and shown else None
         if shown:
@@ -312,16 +324,17 @@ class Tools:
                                           limit=limit + 1, offset=offset)
         more = len(found) > limit
         found = found[:limit]
-        page = _Page(self.budget - 300)
+        page = _Page(self.budget - _reserve(scope["path"] if scope else "", {"project": scope, "notes": notes}))
         sessions = []
         for overview in found:
             kind = f" · {overview.session_type} of {overview.parent_session_id}" if overview.parent_session_id else ""
             line = (f"{overview.session_id} · {iso_time(overview.last_message_at) or '?'} · "
                     f"{overview.message_count} messages · {overview.source} · {overview.project_name}{kind}\n"
                     f"    {overview.title or '(untitled)'}")
-            if not page.add(line):
+            item = _overview_dict(overview)
+            if not page.add(line, item):
                 break
-            sessions.append(_overview_dict(overview))
+            sessions.append(item)
         next_offset = offset + len(sessions) if (more or len(sessions) < len(found)) else None
         cursor = make_cursor("list_sessions", args, next_offset) if next_offset is not None else None
         where = f" of {scope['path']}" if scope else ""
@@ -346,16 +359,17 @@ class Tools:
         if "source" in args:
             projects = [p for p in projects if p.source == args["source"]]
         window = projects[offset:offset + limit]
-        page = _Page(self.budget - 300)
+        page = _Page(self.budget - _reserve("", {"notes": notes}))
         listed = []
         for p in window:
             line = (f"{p.id} · {p.name} · {p.path} · {p.source} · {p.session_count} sessions · "
                     f"{p.message_count} messages · last {iso_time(p.last_active) or '?'}")
-            if not page.add(line):
+            item = {"id": p.id, "name": p.name, "path": p.path, "source": p.source,
+                    "session_count": p.session_count, "message_count": p.message_count,
+                    "last_active": iso_time(p.last_active)}
+            if not page.add(line, item):
                 break
-            listed.append({"id": p.id, "name": p.name, "path": p.path, "source": p.source,
-                           "session_count": p.session_count, "message_count": p.message_count,
-                           "last_active": iso_time(p.last_active)})
+            listed.append(item)
         end = offset + len(listed)
         cursor = make_cursor("list_projects", args, end) if end < len(projects) and listed else None
         if listed:
