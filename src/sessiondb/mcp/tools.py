@@ -107,6 +107,10 @@ def _cut(text: str, limit: int) -> tuple[str, bool]:
     return text[:max(limit, 1)].rstrip() + f"… [+{len(text) - limit} chars]", True
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -329,7 +333,7 @@ class Tools:
         for overview in found:
             kind = f" · {overview.session_type} of {overview.parent_session_id}" if overview.parent_session_id else ""
             line = (f"{overview.session_id} · {iso_time(overview.last_message_at) or '?'} · "
-                    f"{overview.message_count} messages · {overview.source} · {overview.project_name}{kind}\n"
+                    f"{_count(overview.message_count, 'message')} · {overview.source} · {overview.project_name}{kind}\n"
                     f"    {overview.title or '(untitled)'}")
             item = _overview_dict(overview)
             if not page.add(line, item):
@@ -362,8 +366,8 @@ class Tools:
         page = _Page(self.budget - _reserve("", {"notes": notes}))
         listed = []
         for p in window:
-            line = (f"{p.id} · {p.name} · {p.path} · {p.source} · {p.session_count} sessions · "
-                    f"{p.message_count} messages · last {iso_time(p.last_active) or '?'}")
+            line = (f"{p.id} · {p.name} · {p.path} · {p.source} · {_count(p.session_count, 'session')} · "
+                    f"{_count(p.message_count, 'message')} · last {iso_time(p.last_active) or '?'}")
             item = {"id": p.id, "name": p.name, "path": p.path, "source": p.source,
                     "session_count": p.session_count, "message_count": p.message_count,
                     "last_active": iso_time(p.last_active)}
@@ -399,11 +403,11 @@ class Tools:
             size = os.path.getsize(self.archive.path)
         except OSError:
             size = None
-        lines = [f"{stats.message_count} messages in {stats.session_count} sessions of {stats.project_count} "
-                 f"projects; newest message {newest_time or 'none'}; database {self.archive.path}"
+        lines = [f"{_count(stats.message_count, 'message')} in {_count(stats.session_count, 'session')} of "
+                 f"{_count(stats.project_count, 'project')}; newest message {newest_time or 'none'}; database {self.archive.path}"
                  + (f" ({size / 1e6:.1f} MB)" if size is not None else "")]
-        lines += [f"  {s['source']}: {s['projects']} projects, {s['sessions']} sessions, {s['messages']} messages"
-                  for s in sources]
+        lines += [f"  {s['source']}: {_count(s['projects'], 'project')}, {_count(s['sessions'], 'session')}, "
+                  f"{_count(s['messages'], 'message')}" for s in sources]
         return Answer("\n".join(lines), {"database": self.archive.path, "size_bytes": size,
                                          "projects": stats.project_count, "sessions": stats.session_count,
                                          "messages": stats.message_count, "sources": sources,
