@@ -478,10 +478,22 @@ def test_without_the_sdk_the_command_says_so_in_one_line(archive):
     assert done.stdout == ""
 
 
-def test_bad_port_is_a_usage_error(archive):
-    done = subprocess.run([sys.executable, "-m", "sessiondb", "mcp", "--http", "--port", "70000"],
+@pytest.mark.parametrize("options,named", [(["--http", "--port", "70000"], "--port"),
+                                           (["--max-chars", "10"], "--max-chars")])
+def test_bad_options_are_usage_errors(options, named):
+    done = subprocess.run([sys.executable, "-m", "sessiondb", "mcp", *options],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert done.returncode == 2 and "--port" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and named in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_smaller_budget_gives_smaller_pages(archive, home):
+    session = stdio_session(archive, home, "--max-chars", "3000")
+    try:
+        result = session.call("get_session", {"session": LONG_SESSION, "limit": 100})
+        assert len(result.content[0].text) <= 3000 and len(ok(result)["messages"]) >= 1
+        assert len(json.dumps(result.structured_content, ensure_ascii=False)) <= 3000
+    finally:
+        session.close()
 
 
 # ---------------------------------------------------------------------- layering

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port for --http (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--max-chars", type=int, default=None, metavar="N",
-                   help="size budget of one answer in characters (default 12000)")
+                   help="size budget of one answer in characters (default 12000, at least 1000)")
     p.set_defaults(handler=cmd_mcp)
 
 
@@ -40,8 +40,8 @@ def _fail(out, message: str, hint: str | None, code: int) -> int:
 def cmd_mcp(args: argparse.Namespace, out=None) -> int:
     if not 0 <= args.port <= 65535:
         return _fail(out, f"--port must be 0-65535, not {args.port}", None, EXIT_USAGE)
-    if args.port and not args.http:
-        pass  # harmless: --port only matters with --http
+    if args.max_chars is not None and args.max_chars < 1000:
+        return _fail(out, f"--max-chars must be at least 1000, not {args.max_chars}", None, EXIT_USAGE)
     try:
         import anyio
 

@@ -143,7 +143,9 @@ async def serve_http(server: Server[Any], port: int, on_ready=None) -> None:
     """Streamable HTTP at http://127.0.0.1:PORT/mcp (port 0: any free port)."""
     import uvicorn
 
-    app = server.streamable_http_app(host="127.0.0.1")
+    # Plain JSON responses: the tools send nothing while they run, so an SSE stream per
+    # call would only add latency.
+    app = server.streamable_http_app(host="127.0.0.1", json_response=True)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     http = uvicorn.Server(config)
     async with anyio.create_task_group() as group:
