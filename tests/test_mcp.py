@@ -432,6 +432,18 @@ def test_missing_database_is_a_tool_error_until_it_appears(tmp_path, home):
         session.close()
 
 
+def test_a_file_that_is_not_a_database_is_a_tool_error(tmp_path, home):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database, only some text that is long enough to have a header\n" * 20)
+    session = stdio_session(path, home)
+    try:
+        assert "not a database" in error_text(session.call("search", {"query": "x"}))
+        assert "not a database" in error_text(session.call("get_stats", {}))
+    finally:
+        session.close()
+    assert path.read_text().startswith("not a database")
+
+
 def test_legacy_handshake_clients(archive, home, db):
     session = stdio_session(archive, home, mode="legacy")
     try:
