@@ -9,12 +9,15 @@ snippet length), the tool in process (argument checks, rendering), and a real
 `sessiondb mcp` subprocess through the MCP SDK's client over stdio and over
 streamable HTTP. Prints each query's medians and the per-call overhead of each face
 (its median minus the library's). Target: overhead <= 20 ms. Wall-clock timings on
-whatever machine runs it: compare runs made side by side.
+whatever machine runs it: compare runs made side by side. Because wall clock on a busy
+machine mostly measures the other programs, it also prints CPU time per call (the
+servers' from /proc, the client's from this process), which load changes far less.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -57,6 +60,27 @@ def library_arguments(filters: dict, limit: int) -> dict:
     return {"limit": limit + 1, "highlight": MARKS, "snippet_chars": 200, **filters}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_server_pids() -> list[int]:
+    """`sessiondb mcp` processes started by this one."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"mcp" in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
 def start_http(db: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([SESSIONDB, "mcp", "--http", "--port", "0", "--db", db],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -77,6 +101,7 @@ async def run(args: argparse.Namespace) -> None:
     http, url = start_http(args.db)
     times: dict[str, dict[str, list[float]]] = {label: {"lib": [], "tool": [], "stdio": [], "http": []}
                                                 for label, *_ in cases}
+    cpu = {"lib": 0.0, "stdio client": 0.0, "http client": 0.0, "stdio server": 0.0, "http server": 0.0}
     try:
         params = StdioServerParameters(command=SESSIONDB, args=["mcp", "--db", args.db])
         async with Client(params) as stdio, Client(url) as web:
@@ -86,19 +111,27 @@ async def run(args: argparse.Namespace) -> None:
                 for client in (stdio, web):
                     result = await client.call_tool("search", tool_kw)
                     assert not result.is_error, result.content[0].text
+            stdio_pid = next(pid for pid in child_server_pids() if pid != http.pid)
+            servers_before = cpu_seconds(stdio_pid), cpu_seconds(http.pid)
             for _ in range(args.rounds):
                 for label, q, lib_kw, tool_kw in cases:
-                    t0 = time.perf_counter()
+                    c0, t0 = time.process_time(), time.perf_counter()
                     db.search(q, **lib_kw)
-                    t1 = time.perf_counter()
+                    c1, t1 = time.process_time(), time.perf_counter()
                     tools.call("search", tool_kw)
                     t2 = time.perf_counter()
+                    c2 = time.process_time()
                     await stdio.call_tool("search", tool_kw)
-                    t3 = time.perf_counter()
+                    c3, t3 = time.process_time(), time.perf_counter()
                     await web.call_tool("search", tool_kw)
-                    t4 = time.perf_counter()
+                    c4, t4 = time.process_time(), time.perf_counter()
                     for key, dt in (("lib", t1 - t0), ("tool", t2 - t1), ("stdio", t3 - t2), ("http", t4 - t3)):
                         times[label][key].append(dt * 1000)
+                    cpu["lib"] += c1 - c0
+                    cpu["stdio client"] += c3 - c2
+                    cpu["http client"] += c4 - c3
+            cpu["stdio server"] = cpu_seconds(stdio_pid) - servers_before[0]
+            cpu["http server"] = cpu_seconds(http.pid) - servers_before[1]
     finally:
         http.terminate()
         http.wait(timeout=20)
@@ -117,6 +150,13 @@ async def run(args: argparse.Namespace) -> None:
         values = sorted(overhead[k])
         print(f"per-call overhead, {name:16}: median {statistics.median(values):6.2f} ms, "
               f"worst query {values[-1]:6.2f} ms  (target <= 20 ms)")
+    calls = args.rounds * len(cases)
+    per = {k: v / calls * 1000 for k, v in cpu.items()}
+    print(f"\nCPU per call (ms, mean): library {per['lib']:.2f}; stdio: server {per['stdio server']:.2f} + client "
+          f"{per['stdio client']:.2f}; HTTP: server {per['http server']:.2f} + client {per['http client']:.2f}")
+    for kind in ("stdio", "http"):
+        extra = per[f"{kind} server"] - per["lib"] + per[f"{kind} client"]
+        print(f"CPU overhead per call over {kind:5}: {extra:.2f} ms (server beyond its library search, plus client)")
     db.close()
 
 
