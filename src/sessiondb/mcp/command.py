@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-DEFAULT_PORT = 8765
+DEFAULT_PORT = 8766   # the viewer (`sessiondb serve`) has 8765
 EXIT_OK, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 2, 3
 
 

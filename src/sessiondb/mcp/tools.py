@@ -276,7 +276,7 @@ class Tools:
         start = read_cursor("get_session", args)
         if start is None:
             if "around_message_id" in args:
-                found = db.locate_message(args["around_message_id"])
+                found = db.get_message_position(args["around_message_id"])
                 if found is None or found[0] != sid:
                     raise ToolError(f"message {args['around_message_id']} is not in session {sid}"
                                     + (f" (it is in {found[0]})" if found else ""))
