@@ -138,7 +138,8 @@ def test_search_filters_match_the_library(mcp, db):
         ({"order": "oldest"}, {"order": SearchOrder.OLDEST}),
         ({"since": "2026-01-15T00:00:00+00:00"}, {"since": datetime(2026, 1, 15, tzinfo=timezone.utc)}),
         ({"since": "2026-01-15T00:00:00Z", "until": "2026-01-19"},
-         {"since": datetime(2026, 1, 15, tzinfo=timezone.utc), "until": datetime(2026, 1, 20).astimezone() - timedelta(milliseconds=1)}),
+         {"since": datetime(2026, 1, 15, tzinfo=timezone.utc),
+          "until": datetime(2026, 1, 20).astimezone() - timedelta(milliseconds=1)}),
         ({"until": "1768435200000"}, {"until": 1768435200000}),
     ]
     for query in ("database locked", "the", "token* OR backoff OR shard*"):

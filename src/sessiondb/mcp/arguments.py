@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 
@@ -35,13 +35,13 @@ def _type_ok(value: Any, kind: str) -> bool:
     return isinstance(value, _JSON_TYPES[kind])
 
 
-def check_arguments(schema: dict, arguments: Any) -> dict[str, Any]:
+def check_arguments(schema: dict[str, Any], arguments: Any) -> dict[str, Any]:
     """The arguments, checked against ``schema``; integers come back as ``int``."""
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
         raise ToolError("arguments must be a JSON object")
-    props: dict[str, dict] = schema.get("properties", {})
+    props: dict[str, dict[str, Any]] = schema.get("properties", {})
     unknown = sorted(k for k in arguments if k not in props)
     if unknown:
         raise ToolError(f"unknown argument {unknown[0]!r}; this tool takes: {', '.join(props) or 'no arguments'}")
@@ -121,7 +121,7 @@ def parse_time(name: str, text: str, *, end: bool = False, now: datetime | None 
     raise ToolError(f"{name}: not a time: {text[:80]!r}; use {DATE_FORMS}")
 
 
-def _local_day(day) -> datetime:
+def _local_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day).astimezone()
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 DEFAULT_PORT = 8766   # the viewer (`sessiondb serve`) has 8765
 EXIT_OK, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 2, 3
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
         "mcp", help="serve the archive to agents over the Model Context Protocol (read-only)",
         description="An MCP server with the tools search, get_session, list_sessions, list_projects and "
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_mcp)
 
 
-def _fail(out, message: str, hint: str | None, code: int) -> int:
+def _fail(out: Any, message: str, hint: str | None, code: int) -> int:
     if out is not None and hasattr(out, "error"):
         out.error(message, hint)
     else:
@@ -37,7 +38,7 @@ def _fail(out, message: str, hint: str | None, code: int) -> int:
     return code
 
 
-def cmd_mcp(args: argparse.Namespace, out=None) -> int:
+def cmd_mcp(args: argparse.Namespace, out: Any = None) -> int:
     if not 0 <= args.port <= 65535:
         return _fail(out, f"--port must be 0-65535, not {args.port}", None, EXIT_USAGE)
     if args.max_chars is not None and args.max_chars < 1000:
@@ -45,7 +46,8 @@ def cmd_mcp(args: argparse.Namespace, out=None) -> int:
     try:
         import anyio
 
-        from .server import DEFAULT_BUDGET, build_server, serve_http, serve_stdio
+        from .server import build_server, serve_http, serve_stdio
+        from .tools import DEFAULT_BUDGET
     except ModuleNotFoundError as exc:
         missing = (exc.name or "mcp").split(".")[0]
         return _fail(out, f"`sessiondb mcp` needs the `{missing}` package, which is not installed",

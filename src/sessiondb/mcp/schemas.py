@@ -8,34 +8,43 @@ enforces exactly these. Output schemas are what ``structuredContent`` conforms t
 
 from __future__ import annotations
 
+from typing import Any
+
+Schema = dict[str, Any]
+
 SOURCES = ["claude", "codex", "opencode", "gemini"]
 ROLES = ["user", "assistant", "tool", "system"]
 ORDERS = ["score", "newest", "oldest"]
 MAX_QUERY_CHARS = 1000
-LIMITS = {"search": (10, 50), "get_session": (30, 100), "list_sessions": (20, 50), "list_projects": (50, 200)}
+# (default, maximum) per tool
+LIMITS: dict[str, tuple[int, int]] = {"search": (10, 50), "get_session": (30, 100), "list_sessions": (20, 50),
+                                      "list_projects": (50, 200)}
 
 _TIME_FORMS = ("2026-01-31, 2026-01-31T09:30, an ISO 8601 time with offset, epoch milliseconds, or relative: "
                "30m, 12h, 7d, 2w, today, yesterday. A time without an offset is the server's local time")
-_CURSOR = {"type": "string", "description": "The next_cursor of the previous answer, to get the next page. Repeat the "
-                                            "other arguments unchanged (limit may change)."}
-_PROJECT = {"type": "string", "description": "A project: its id, its path, or its name, as list_projects shows them "
-                                             "(a unique part of the path also works)."}
-_CWD = {"type": "string", "description": "An absolute working directory, for 'this project': selects the stored "
-                                         "project whose path is this directory or the nearest one above it. Pass "
-                                         "your own current working directory."}
+_CURSOR: Schema = {"type": "string",
+                   "description": "The next_cursor of the previous answer, to get the next page. Repeat the other "
+                                  "arguments unchanged (limit may change)."}
+_PROJECT: Schema = {"type": "string",
+                    "description": "A project: its id, its path, or its name, as list_projects shows them (a unique "
+                                   "part of the path also works)."}
+_CWD: Schema = {"type": "string",
+                "description": "An absolute working directory, for 'this project': selects the stored project whose "
+                               "path is this directory or the nearest one above it. Pass your own current working "
+                               "directory."}
 
 
-def _limit(tool: str, what: str) -> dict:
+def _limit(tool: str, what: str) -> Schema:
     default, cap = LIMITS[tool]
     return {"type": "integer", "minimum": 1,
             "description": f"At most this many {what} (default {default}; values above {cap} are reduced to {cap}). "
                            "An answer may hold fewer when it reaches its size budget; next_cursor then continues."}
 
 
-_NULLABLE_STR = {"type": ["string", "null"]}
-_NULLABLE_INT = {"type": ["integer", "null"]}
+_NULLABLE_STR: Schema = {"type": ["string", "null"]}
+_NULLABLE_INT: Schema = {"type": ["integer", "null"]}
 
-_SESSION_SUMMARY = {
+_SESSION_SUMMARY: Schema = {
     "type": "object",
     "required": ["session_id", "title", "project_id", "project", "project_path", "source", "message_count",
                  "first_time", "last_time"],
@@ -48,7 +57,7 @@ _SESSION_SUMMARY = {
     },
 }
 
-SEARCH = {
+SEARCH: Schema = {
     "name": "search",
     "title": "Search past sessions",
     "description": (
@@ -109,7 +118,7 @@ SEARCH = {
     },
 }
 
-GET_SESSION = {
+GET_SESSION: Schema = {
     "name": "get_session",
     "title": "Read a session transcript",
     "description": (
@@ -159,7 +168,7 @@ GET_SESSION = {
     },
 }
 
-LIST_SESSIONS = {
+LIST_SESSIONS: Schema = {
     "name": "list_sessions",
     "title": "List recent sessions",
     "description": (
@@ -189,7 +198,7 @@ LIST_SESSIONS = {
     },
 }
 
-LIST_PROJECTS = {
+LIST_PROJECTS: Schema = {
     "name": "list_projects",
     "title": "List projects",
     "description": (
@@ -225,7 +234,7 @@ LIST_PROJECTS = {
     },
 }
 
-GET_STATS = {
+GET_STATS: Schema = {
     "name": "get_stats",
     "title": "Archive statistics",
     "description": (
@@ -248,8 +257,8 @@ GET_STATS = {
     },
 }
 
-TOOLS = (SEARCH, GET_SESSION, LIST_SESSIONS, LIST_PROJECTS, GET_STATS)
-BY_NAME = {t["name"]: t for t in TOOLS}
+TOOLS: tuple[Schema, ...] = (SEARCH, GET_SESSION, LIST_SESSIONS, LIST_PROJECTS, GET_STATS)
+BY_NAME: dict[str, Schema] = {t["name"]: t for t in TOOLS}
 
 INSTRUCTIONS = (
     "sessiondb is a read-only archive of past AI coding-CLI sessions on this machine (Claude Code, Codex, OpenCode, "

@@ -12,13 +12,14 @@ instructions to search, read around the hits and answer with session ids and dat
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote
 
 import anyio
 import anyio.to_thread
 import mcp_types as types
-from mcp.server import Server
+from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from sessiondb import __version__
@@ -27,6 +28,7 @@ from . import schemas
 from .arguments import ToolError
 from .tools import DEFAULT_BUDGET, Archive, Tools
 
+Context = ServerRequestContext[Any]
 SESSION_URI = "sessiondb://session/"
 RESOURCES_PER_PAGE = 50
 _READ_ONLY = types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
@@ -60,10 +62,10 @@ def build_server(db_path: str | os.PathLike[str] | None = None, *, budget: int =
     tools = Tools(Archive(db_path), budget=budget)
     tool_list = _tool_list()
 
-    async def list_tools(ctx, params) -> types.ListToolsResult:
+    async def list_tools(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tool_list)
 
-    async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
         if params.name not in schemas.BY_NAME:
             raise MCPError(types.INVALID_PARAMS,
                            f"unknown tool {params.name!r}; tools: {', '.join(schemas.BY_NAME)}")
@@ -72,7 +74,7 @@ def build_server(db_path: str | os.PathLike[str] | None = None, *, budget: int =
         return types.CallToolResult(content=[types.TextContent(text=answer.text)],
                                     structured_content=answer.data, is_error=answer.is_error)
 
-    async def list_resources(ctx, params) -> types.ListResourcesResult:
+    async def list_resources(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
         offset = _page_offset(params.cursor if params else None)
         try:
             found = await anyio.to_thread.run_sync(tools.recent_sessions, offset, RESOURCES_PER_PAGE + 1)
@@ -88,13 +90,14 @@ def build_server(db_path: str | os.PathLike[str] | None = None, *, budget: int =
         return types.ListResourcesResult(resources=resources,
                                          next_cursor=str(offset + len(page)) if more else None)
 
-    async def list_templates(ctx, params) -> types.ListResourceTemplatesResult:
+    async def list_templates(ctx: Context,
+                             params: types.PaginatedRequestParams | None) -> types.ListResourceTemplatesResult:
         return types.ListResourceTemplatesResult(resource_templates=[types.ResourceTemplate(
             uri_template=SESSION_URI + "{session_id}", name="session", title="A stored session",
             description="The first page of a session's transcript (get_session continues it)",
             mime_type="text/plain")])
 
-    async def read_resource(ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+    async def read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
         uri = str(params.uri)
         if not uri.startswith(SESSION_URI) or len(uri) == len(SESSION_URI):
             raise MCPError(types.INVALID_PARAMS, f"unknown resource {uri[:200]!r}; use {SESSION_URI}<session id>")
@@ -105,10 +108,10 @@ def build_server(db_path: str | os.PathLike[str] | None = None, *, budget: int =
         return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, text=text,
                                                                              mime_type="text/plain")])
 
-    async def list_prompts(ctx, params) -> types.ListPromptsResult:
+    async def list_prompts(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
         return types.ListPromptsResult(prompts=[_RECALL])
 
-    async def get_prompt(ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+    async def get_prompt(ctx: Context, params: types.GetPromptRequestParams) -> types.GetPromptResult:
         if params.name != "recall":
             raise MCPError(types.INVALID_PARAMS, f"unknown prompt {params.name!r}; prompts: recall")
         arguments = params.arguments or {}
@@ -118,10 +121,10 @@ def build_server(db_path: str | os.PathLike[str] | None = None, *, budget: int =
         scope = (f" Only the project at {arguments['cwd'].strip()} (pass it as cwd)."
                  if (arguments.get("cwd") or "").strip() else "")
         text = (f"Recall what earlier coding sessions say about: {topic}\n\n"
-                f"Use the sessiondb tools.{scope} Call search with a few distinctive words (try two or three phrasings, "
-                "identifiers and file names; a prefix* matches word variants), open the most relevant hits with "
-                "get_session and around_message_id to read the surrounding conversation, and answer with what "
-                "was decided or done, citing session ids and dates. If nothing is found, say so.")
+                f"Use the sessiondb tools.{scope} Call search with a few distinctive words (try two or three "
+                "phrasings, identifiers and file names; a prefix* matches word variants), open the most relevant "
+                "hits with get_session and around_message_id to read the surrounding conversation, and answer with "
+                "what was decided or done, citing session ids and dates. If nothing is found, say so.")
         return types.GetPromptResult(description=f"Recall: {topic}",
                                      messages=[types.PromptMessage(role="user", content=types.TextContent(text=text))])
 
@@ -139,7 +142,7 @@ async def serve_stdio(server: Server[Any]) -> None:
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
-async def serve_http(server: Server[Any], port: int, on_ready=None) -> None:
+async def serve_http(server: Server[Any], port: int, on_ready: Callable[[str], None] | None = None) -> None:
     """Streamable HTTP at http://127.0.0.1:PORT/mcp (port 0: any free port)."""
     import uvicorn
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from sessiondb import (ConfigError, DbConfig, InvalidArgument, Message, MessageType, SearchOrder, SessionDB,
-                       SessionDBError, SessionOverview)
+from sessiondb import (ConfigError, DbConfig, InvalidArgument, Message, MessageType, Project, SearchOrder,
+                       SessionDB, SessionDBError, SessionOverview)
 
 from . import schemas
 from .arguments import ToolError, check_arguments, iso_time, make_cursor, parse_time, read_cursor
@@ -44,6 +44,7 @@ class Archive:
         self._lock = threading.Lock()
         self._db: SessionDB | None = None
         self.config_error: str | None = None
+        self.config: DbConfig | None
         try:
             self.config = DbConfig.local(path, read_only=True) if path else DbConfig.from_env(read_only=True)
             self.path = str(self.config.path)
@@ -154,7 +155,7 @@ class Tools:
         return None
 
     @staticmethod
-    def _project_for_cwd(db: SessionDB, cwd: str):
+    def _project_for_cwd(db: SessionDB, cwd: str) -> Project:
         target = _norm_path(cwd)
         if not target.startswith("/"):
             raise ToolError(f"cwd must be an absolute path, not {cwd[:80]!r}")
@@ -170,7 +171,7 @@ class Tools:
         return best
 
     @staticmethod
-    def _project_by_text(db: SessionDB, text: str):
+    def _project_by_text(db: SessionDB, text: str) -> Project:
         value = text.strip()
         if not value:
             raise ToolError("project must not be empty")
@@ -197,7 +198,7 @@ class Tools:
     @staticmethod
     def _limit(tool: str, args: dict[str, Any], notes: list[str]) -> int:
         default, cap = schemas.LIMITS[tool]
-        limit = args.get("limit", default)
+        limit: int = args.get("limit", default)
         if limit > cap:
             notes.append(f"limit reduced to {cap}")
             limit = cap
@@ -333,7 +334,8 @@ class Tools:
         for overview in found:
             kind = f" · {overview.session_type} of {overview.parent_session_id}" if overview.parent_session_id else ""
             line = (f"{overview.session_id} · {iso_time(overview.last_message_at) or '?'} · "
-                    f"{_count(overview.message_count, 'message')} · {overview.source} · {overview.project_name}{kind}\n"
+                    f"{_count(overview.message_count, 'message')} · {overview.source} · "
+                    f"{overview.project_name}{kind}\n"
                     f"    {overview.title or '(untitled)'}")
             item = _overview_dict(overview)
             if not page.add(line, item):
@@ -390,6 +392,7 @@ class Tools:
         db = self.archive.db()
         stats = db.get_stats()
         per_source: dict[str, dict[str, int]] = {}
+        sources: list[dict[str, Any]]
         for p in db.list_projects_with_stats(limit=None):
             row = per_source.setdefault(p.source or "?", {"projects": 0, "sessions": 0, "messages": 0})
             row["projects"] += 1
@@ -404,7 +407,8 @@ class Tools:
         except OSError:
             size = None
         lines = [f"{_count(stats.message_count, 'message')} in {_count(stats.session_count, 'session')} of "
-                 f"{_count(stats.project_count, 'project')}; newest message {newest_time or 'none'}; database {self.archive.path}"
+                 f"{_count(stats.project_count, 'project')}; newest message {newest_time or 'none'}; "
+                 f"database {self.archive.path}"
                  + (f" ({size / 1e6:.1f} MB)" if size is not None else "")]
         lines += [f"  {s['source']}: {_count(s['projects'], 'project')}, {_count(s['sessions'], 'session')}, "
                   f"{_count(s['messages'], 'message')}" for s in sources]
@@ -425,7 +429,7 @@ class Tools:
         return self.archive.db().list_session_overviews(limit=limit, offset=offset)
 
 
-def _project_dict(project) -> dict[str, Any]:
+def _project_dict(project: Project) -> dict[str, Any]:
     return {"id": project.id, "name": project.name, "path": project.path, "source": project.source}
 
 
