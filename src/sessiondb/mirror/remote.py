@@ -1,0 +1,339 @@
+"""Reading the PostgreSQL mirror: :class:`RemoteArchive`, every machine as one archive.
+
+``RemoteArchive`` is a read-only handle with the read methods of
+:class:`sessiondb.SessionDB` that the commands and most programs use (``search``,
+``list_projects``, ``get_sessions``, ``get_session``, ``list_messages``, ...), with the
+same names, arguments and return types, so code written for a local database reads the
+mirror unchanged. It is its own class rather than a ``SessionDB`` because it has none of
+the writing, coordination or collecting side, and because it answers questions a
+local file cannot (``machines()``, a ``machine=`` filter).
+
+Ids: ``Project.id``, ``Session.id`` and ``SearchResult.message_id`` are the mirror's
+own ids, unique across machines (the SQLite ids of two machines collide).
+"""
+
+from __future__ import annotations
+
+# Loaded lazily, maybe while another thread imports typing: finish it before any dataclass.
+import typing  # noqa: F401
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..errors import InvalidArgument
+from ..models import (ApprovalStatus, Message, MessageType, Project, ProjectWithStats, SearchOrder, SearchResult,
+                      Session, Stats, VectorIndexState)
+from ..search.engine import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS, _role, _to_ms
+from ..search.plans import make_snippet
+from ..search.query import parse_query
+from ..search.ranking import B, K1, idf
+from ..store import validate
+from . import schema
+from .connection import MirrorError, connect, describe, psycopg_module, redact
+from .text import query_sql, term_needle, term_pattern
+
+# Score order ranks the newest matches, as the local search's window does.
+RANK_WINDOW = 500
+# Matches counted per term to weigh it (beyond this a term is simply common).
+IDF_COUNT_CAP = 5000
+_STATS_TTL_S = 300.0
+_MAX_CHAR = "\U0010ffff"
+
+_PROJECT = "p.id, p.name, p.path, p.source, p.encoded_dir_name, p.created_at, p.updated_at"
+_SESSION = ("s.id, s.session_id, s.project_id, s.message_count, s.last_message_at, s.cwd, s.model, s.channel, "
+            "s.file_mtime, s.file_size, s.meta, s.created_at, s.updated_at")
+_MESSAGE = ("m.id, m.session_id, m.uuid, m.type, m.content_text, m.content_full, m.timestamp, m.sequence, "
+            "m.source, m.channel, m.model, m.tool_call_id, m.tool_name, m.tool_args, m.raw, m.approval_status, "
+            "m.approval_resolved_at")
+
+
+@dataclass(frozen=True, slots=True)
+class MachineInfo:
+    """A machine that syncs into the mirror."""
+
+    machine: str
+    database_path: str | None
+    messages_high_water: int
+    first_synced_at: int | None
+    last_synced_at: int | None
+    sessiondb_version: str | None
+    message_count: int
+
+
+class RemoteArchive:
+    """A read-only view of the mirror at ``url`` (``postgresql://...``)."""
+
+    def __init__(self, url: str) -> None:
+        self._psycopg = psycopg_module()
+        self.url = url
+        self._conn = connect(url, autocommit=True)
+        self._stats: tuple[float, float, int] | None = None  # (when, average tokens, rows)
+        self._idf: dict[str, int] = {}
+        try:
+            if schema.current_version(self._conn) < 1:
+                raise MirrorError(f"{redact(url)} holds no sessiondb mirror yet; "
+                                  "run `sessiondb sync --to URL` on a machine first")
+        except self._psycopg.Error as exc:
+            self._conn.close()
+            raise MirrorError(describe(exc, url)) from None
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def connect(cls, url: str) -> "RemoteArchive":
+        return cls(url)
+
+    @property
+    def path(self) -> str:
+        """Where the archive is (the URL without its password)."""
+        return redact(self.url)
+
+    read_only = True
+
+    @property
+    def closed(self) -> bool:
+        return self._conn.closed
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "RemoteArchive":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<RemoteArchive {self.path}{' (closed)' if self.closed else ''}>"
+
+    def _rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except self._psycopg.Error as exc:
+            raise MirrorError(describe(exc, self.url)) from None
+
+    def _one(self, sql: str, params: tuple | list = ()) -> tuple | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    # ------------------------------------------------------------------ machines and stats
+    def machines(self) -> list[MachineInfo]:
+        rows = self._rows(
+            "SELECT k.machine, k.database_path, k.messages_high_water, k.first_synced_at, k.last_synced_at, "
+            "k.sessiondb_version, (SELECT count(*) FROM messages m WHERE m.machine = k.machine) "
+            "FROM machines k ORDER BY k.machine")
+        return [MachineInfo(*r) for r in rows]
+
+    def get_stats(self, machine: str | None = None) -> Stats:
+        where, params = ("WHERE machine = %s", (machine,)) if machine else ("", ())
+        counts = [self._one(f"SELECT count(*) FROM {table} {where}", params)[0]  # type: ignore[index]
+                  for table in ("projects", "sessions", "messages")]
+        return Stats(*counts)
+
+    # ------------------------------------------------------------------ projects
+    def list_projects(self, machine: str | None = None) -> list[Project]:
+        where, params = ("WHERE p.machine = %s", (machine,)) if machine else ("", ())
+        return [Project(*r) for r in self._rows(
+            f"SELECT {_PROJECT} FROM projects p {where} ORDER BY p.updated_at DESC, p.id DESC", params)]
+
+    def list_projects_with_stats(self, limit: int | None = 100, offset: int = 0,
+                                 machine: str | None = None) -> list[ProjectWithStats]:
+        where, params = ("WHERE p.machine = %s", [machine]) if machine else ("", [])
+        rows = self._rows(
+            "SELECT p.id, p.name, p.path, p.source, count(s.id), COALESCE(sum(s.message_count), 0), "
+            "max(COALESCE(s.last_message_at, s.updated_at)) AS last_active "
+            f"FROM projects p LEFT JOIN sessions s ON s.project_id = p.id {where} GROUP BY p.id "
+            "ORDER BY last_active DESC NULLS LAST, p.id DESC LIMIT %s OFFSET %s",
+            [*params, validate.limit(limit), validate.integer("offset", offset, minimum=0)])
+        return [ProjectWithStats(r[0], r[1], r[2], r[3] or "", r[4], int(r[5]), r[6]) for r in rows]
+
+    def get_project(self, project_id: int) -> Project | None:
+        row = self._one(f"SELECT {_PROJECT} FROM projects p WHERE p.id = %s",
+                        (validate.integer("project_id", project_id),))
+        return Project(*row) if row else None
+
+    def get_project_by_path(self, path: str, machine: str | None = None) -> Project | None:
+        """The project at ``path`` (on ``machine``, else the most recently updated one)."""
+        where, params = ("AND p.machine = %s", [machine]) if machine else ("", [])
+        row = self._one(f"SELECT {_PROJECT} FROM projects p WHERE p.path = %s {where} "
+                        "ORDER BY p.updated_at DESC, p.id DESC LIMIT 1",
+                        [validate.text("path", path, allow_empty=True), *params])
+        return Project(*row) if row else None
+
+    def project_machine(self, project_id: int) -> str | None:
+        row = self._one("SELECT machine FROM projects WHERE id = %s", (validate.integer("project_id", project_id),))
+        return row[0] if row else None
+
+    # ------------------------------------------------------------------ sessions
+    def get_sessions(self, project_id: int | None = None, limit: int | None = 100,
+                     machine: str | None = None) -> list[Session]:
+        """Most recently updated sessions, optionally of one project or one machine."""
+        where, params = [], []
+        if project_id is not None:
+            where.append("s.project_id = %s")
+            params.append(validate.integer("project_id", project_id))
+        if machine:
+            where.append("s.machine = %s")
+            params.append(machine)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        rows = self._rows(f"SELECT {_SESSION} FROM sessions s {clause} ORDER BY s.updated_at DESC, s.id DESC "
+                          "LIMIT %s", [*params, validate.limit(limit)])
+        return [Session(*r) for r in rows]
+
+    def list_sessions(self, project_id: int) -> list[Session]:
+        return self.get_sessions(project_id, limit=None)
+
+    def get_session(self, session_id: str) -> Session | None:
+        row = self._one(f"SELECT {_SESSION} FROM sessions s WHERE s.session_id = %s "
+                        "ORDER BY s.updated_at DESC, s.id DESC LIMIT 1",
+                        (validate.text("session_id", session_id, allow_empty=True),))
+        return Session(*row) if row else None
+
+    def session_machine(self, session_id: str) -> str | None:
+        row = self._one("SELECT machine FROM sessions WHERE session_id = %s ORDER BY updated_at DESC LIMIT 1",
+                        (validate.text("session_id", session_id, allow_empty=True),))
+        return row[0] if row else None
+
+    def session_exists(self, session_id: str) -> bool:
+        return self.get_session(session_id) is not None
+
+    def search_sessions_by_prefix(self, prefix: str, limit: int | None = 20) -> list[Session]:
+        prefix = validate.text("prefix", prefix)
+        rows = self._rows(f"SELECT {_SESSION} FROM sessions s WHERE s.session_id >= %s AND s.session_id < %s "
+                          "ORDER BY s.updated_at DESC, s.id DESC LIMIT %s",
+                          (prefix, prefix + _MAX_CHAR, validate.limit(limit)))
+        return [Session(*r) for r in rows]
+
+    def resolve_session_id(self, prefix: str) -> str | None:
+        found = self.search_sessions_by_prefix(prefix, 1)
+        return found[0].session_id if found else None
+
+    def get_session_message_count(self, session_id: str) -> int:
+        machine = self.session_machine(session_id)
+        row = self._one("SELECT count(*) FROM messages WHERE machine = %s AND session_id = %s",
+                        (machine, session_id))
+        return row[0] if row else 0
+
+    # ------------------------------------------------------------------ messages
+    def list_messages(self, session_id: str, limit: int | None = None, offset: int = 0) -> list[Message]:
+        """The session's messages in file order (sequence, then id), as the local handle lists them."""
+        sid = validate.text("session_id", session_id, allow_empty=True)
+        machine = self.session_machine(sid)
+        rows = self._rows(f"SELECT {_MESSAGE} FROM messages m WHERE m.machine = %s AND m.session_id = %s "
+                          "ORDER BY m.sequence, m.local_id LIMIT %s OFFSET %s",
+                          (machine, sid, validate.limit(limit), validate.integer("offset", offset, minimum=0)))
+        return [_message(r) for r in rows]
+
+    # ------------------------------------------------------------------ search
+    def search(self, query: str, *, limit: int = 20, offset: int = 0, project_id: int | None = None,
+               source: str | None = None, role: MessageType | str | None = None,
+               since: int | datetime | None = None, until: int | datetime | None = None,
+               session_prefix: str | None = None, order: SearchOrder = SearchOrder.SCORE,
+               highlight: tuple[str, str] = DEFAULT_HIGHLIGHT, snippet_chars: int = DEFAULT_SNIPPET_CHARS,
+               machine: str | None = None) -> list[SearchResult]:
+        """Search every machine's messages, with the local query language and filters.
+
+        The hits are the local search's (same matching rules); ``newest``/``oldest``
+        are exact; ``score`` ranks the newest matches with BM25 like the local window.
+        """
+        limit = validate.integer("limit", limit, minimum=0)
+        offset = validate.integer("offset", offset, minimum=0)
+        order = SearchOrder(order)
+        if not (isinstance(highlight, tuple) and len(highlight) == 2 and all(isinstance(h, str) for h in highlight)):
+            raise InvalidArgument("highlight must be a pair of strings (opening, closing)")
+        parsed = parse_query(query)
+        if parsed.is_empty or limit == 0:
+            return []
+        match_sql, match_params = query_sql(parsed)
+        filter_sql, filter_params = self._filters(project_id, source, _role(role), _to_ms("since", since),
+                                                  _to_ms("until", until),
+                                                  validate.optional_text("session_prefix", session_prefix),
+                                                  validate.optional_text("machine", machine))
+        where = " AND ".join([match_sql, *filter_sql])
+        params = [*match_params, *filter_params]
+        base = ("FROM messages m LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
+                "LEFT JOIN projects p ON p.id = s.project_id")
+        select = ("m.id, m.session_id, s.project_id, p.name, m.type, m.content_full, m.timestamp, m.uuid, "
+                  "m.source, p.path")
+        if order is SearchOrder.SCORE:
+            rows = self._ranked(parsed, base, select, where, params, offset + limit)[offset:offset + limit]
+        else:
+            direction = "ASC" if order is SearchOrder.TIME_ASC else "DESC"
+            rows = [(*r, 0.0) for r in self._rows(
+                f"SELECT {select} {base} WHERE {where} ORDER BY m.timestamp {direction}, m.machine {direction}, "
+                f"m.local_id {direction} LIMIT %s OFFSET %s", [*params, limit, offset])]
+        highlighter = parsed.highlighter
+        return [SearchResult(message_id=r[0], session_id=r[1], project_id=r[2], project_name=r[3] or "",
+                             type=r[4], content_full=r[5],
+                             snippet=make_snippet(r[5], highlighter, highlight, snippet_chars),
+                             score=r[10], timestamp=r[6], uuid=r[7], source=r[8], project_path=r[9] or "")
+                for r in rows]
+
+    def _filters(self, project_id, source, role, since, until, session_prefix, machine) -> tuple[list[str], list]:
+        sql, params = [], []
+        if project_id is not None:
+            sql.append("s.project_id = %s")
+            params.append(validate.integer("project_id", project_id))
+        if machine:
+            sql.append("m.machine = %s")
+            params.append(machine)
+        if session_prefix:
+            sql.append("m.session_id >= %s AND m.session_id < %s")
+            params += [session_prefix, session_prefix + _MAX_CHAR]
+        if role is not None:
+            sql.append("m.type = %s")
+            params.append(role)
+        if since is not None:
+            sql.append("m.timestamp >= %s")
+            params.append(since)
+        if until is not None:
+            sql.append("m.timestamp <= %s")
+            params.append(until)
+        if source is not None:
+            sql.append("(m.source = %s OR (m.source IS NULL AND p.source = %s))")
+            params += [source, source]
+        return sql, params
+
+    def _ranked(self, parsed, base: str, select: str, where: str, params: list, need: int) -> list[tuple]:
+        """BM25 over the newest ``max(RANK_WINDOW, need)`` matches; ties go to the newer row."""
+        terms = [t for clause in parsed.positive for t in clause.terms]
+        average, documents = self._average_tokens()
+        weights = [1.0] if len(terms) == 1 else [idf(documents, self._documents_with(t)) for t in terms]
+        tf_sql, tf_params = [], []
+        for term, weight in zip(terms, weights):
+            needle = term_needle(term)
+            tf = "((length(m.search_text) - length(replace(m.search_text, %s, ''))) / %s)::float8"
+            norm = f"({K1 * (1 - B)} + {K1 * B / average} * m.token_count)"
+            tf_sql.append(f"(%s * {tf} * {K1 + 1} / ({tf} + {norm}))")
+            tf_params += [weight, needle, max(len(needle), 1), needle, max(len(needle), 1)]
+        score = "-(" + " + ".join(tf_sql) + ")"
+        window = max(RANK_WINDOW, need)
+        sql = (f"SELECT * FROM (SELECT {select}, {score} AS score, m.id AS newest {base} WHERE {where} "
+               "ORDER BY m.id DESC LIMIT %s) w ORDER BY score, newest DESC")
+        return [r[:11] for r in self._rows(sql, [*tf_params, *params, window])]
+
+    def _average_tokens(self) -> tuple[float, int]:
+        now = time.monotonic()
+        if self._stats is None or now - self._stats[0] > _STATS_TTL_S:
+            row = self._one("SELECT COALESCE(avg(token_count), 1), count(*) FROM messages")
+            self._stats = (now, float(row[0]) or 1.0, int(row[1]))  # type: ignore[index]
+        return self._stats[1], max(self._stats[2], 1)
+
+    def _documents_with(self, term) -> int:
+        pattern = term_pattern(term)
+        if pattern not in self._idf:
+            if len(self._idf) > 512:
+                self._idf.clear()
+            row = self._one("SELECT count(*) FROM (SELECT 1 FROM messages WHERE search_text LIKE %s LIMIT %s) t",
+                            (pattern, IDF_COUNT_CAP))
+            self._idf[pattern] = row[0] if row else 0
+        return self._idf[pattern]
+
+
+def _message(row: tuple) -> Message:
+    return Message(row[0], row[1], row[2], MessageType.from_db(row[3]), row[4], row[5], row[6], row[7], row[8],
+                   row[9], row[10], row[11], row[12], row[13], row[14], VectorIndexState.NOT_INDEXED,
+                   ApprovalStatus.from_db(row[15]), row[16])
