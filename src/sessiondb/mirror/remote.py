@@ -147,7 +147,7 @@ class RemoteArchive:
             "max(COALESCE(s.last_message_at, s.updated_at)) AS last_active "
             f"FROM projects p LEFT JOIN sessions s ON s.project_id = p.id {where} GROUP BY p.id "
             "ORDER BY last_active DESC NULLS LAST, p.id DESC LIMIT %s OFFSET %s",
-            [*params, validate.limit(limit), validate.integer("offset", offset, minimum=0)])
+            [*params, _limit(limit), validate.integer("offset", offset, minimum=0)])
         return [ProjectWithStats(r[0], r[1], r[2], r[3] or "", r[4], int(r[5]), r[6]) for r in rows]
 
     def get_project(self, project_id: int) -> Project | None:
@@ -180,7 +180,7 @@ class RemoteArchive:
             params.append(machine)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         rows = self._rows(f"SELECT {_SESSION} FROM sessions s {clause} ORDER BY s.updated_at DESC, s.id DESC "
-                          "LIMIT %s", [*params, validate.limit(limit)])
+                          "LIMIT %s", [*params, _limit(limit)])
         return [Session(*r) for r in rows]
 
     def list_sessions(self, project_id: int) -> list[Session]:
@@ -204,7 +204,7 @@ class RemoteArchive:
         prefix = validate.text("prefix", prefix)
         rows = self._rows(f"SELECT {_SESSION} FROM sessions s WHERE s.session_id >= %s AND s.session_id < %s "
                           "ORDER BY s.updated_at DESC, s.id DESC LIMIT %s",
-                          (prefix, prefix + _MAX_CHAR, validate.limit(limit)))
+                          (prefix, prefix + _MAX_CHAR, _limit(limit)))
         return [Session(*r) for r in rows]
 
     def resolve_session_id(self, prefix: str) -> str | None:
@@ -224,7 +224,7 @@ class RemoteArchive:
         machine = self.session_machine(sid)
         rows = self._rows(f"SELECT {_MESSAGE} FROM messages m WHERE m.machine = %s AND m.session_id = %s "
                           "ORDER BY m.sequence, m.local_id LIMIT %s OFFSET %s",
-                          (machine, sid, validate.limit(limit), validate.integer("offset", offset, minimum=0)))
+                          (machine, sid, _limit(limit), validate.integer("offset", offset, minimum=0)))
         return [_message(r) for r in rows]
 
     # ------------------------------------------------------------------ search
@@ -331,6 +331,12 @@ class RemoteArchive:
                             (pattern, IDF_COUNT_CAP))
             self._idf[pattern] = row[0] if row else 0
         return self._idf[pattern]
+
+
+def _limit(value: int | None) -> int | None:
+    """A limit for PostgreSQL: None (no limit) where SQLite takes -1."""
+    n = validate.limit(value)
+    return None if n < 0 else n
 
 
 def _message(row: tuple) -> Message:
