@@ -68,6 +68,10 @@ def test_server_errors_are_one_line_with_no_password_and_no_traceback(tmp_path: 
     assert empty.returncode == 3 and "sessiondb sync --to" in empty.stderr
     usage = cli("sync", "--to", "mysql://x@y/z", "--db", str(local))
     assert usage.returncode == 2 and "PostgreSQL URL" in usage.stderr
+    for command in (["status"], ["doctor"], ["collect"]):
+        result = cli(*command, "--db", url)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (command, result.stderr)
+        assert "secret" not in result.stderr and len(result.stderr.strip().splitlines()) == 2, result.stderr
 
 
 def test_without_the_driver_the_commands_say_so_in_one_line(tmp_path: Path, pg_url: str) -> None:

@@ -91,7 +91,7 @@ def _check_limit(value: int) -> int:
 def cmd_search(args: argparse.Namespace, out: Output) -> int:
     query = " ".join(args.query)
     since, until = _time_option(args.since, "--since"), _time_option(args.until, "--until", end=True)
-    with open_db(args) as db:
+    with open_db(args, remote=True) as db:
         project_id = resolve_project(db, args.project) if args.project else None
         hits = db.search(query, limit=_check_limit(args.limit), offset=max(args.offset, 0), project_id=project_id,
                          source=args.source, role=args.role, since=since, until=until, session_prefix=args.session,
@@ -120,7 +120,7 @@ def _hit_fields(hit) -> dict:
 
 
 def cmd_projects(args: argparse.Namespace, out: Output) -> int:
-    with open_db(args) as db:
+    with open_db(args, remote=True) as db:
         projects = db.list_projects_with_stats(limit=_check_limit(args.limit), **_machine(db, args))
     if out.as_json:
         out.json(projects)
@@ -139,7 +139,7 @@ def cmd_projects(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_sessions(args: argparse.Namespace, out: Output) -> int:
-    with open_db(args) as db:
+    with open_db(args, remote=True) as db:
         project_id = resolve_project(db, args.project) if args.project else None
         sessions = db.get_sessions(project_id, limit=_check_limit(args.limit), **_machine(db, args))
         names = {p.id: p.name for p in db.list_projects()}
@@ -165,7 +165,7 @@ def _session_fields(s) -> dict:
 
 
 def cmd_show(args: argparse.Namespace, out: Output) -> int:
-    with open_db(args) as db:
+    with open_db(args, remote=True) as db:
         session_id = resolve_session(db, args.session)
         session = db.get_session(session_id)
         project = db.get_project(session.project_id) if session else None
