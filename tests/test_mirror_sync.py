@@ -242,14 +242,15 @@ def test_lost_connection_mid_sync_is_one_line_and_the_next_run_resumes(tmp_path:
             pg_cluster.admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                              "WHERE application_name = 'sessiondb-mirror'")
 
-    with pytest.raises(MirrorError) as failure:
-        with SyncEngine(url, "box") as engine:
+    with SyncEngine(url, "box") as engine:
+        with pytest.raises(MirrorError) as failure:
             engine.run(path, batch_size=100, progress=cut_after_two_batches)
-    message = str(failure.value)
-    assert "lost the connection" in message and "\n" not in message and "s3cret" not in message
-    assert dump(url, "box")["machine"][0][0] == batches[-1] == 200     # what was committed stays
-    resumed = sync(path, url, machine="box", batch_size=100)
+        message = str(failure.value)
+        assert "lost the connection" in message and "\n" not in message and "s3cret" not in message
+        assert dump(url, "box")["machine"][0][0] == batches[-1] == 200     # what was committed stays
+        resumed = engine.run(path, batch_size=100)      # the same engine connects again (watch does this)
     assert (resumed.messages_sent, resumed.high_water) == (800, 1000)
+    assert len(dump(url, "box")["messages"]) == 1000
 
 
 def test_connection_errors_are_one_line_without_the_password(pg_cluster, tmp_path: Path) -> None:

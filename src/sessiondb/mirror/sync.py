@@ -137,6 +137,8 @@ class SyncEngine:
             progress: Callable[[SyncResult], None] | None = None) -> SyncResult:
         started = time.perf_counter()
         result = SyncResult(self.machine)
+        if self.pg.closed:
+            self.pg = connect(self.url, autocommit=True)
         try:
             if self._migrated is None:
                 self._migrated = schema.migrate(self.pg)
@@ -159,16 +161,14 @@ class SyncEngine:
         return result
 
     def _discard(self) -> None:
-        """After a failure: roll back, or drop a connection that is gone (the next round reconnects)."""
+        """After a failure: release the machine's lock, or drop a connection that is gone
+        (the next round connects again and resumes after the last committed batch)."""
         try:
             if self.pg.closed or self.pg.broken:
                 raise self.psycopg.OperationalError("connection lost")
             self.pg.execute("SELECT pg_advisory_unlock_all()")
         except self.psycopg.Error:
-            try:
-                self.pg.close()
-            finally:
-                self.pg = connect(self.url, autocommit=True)
+            self.pg.close()
 
     # ------------------------------------------------------------------ one round
     def _round(self, local: apsw.Connection, path: Path, result: SyncResult, batch_size: int,
