@@ -67,7 +67,7 @@ def test_schema_is_created_by_versioned_migrations_once(pg_url: str) -> None:
         assert schema.migrate(conn) == []
         assert schema.current_version(conn) == schema.LATEST_VERSION
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'messages'")}
-    assert "messages_search_trgm" in indexes
+    assert {"messages_search", "messages_unindexed"} <= indexes
 
 
 def test_two_machines_share_one_mirror_and_are_searched_as_one(tmp_path: Path, pg_url: str) -> None:
@@ -178,13 +178,20 @@ def test_an_empty_mirror_database_is_a_clear_error(pg_url: str) -> None:
 
 
 def test_nul_characters_and_odd_text_are_kept_not_fatal(tmp_path: Path, pg_url: str) -> None:
+    many_words = " ".join(f"w{i}q" for i in range(150_000))       # too many distinct tokens for a tsvector
     path = tmp_path / "odd.db"
+    texts = ["before\x00after", "", "   ", "🙂 emoji ok", "x" * 200_000, many_words + " needle"]
     with SessionDB.connect(DbConfig.local(path)) as db:
-        add_session(db, "odd", ["before\x00after", "", "   ", "🙂 emoji ok", "x" * 200_000])
-    assert sync(path, pg_url, machine="odd").messages_sent == 5
-    with RemoteArchive(pg_url) as archive:
+        add_session(db, "odd", texts)
+    assert sync(path, pg_url, machine="odd").messages_sent == 6
+    with RemoteArchive(pg_url) as archive, SessionDB.connect(DbConfig.local(path, read_only=True)) as local:
         assert archive.list_messages("odd")[0].content_full == "before\ufffdafter"
-        assert [h.uuid for h in archive.search("emoji")] == ["odd-3"]
+        for query in ("emoji", "x" * 600 + "*", "x" * 1000, "needle", "w149999q", "w1234q needle", '"w7q w8q"',
+                      '"w8q w7q"', "w14999*"):
+            want = [h.uuid for h in local.search(query, limit=50)]
+            assert sorted(h.uuid for h in archive.search(query, limit=50)) == sorted(want), query
+        assert [h.uuid for h in archive.search("x" * 600 + "*")] == ["odd-4"]
+        assert [h.uuid for h in archive.search('"w7q w8q"')] == ["odd-5"]
 
 
 # ---------------------------------------------------------------------------- killed and resumed

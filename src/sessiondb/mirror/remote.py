@@ -17,7 +17,6 @@ from __future__ import annotations
 # Loaded lazily, maybe while another thread imports typing: finish it before any dataclass.
 import typing  # noqa: F401
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,13 +30,16 @@ from ..search.ranking import B, K1, idf
 from ..store import validate
 from . import schema
 from .connection import MirrorError, connect, describe, psycopg_module, redact
-from .text import query_sql, term_needle, term_pattern
+from .text import query_sql, query_tsquery, term_needle
 
 # Score order ranks the newest matches, as the local search's window does.
 RANK_WINDOW = 500
-# Matches counted per term to weigh it (beyond this a term is simply common).
-IDF_COUNT_CAP = 5000
-_STATS_TTL_S = 300.0
+# Newest rows read to estimate how many messages match (and each term's weight).
+SAMPLE_ROWS = 2000
+# A project / session filter of at most this many messages: read only those.
+SMALL_FILTER = 20_000
+# Fetching a match through the trigram index costs about this many in-order row tests.
+SCAN_COST_RATIO = 2.0
 _MAX_CHAR = "\U0010ffff"
 
 _PROJECT = "p.id, p.name, p.path, p.source, p.encoded_dir_name, p.created_at, p.updated_at"
@@ -68,8 +70,6 @@ class RemoteArchive:
         self._psycopg = psycopg_module()
         self.url = url
         self._conn = connect(url, autocommit=True)
-        self._stats: tuple[float, float, int] | None = None  # (when, average tokens, rows)
-        self._idf: dict[str, int] = {}
         try:
             if schema.current_version(self._conn) < 1:
                 raise MirrorError(f"{redact(url)} holds no sessiondb mirror yet; "
@@ -247,19 +247,33 @@ class RemoteArchive:
         parsed = parse_query(query)
         if parsed.is_empty or limit == 0:
             return []
-        match_sql, match_params = query_sql(parsed)
         filter_sql, filter_params = self._filters(project_id, source, _role(role), _to_ms("since", since),
                                                   _to_ms("until", until),
                                                   validate.optional_text("session_prefix", session_prefix),
                                                   validate.optional_text("machine", machine))
-        where = " AND ".join([match_sql, *filter_sql])
-        params = [*match_params, *filter_params]
-        base = ("FROM messages m LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
+        need = offset + limit
+        window = max(RANK_WINDOW, need) if order is SearchOrder.SCORE else need
+        plan = self._plan(parsed, filter_sql, filter_params, project_id, session_prefix, window)
+        self.last_search_plans = (plan.name,)
+        match_sql, match_params = query_sql(parsed)
+        if plan.name == "index":
+            # Few matches: the candidates from the GIN index first (every token of a term
+            # present), then the exact test, the filters and the order.
+            source_sql = ("FROM (SELECT x.id FROM messages x WHERE x.search_vector @@ %s::tsquery "
+                          "OR x.search_vector IS NULL OFFSET 0) hits JOIN messages m ON m.id = hits.id")
+            params = [query_tsquery(parsed), *match_params, *filter_params]
+        else:
+            # Many matches, or a small project/session: walk an index in order, test each row.
+            source_sql = "FROM messages m"
+            params = [*match_params, *filter_params]
+        where_sql = [match_sql, *filter_sql]
+        base = (f"{source_sql} LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
                 "LEFT JOIN projects p ON p.id = s.project_id")
+        where = " AND ".join(where_sql)
         select = ("m.id, m.session_id, s.project_id, p.name, m.type, m.content_full, m.timestamp, m.uuid, "
                   "m.source, p.path")
         if order is SearchOrder.SCORE:
-            rows = self._ranked(parsed, base, select, where, params, offset + limit)[offset:offset + limit]
+            rows = self._ranked(parsed, plan, base, select, where, params, window)[offset:offset + limit]
         else:
             direction = "ASC" if order is SearchOrder.TIME_ASC else "DESC"
             rows = [(*r, 0.0) for r in self._rows(
@@ -297,40 +311,88 @@ class RemoteArchive:
             params += [source, source]
         return sql, params
 
-    def _ranked(self, parsed, base: str, select: str, where: str, params: list, need: int) -> list[tuple]:
-        """BM25 over the newest ``max(RANK_WINDOW, need)`` matches; ties go to the newer row."""
+    # Plans chosen by the last search on this handle (for tests and benchmarks).
+    last_search_plans: tuple[str, ...] = ()
+
+    def _plan(self, parsed, filter_sql: list[str], filter_params: list, project_id: int | None,
+              session_prefix: str | None, window: int) -> "_Plan":
+        """Estimate from the newest rows how dense the matches are, and pick how to find them.
+
+        ``index`` fetches every candidate through the GIN index (cheap when they are few);
+        ``scan`` walks the rows in order and stops after ``window`` matches (cheap when they
+        are many); ``filter`` reads only a small project's or session's messages.
+        """
+        sample = self._sample(parsed, filter_sql, filter_params)
+        if project_id is not None or session_prefix:
+            where, params = [], []
+            if project_id is not None:
+                where.append("project_id = %s")
+                params.append(project_id)
+            if session_prefix:
+                where.append("session_id >= %s AND session_id < %s")
+                params += [session_prefix, session_prefix + _MAX_CHAR]
+            row = self._one(f"SELECT COALESCE(sum(message_count), 0) FROM sessions WHERE {' AND '.join(where)}",
+                            params)
+            if row and row[0] <= SMALL_FILTER:
+                return _Plan("filter", sample)
+        density = sample.matches / max(sample.rows, 1)
+        rows_to_scan = window / density if density else float("inf")
+        if rows_to_scan < SCAN_COST_RATIO * density * sample.documents:
+            return _Plan("scan", sample)
+        return _Plan("index", sample)
+
+    def _sample(self, parsed, filter_sql: list[str], filter_params: list) -> "_Sample":
+        """Matches among the newest ``SAMPLE_ROWS`` messages, per term too (for the weights)."""
         terms = [t for clause in parsed.positive for t in clause.terms]
-        average, documents = self._average_tokens()
-        weights = [1.0] if len(terms) == 1 else [idf(documents, self._documents_with(t)) for t in terms]
+        match_sql, match_params = query_sql(parsed)
+        counts = [f"count(*) FILTER (WHERE {' AND '.join([match_sql, *filter_sql])})"]
+        params: list = [*match_params, *filter_params]
+        for term in terms:
+            counts.append("count(*) FILTER (WHERE strpos(m.search_text, %s) > 0)")
+            params.append(term_needle(term))
+        row = self._one(
+            f"SELECT count(*), COALESCE(avg(m.token_count), 1), {', '.join(counts)}, "
+            "(SELECT COALESCE(max(id), 0) FROM messages) "
+            "FROM (SELECT * FROM messages ORDER BY id DESC LIMIT %s) m "
+            "LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
+            "LEFT JOIN projects p ON p.id = s.project_id", [*params, SAMPLE_ROWS])
+        rows, average, matches, *per_term, documents = row  # type: ignore[misc]
+        scale = max(documents, rows, 1) / max(rows, 1)
+        return _Sample(rows, float(average) or 1.0, matches, [round(n * scale) for n in per_term],
+                       max(documents, rows, 1))
+
+    def _ranked(self, parsed, plan: "_Plan", base: str, select: str, where: str, params: list,
+                window: int) -> list[tuple]:
+        """BM25 over the newest ``window`` matches; ties go to the newer row."""
+        terms = [t for clause in parsed.positive for t in clause.terms]
+        sample = plan.sample
+        weights = [1.0] if len(terms) == 1 else [idf(sample.documents, n) for n in sample.term_documents]
         tf_sql, tf_params = [], []
         for term, weight in zip(terms, weights):
             needle = term_needle(term)
             tf = "((length(m.search_text) - length(replace(m.search_text, %s, ''))) / %s)::float8"
-            norm = f"({K1 * (1 - B)} + {K1 * B / average} * m.token_count)"
+            norm = f"({K1 * (1 - B)} + {K1 * B / sample.average_tokens} * m.token_count)"
             tf_sql.append(f"(%s * {tf} * {K1 + 1} / ({tf} + {norm}))")
             tf_params += [weight, needle, max(len(needle), 1), needle, max(len(needle), 1)]
         score = "-(" + " + ".join(tf_sql) + ")"
-        window = max(RANK_WINDOW, need)
         sql = (f"SELECT * FROM (SELECT {select}, {score} AS score, m.id AS newest {base} WHERE {where} "
                "ORDER BY m.id DESC LIMIT %s) w ORDER BY score, newest DESC")
         return [r[:11] for r in self._rows(sql, [*tf_params, *params, window])]
 
-    def _average_tokens(self) -> tuple[float, int]:
-        now = time.monotonic()
-        if self._stats is None or now - self._stats[0] > _STATS_TTL_S:
-            row = self._one("SELECT COALESCE(avg(token_count), 1), count(*) FROM messages")
-            self._stats = (now, float(row[0]) or 1.0, int(row[1]))  # type: ignore[index]
-        return self._stats[1], max(self._stats[2], 1)
 
-    def _documents_with(self, term) -> int:
-        pattern = term_pattern(term)
-        if pattern not in self._idf:
-            if len(self._idf) > 512:
-                self._idf.clear()
-            row = self._one("SELECT count(*) FROM (SELECT 1 FROM messages WHERE search_text LIKE %s LIMIT %s) t",
-                            (pattern, IDF_COUNT_CAP))
-            self._idf[pattern] = row[0] if row else 0
-        return self._idf[pattern]
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    rows: int                   # rows sampled (the newest)
+    average_tokens: float
+    matches: int                # sampled rows matching the query and the filters
+    term_documents: list[int]   # estimated matches of each positive term in the whole mirror
+    documents: int              # estimated messages in the mirror
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    name: str
+    sample: _Sample
 
 
 def _limit(value: int | None) -> int | None:

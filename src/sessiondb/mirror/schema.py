@@ -8,9 +8,14 @@ carry their SQLite id (``local_id``) for ordering ties the way the local search 
 ``messages.search_text`` is the message as the local search sees it: the tokens of
 ``content_full`` (runs of letters and digits, each CJK character on its own), case-
 and accent-folded, joined by single spaces, with a space at each end. A word is then
-``LIKE '% word %'``, a phrase ``'% a b %'``, a prefix ``'% pre%'`` and a CJK substring
-``'% 文 件 %'``, exactly the local semantics; a ``pg_trgm`` GIN index answers those
-patterns (measured against a ``tsvector`` index in ``bench/mirror_bench.py``).
+the substring ``" word "``, a phrase ``" a b "``, a prefix ``" pre"`` and a CJK
+substring ``" 文 件 "``: exactly the local semantics. ``search_vector`` holds the same
+tokens, distinct, as a ``tsvector`` built by sessiondb (not by PostgreSQL's parser,
+whose token rules differ), under a GIN index: it finds the candidate rows (every token
+of a term present), and ``strpos`` on ``search_text`` decides. A message with too many
+distinct tokens for a ``tsvector`` (1 MB) has none and is always a candidate. (A
+``pg_trgm`` index on ``search_text`` was measured too: several times the candidates,
+each rechecked with ``LIKE`` over the whole text; see ``bench/mirror_bench.py``.)
 
 Migrations run in one transaction under an advisory lock, so two machines syncing at
 once for the first time do not race; each applied version is a row in
@@ -87,6 +92,7 @@ CREATE TABLE messages (
     approval_status TEXT,
     approval_resolved_at BIGINT,
     search_text TEXT NOT NULL,
+    search_vector TSVECTOR,
     token_count INTEGER NOT NULL,
     digest BYTEA NOT NULL,
     UNIQUE (machine, uuid)
@@ -95,9 +101,9 @@ CREATE INDEX messages_session ON messages (machine, session_id, sequence, local_
 CREATE INDEX messages_time ON messages (timestamp, machine, local_id);
 CREATE INDEX messages_approval ON messages (machine, uuid) WHERE approval_status IS NOT NULL;
 """),
-    (2, "trigram index for full-text search", """
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX messages_search_trgm ON messages USING gin (search_text gin_trgm_ops);
+    (2, "full-text index over the search tokens", """
+CREATE INDEX messages_search ON messages USING gin (search_vector);
+CREATE INDEX messages_unindexed ON messages (id) WHERE search_vector IS NULL;
 """),
 )
 

@@ -56,9 +56,11 @@ _STAGE = (("uuid", "text"), ("local_id", "int8"), ("session_id", "text"), ("type
           ("content_text", "text"), ("content_full", "text"), ("timestamp", "int8"), ("sequence", "int8"),
           ("source", "text"), ("channel", "text"), ("model", "text"), ("tool_call_id", "text"),
           ("tool_name", "text"), ("tool_args", "text"), ("raw", "text"), ("approval_status", "text"),
-          ("approval_resolved_at", "int8"), ("search_text", "text"), ("token_count", "int4"),
+          ("approval_resolved_at", "int8"), ("search_text", "text"), ("search_vector", "text"), ("token_count", "int4"),
           ("digest", "bytea"))
 _STAGE_NAMES = ", ".join(name for name, _ in _STAGE)
+# The vector travels as text (no binary COPY format for tsvector) and is cast on insert.
+_STAGE_SELECT = _STAGE_NAMES.replace("search_vector", "search_vector::tsvector")
 _UPDATABLE = [name for name, _ in _STAGE if name != "uuid"]
 
 _SESSION_FIELDS = ("local_id", "project_id", "message_count", "last_message_at", "cwd", "model", "channel",
@@ -292,7 +294,7 @@ class SyncEngine:
                 for row in rows:
                     copy.write_row(_stage_row(row))
             cur.execute(
-                f"INSERT INTO messages(machine, {_STAGE_NAMES}) SELECT %s, {_STAGE_NAMES} FROM mirror_stage "
+                f"INSERT INTO messages(machine, {_STAGE_NAMES}) SELECT %s, {_STAGE_SELECT} FROM mirror_stage "
                 "ON CONFLICT (machine, uuid) DO UPDATE SET "
                 + ", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)
                 + " WHERE messages.digest IS DISTINCT FROM excluded.digest "
@@ -367,22 +369,19 @@ def _text(value: object) -> str | None:
 
 def _digest(row: tuple) -> bytes:
     """A fingerprint of the columns a re-read can change (not the approval state)."""
-    h = hashlib.blake2b(digest_size=16)
-    for value in (row[1], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12],
-                  row[13], row[14]):
-        h.update(b"\x00" if value is None else b"\x01" + str(value).encode("utf-8", "surrogatepass"))
-        h.update(b"\x1f")
-    return h.digest()
+    fields = "\x1f".join("\x00" if row[i] is None else "\x01" + str(row[i])
+                         for i in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14))
+    return hashlib.blake2b(fields.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _stage_row(row: tuple) -> tuple:
     (local_id, sid, uuid, kind, text, full, ts, seq, source, channel, model, call_id, tool, args, raw,
      approval, resolved) = row
     full = _text(full) or ""
-    searchable, count = search_text(full)
+    searchable, vector, count = search_text(full)
     return (_text(uuid), local_id, _text(sid), _text(kind) or "", _text(text) or "", full, _int(ts), _int(seq),
             _text(source), _text(channel), _text(model), _text(call_id), _text(tool), _text(args), _text(raw),
-            _text(approval), _int_or_none(resolved), searchable, count, _digest(row))
+            _text(approval), _int_or_none(resolved), searchable, vector, count, _digest(row))
 
 
 def _int(value: object) -> int:
