@@ -213,6 +213,9 @@ def build_corpus(path: Path, sessions: int, per_session: int, seed: int = 7) -> 
 
 
 def test_sync_killed_at_random_points_then_rerun_equals_one_clean_sync(tmp_path: Path, pg_cluster) -> None:
+    """SIGKILL a sync process at random moments (the archive growing in between), then one
+    more run: the mirror equals a clean sync, row for row. A longer run:
+    SESSIONDB_MIRROR_KILL_ROUNDS=100 SESSIONDB_MIRROR_KILL_SEED=<n>."""
     rounds = int(os.environ.get("SESSIONDB_MIRROR_KILL_ROUNDS", "6"))
     path = build_corpus(tmp_path / "box.db", sessions=60, per_session=50)     # 3000 messages
     clean_url, killed_url = pg_cluster.url(pg_cluster.new_database()), pg_cluster.url(pg_cluster.new_database())

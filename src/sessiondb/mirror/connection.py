@@ -92,10 +92,6 @@ def describe(exc: BaseException, url: str) -> str:
     return f"PostgreSQL at {where}: {text}"
 
 
-def is_connection_lost(exc: BaseException) -> bool:
-    return _is_lost(exc, str(exc).lower())
-
-
 def _is_lost(exc: BaseException, low: str) -> bool:
     try:
         import psycopg

@@ -43,7 +43,7 @@ from ..config import DbConfig
 from ..errors import ConfigError, DatabaseError
 from ..store.connection import open_connection, sqlite_errors
 from . import schema
-from .connection import MirrorError, connect, describe, is_connection_lost, psycopg_module
+from .connection import MirrorError, connect, describe, psycopg_module
 from .text import search_text
 
 DEFAULT_BATCH = 2000
