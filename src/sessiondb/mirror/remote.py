@@ -257,8 +257,8 @@ class RemoteArchive:
         self.last_search_plans = (plan.name,)
         match_sql, match_params = query_sql(parsed)
         if plan.name == "index":
-            # Few matches: the candidates from the GIN index first (every token of a term
-            # present), then the exact test, the filters and the order.
+            # Few candidates: those from the GIN index first (every token of a term present),
+            # then the exact test, the filters and the order.
             source_sql = ("FROM (SELECT x.id FROM messages x WHERE x.search_vector @@ %s::tsquery "
                           "OR x.search_vector IS NULL OFFSET 0) hits JOIN messages m ON m.id = hits.id")
             params = [query_tsquery(parsed), *match_params, *filter_params]
@@ -266,25 +266,36 @@ class RemoteArchive:
             # Many matches, or a small project/session: walk an index in order, test each row.
             source_sql = "FROM messages m"
             params = [*match_params, *filter_params]
-        where_sql = [match_sql, *filter_sql]
-        base = (f"{source_sql} LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
-                "LEFT JOIN projects p ON p.id = s.project_id")
-        where = " AND ".join(where_sql)
-        select = ("m.id, m.session_id, s.project_id, p.name, m.type, m.content_full, m.timestamp, m.uuid, "
-                  "m.source, p.path")
+        if any(sql.startswith(("s.", "(m.source")) for sql in filter_sql):
+            source_sql += (" LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
+                           "LEFT JOIN projects p ON p.id = s.project_id")
+        where = " AND ".join([match_sql, *filter_sql])
+        # First the ids (only the token text is read), then the rows shown.
         if order is SearchOrder.SCORE:
-            rows = self._ranked(parsed, plan, base, select, where, params, window)[offset:offset + limit]
+            ids = self._rows(f"SELECT m.id {source_sql} WHERE {where} ORDER BY m.id DESC LIMIT %s",
+                             [*params, window])
+            ranked = self._ranked(parsed, plan.sample, [r[0] for r in ids])[offset:offset + limit]
         else:
             direction = "ASC" if order is SearchOrder.TIME_ASC else "DESC"
-            rows = [(*r, 0.0) for r in self._rows(
-                f"SELECT {select} {base} WHERE {where} ORDER BY m.timestamp {direction}, m.machine {direction}, "
-                f"m.local_id {direction} LIMIT %s OFFSET %s", [*params, limit, offset])]
+            ranked = [(r[0], 0.0) for r in self._rows(
+                f"SELECT m.id {source_sql} WHERE {where} ORDER BY m.timestamp {direction}, "
+                f"m.machine {direction}, m.local_id {direction} LIMIT %s OFFSET %s", [*params, limit, offset])]
+        rows = {r[0]: r for r in self._rows(
+            "SELECT m.id, m.session_id, s.project_id, p.name, m.type, m.content_full, m.timestamp, m.uuid, "
+            "m.source, p.path FROM messages m "
+            "LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
+            "LEFT JOIN projects p ON p.id = s.project_id WHERE m.id = ANY(%s)", ([i for i, _ in ranked],))}
         highlighter = parsed.highlighter
-        return [SearchResult(message_id=r[0], session_id=r[1], project_id=r[2], project_name=r[3] or "",
-                             type=r[4], content_full=r[5],
-                             snippet=make_snippet(r[5], highlighter, highlight, snippet_chars),
-                             score=r[10], timestamp=r[6], uuid=r[7], source=r[8], project_path=r[9] or "")
-                for r in rows]
+        results = []
+        for message_id, score in ranked:
+            r = rows.get(message_id)
+            if r is None:
+                continue
+            results.append(SearchResult(
+                message_id=r[0], session_id=r[1], project_id=r[2], project_name=r[3] or "", type=r[4],
+                content_full=r[5], snippet=make_snippet(r[5], highlighter, highlight, snippet_chars),
+                score=score, timestamp=r[6], uuid=r[7], source=r[8], project_path=r[9] or ""))
+        return results
 
     def _filters(self, project_id, source, role, since, until, session_prefix, machine) -> tuple[list[str], list]:
         sql, params = [], []
@@ -336,8 +347,9 @@ class RemoteArchive:
             if row and row[0] <= SMALL_FILTER:
                 return _Plan("filter", sample)
         density = sample.matches / max(sample.rows, 1)
+        candidates = max(sample.candidates, sample.matches) / max(sample.rows, 1)
         rows_to_scan = window / density if density else float("inf")
-        if rows_to_scan < SCAN_COST_RATIO * density * sample.documents:
+        if rows_to_scan < SCAN_COST_RATIO * candidates * sample.documents:
             return _Plan("scan", sample)
         return _Plan("index", sample)
 
@@ -345,8 +357,9 @@ class RemoteArchive:
         """Matches among the newest ``SAMPLE_ROWS`` messages, per term too (for the weights)."""
         terms = [t for clause in parsed.positive for t in clause.terms]
         match_sql, match_params = query_sql(parsed)
-        counts = [f"count(*) FILTER (WHERE {' AND '.join([match_sql, *filter_sql])})"]
-        params: list = [*match_params, *filter_params]
+        counts = [f"count(*) FILTER (WHERE {' AND '.join([match_sql, *filter_sql])})",
+                  "count(*) FILTER (WHERE m.search_vector @@ %s::tsquery OR m.search_vector IS NULL)"]
+        params: list = [*match_params, *filter_params, query_tsquery(parsed)]
         for term in terms:
             counts.append("count(*) FILTER (WHERE strpos(m.search_text, %s) > 0)")
             params.append(term_needle(term))
@@ -356,16 +369,16 @@ class RemoteArchive:
             "FROM (SELECT * FROM messages ORDER BY id DESC LIMIT %s) m "
             "LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
             "LEFT JOIN projects p ON p.id = s.project_id", [*params, SAMPLE_ROWS])
-        rows, average, matches, *per_term, documents = row  # type: ignore[misc]
+        rows, average, matches, candidates, *per_term, documents = row  # type: ignore[misc]
         scale = max(documents, rows, 1) / max(rows, 1)
-        return _Sample(rows, float(average) or 1.0, matches, [round(n * scale) for n in per_term],
+        return _Sample(rows, float(average) or 1.0, matches, candidates, [round(n * scale) for n in per_term],
                        max(documents, rows, 1))
 
-    def _ranked(self, parsed, plan: "_Plan", base: str, select: str, where: str, params: list,
-                window: int) -> list[tuple]:
-        """BM25 over the newest ``window`` matches; ties go to the newer row."""
+    def _ranked(self, parsed, sample: "_Sample", ids: list[int]) -> list[tuple[int, float]]:
+        """(id, BM25 score) of the given matches, best first; ties go to the newer row."""
+        if not ids:
+            return []
         terms = [t for clause in parsed.positive for t in clause.terms]
-        sample = plan.sample
         weights = [1.0] if len(terms) == 1 else [idf(sample.documents, n) for n in sample.term_documents]
         tf_sql, tf_params = [], []
         for term, weight in zip(terms, weights):
@@ -375,9 +388,9 @@ class RemoteArchive:
             tf_sql.append(f"(%s * {tf} * {K1 + 1} / ({tf} + {norm}))")
             tf_params += [weight, needle, max(len(needle), 1), needle, max(len(needle), 1)]
         score = "-(" + " + ".join(tf_sql) + ")"
-        sql = (f"SELECT * FROM (SELECT {select}, {score} AS score, m.id AS newest {base} WHERE {where} "
-               "ORDER BY m.id DESC LIMIT %s) w ORDER BY score, newest DESC")
-        return [r[:11] for r in self._rows(sql, [*tf_params, *params, window])]
+        rows = self._rows(f"SELECT m.id, {score} AS score FROM messages m WHERE m.id = ANY(%s) "
+                          "ORDER BY score, m.id DESC", [*tf_params, ids])
+        return [(r[0], float(r[1])) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +398,7 @@ class _Sample:
     rows: int                   # rows sampled (the newest)
     average_tokens: float
     matches: int                # sampled rows matching the query and the filters
+    candidates: int             # sampled rows the GIN index would return
     term_documents: list[int]   # estimated matches of each positive term in the whole mirror
     documents: int              # estimated messages in the mirror
 
