@@ -47,6 +47,8 @@ from .connection import MirrorError, connect, describe, psycopg_module
 from .text import search_text
 
 DEFAULT_BATCH = 2000
+# A sync that sent this many messages refreshes the planner's statistics.
+ANALYZE_AFTER_ROWS = 10_000
 MAX_MACHINE_CHARS = 200
 
 _MESSAGE_COLUMNS = ("id, session_id, uuid, type, content_text, content_full, timestamp, sequence, source, "
@@ -215,6 +217,10 @@ class SyncEngine:
             with pg.transaction():
                 pg.execute("UPDATE machines SET last_synced_at = %s WHERE machine = %s",
                            (int(time.time() * 1000), machine))
+            if result.messages_sent >= ANALYZE_AFTER_ROWS:
+                # Fresh statistics now, not when autovacuum gets to it: the planner needs them
+                # to pick the GIN index for rare terms.
+                pg.execute("ANALYZE messages, sessions, projects")
         finally:
             if not pg.broken and not pg.closed:
                 pg.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", ("sessiondb-sync:" + machine,))
