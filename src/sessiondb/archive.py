@@ -6,15 +6,19 @@
 
 A path gives a :class:`sessiondb.SessionDB`; a ``postgresql://`` (or ``postgres://``)
 URL gives a ``sessiondb.mirror.RemoteArchive``, which has the same read methods. The
-mirror package (and its driver, psycopg) is imported only for a URL, so faces that
-take ``--db`` accept both without importing the mirror themselves.
+mirror package (and its driver, psycopg) is loaded by name only for a URL (a plug-in
+lookup, as the CLI finds other faces' commands), so faces that take ``--db`` accept
+both without importing the mirror themselves.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
+
+MIRROR_PACKAGE = "sessiondb.mirror"
 
 _SCHEMES = ("postgresql://", "postgres://")
 
@@ -33,8 +37,7 @@ def open_archive(target: str | os.PathLike[str] | None = None, *, read_only: boo
         if not read_only:
             from .errors import InvalidArgument
             raise InvalidArgument("the PostgreSQL mirror is read-only here; it is written by `sessiondb sync`")
-        from .mirror import RemoteArchive
-        return RemoteArchive(str(target).strip())
+        return _mirror().RemoteArchive(str(target).strip())
     from .config import DbConfig
     from .db import SessionDB
     config = DbConfig.from_env(read_only=read_only) if target is None else DbConfig.local(target, read_only=read_only)
@@ -45,5 +48,15 @@ def mirror_follower(database: str | os.PathLike[str], url: str, *, machine: str 
                     on_sync: Callable[[Any], None] | None = None,
                     on_error: Callable[[str], None] | None = None) -> Any:
     """A ``sessiondb.mirror.MirrorFollower`` that syncs ``database`` into ``url`` when poked."""
-    from .mirror import MirrorFollower
-    return MirrorFollower(database, url, machine=machine, on_sync=on_sync, on_error=on_error)
+    return _mirror().MirrorFollower(database, url, machine=machine, on_sync=on_sync, on_error=on_error)
+
+
+def _mirror() -> Any:
+    """The mirror face, found by name; a build without it says so in one line."""
+    try:
+        return importlib.import_module(MIRROR_PACKAGE)
+    except ModuleNotFoundError as exc:
+        if exc.name and MIRROR_PACKAGE.startswith(exc.name):
+            from .errors import RemoteError
+            raise RemoteError("this build of sessiondb has no PostgreSQL mirror (sessiondb.mirror)") from None
+        raise

@@ -23,8 +23,8 @@ from datetime import datetime
 from ..errors import InvalidArgument
 from ..models import (ApprovalStatus, Message, MessageType, Project, ProjectWithStats, SearchOrder, SearchResult,
                       Session, Stats, VectorIndexState)
-from ..search.engine import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS, _role, _to_ms
-from ..search.plans import make_snippet
+from ..search.engine import _role, _to_ms
+from ..search.snippet import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS, make_snippet
 from ..search.query import parse_query
 from ..search.ranking import B, K1, idf
 from ..store import validate

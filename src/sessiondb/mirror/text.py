@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 
-from ..search.cjk_index import CJK_RANGES, has_cjk
+from ..store.cjk_index import CJK_RANGES, has_cjk
 from ..search.query import Clause, ParsedQuery, Term, fold
 
 _CJK = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in CJK_RANGES)
