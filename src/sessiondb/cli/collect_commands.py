@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 import time
@@ -12,7 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from ..collector import CollectResult, Collector
-from ..errors import InvalidArgument
+from ..errors import DatabaseError, InvalidArgument, SessionDBError
 from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, open_db
 from .output import Output
 
@@ -83,13 +84,31 @@ def cmd_collect(args: argparse.Namespace, out: Output) -> int:
         coordinator.start()   # heartbeats while a long collection runs
         try:
             result, seconds = _run_collect(db, args, out)
-        finally:
-            coordinator.stop(release=True)
+        except DatabaseError as exc:
+            # The release may fail for the same reason (a full disk): the cause is what
+            # the user needs to read, not that follow-up.
+            with contextlib.suppress(SessionDBError):
+                coordinator.stop(release=True)
+            raise UserError(f"cannot collect into {db.path}: {exc}", _database_hint(str(exc)),
+                            EXIT_DATABASE) from exc
+        except BaseException:
+            with contextlib.suppress(SessionDBError):
+                coordinator.stop(release=True)
+            raise
+        coordinator.stop(release=True)
     if out.as_json:
         out.json({**_result_fields(result), "seconds": round(seconds, 3)})
     else:
         out.print(_summary(result, seconds))
     return EXIT_OK
+
+
+def _database_hint(message: str) -> str:
+    if "full" in message:
+        return "free some disk space and run it again; nothing was half-written"
+    if "locked" in message:
+        return "another program held the database too long; run it again"
+    return "check the file with `sessiondb doctor`"
 
 
 def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:

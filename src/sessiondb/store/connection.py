@@ -68,6 +68,9 @@ def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
         text = f"database file is corrupt or not a database ({exc})"
     elif isinstance(exc, apsw.ReadOnlyError):
         text = f"database is read-only ({exc})"
+    elif isinstance(exc, apsw.IOError):
+        code = apsw.mapping_extended_result_codes.get(getattr(exc, "extendedresult", None) or -1)
+        text = f"disk I/O error ({code or exc})"
     elif isinstance(exc, apsw.CantOpenError):
         text = f"unable to open database file ({exc})"
     else:

@@ -139,13 +139,18 @@ class DatabaseCore:
                 return
             if self._config.read_only:
                 raise ReadOnlyError(f"{self.path} was opened read-only; writes are refused")
+            if conn.in_transaction:
+                # A transaction left open by a failed rollback (the disk went away while it
+                # ran): end it now, or every later BEGIN would fail and the handle be stuck.
+                with contextlib.suppress(apsw.Error):
+                    conn.execute("ROLLBACK")
             with sqlite_errors("cannot start a write transaction"):
                 conn.execute("BEGIN IMMEDIATE")
             self._write_depth = 1
             try:
-                self._fence(conn)
-                first_new_id = self._next_message_id(conn)
                 try:
+                    self._fence(conn)
+                    first_new_id = self._next_message_id(conn)
                     yield conn
                     if self._has_cjk_index:
                         textindex.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE)
@@ -153,6 +158,8 @@ class DatabaseCore:
                 except apsw.Error as exc:
                     raise translate(exc) from exc
             except BaseException:
+                # Any error leaves the handle as it was before the transaction: SQLite may
+                # already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR), so check.
                 if conn.in_transaction:
                     with contextlib.suppress(apsw.Error):
                         conn.execute("ROLLBACK")

@@ -43,7 +43,6 @@ _META_MERGE = ("CASE WHEN excluded.meta IS NULL THEN sessions.meta WHEN sessions
 
 
 class IngestMixin(DatabaseCore):
-    _ingest_stage_ready = False
 
     # ------------------------------------------------------------------ file state
     def load_file_states(self, source: str | None = None) -> dict[str, FileState]:
@@ -123,44 +122,45 @@ class IngestMixin(DatabaseCore):
         return outcome
 
     def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple], mutable: list[str]) -> tuple[int, int]:
-        if not self._ingest_stage_ready:
-            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS sessiondb_ingest ({MESSAGE_ROW_COLUMNS})")
-            self._ingest_stage_ready = True
+        # Created inside the transaction on every call: a failed batch's rollback drops a
+        # table created in it, and a flag remembering "created" would then wedge the handle.
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS sessiondb_ingest ({MESSAGE_ROW_COLUMNS})")
         placeholders = ", ".join("?" * 16)
         big = len(rows) >= _BIG_BATCH_ROWS
         if big:
             conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (_FTS_HASH_BYTES,))
         try:
-            try:
-                conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", rows)
-            except UnicodeEncodeError:
-                # A lone surrogate cannot be stored as UTF-8: replace it, keep the message.
-                conn.execute("DELETE FROM temp.sessiondb_ingest")
-                conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})",
-                                 [tuple(_encodable(v) for v in row) for row in rows])
-            # ORDER BY rowid keeps file order, so ids follow sequence within a session.
-            conn.execute(f"INSERT INTO messages({MESSAGE_ROW_COLUMNS}) SELECT {MESSAGE_ROW_COLUMNS} "
-                         "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
-            inserted = conn.changes()
-            updated = 0
-            if mutable:
-                differs = " OR ".join(f"messages.{c} IS NOT s.{c}" for c in _CHANGED)
-                conn.execute(
-                    "UPDATE messages SET type = s.type, content_text = s.content_text, content_full = s.content_full, "
-                    "timestamp = s.timestamp, model = s.model, tool_call_id = s.tool_call_id, "
-                    "tool_name = s.tool_name, tool_args = s.tool_args, raw = s.raw "
-                    "FROM temp.sessiondb_ingest AS s WHERE messages.uuid = s.uuid "
-                    "AND messages.session_id = s.session_id "
-                    "AND s.session_id IN (SELECT value FROM json_each(?)) "
-                    f"AND ({differs})", (_json_list(mutable),))
-                updated = conn.changes()
-            return inserted, updated
-        finally:
+            conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", rows)
+        except UnicodeEncodeError:
+            # A lone surrogate cannot be stored as UTF-8: replace it, keep the message.
             conn.execute("DELETE FROM temp.sessiondb_ingest")
-            if big:
-                conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)",
-                             (_FTS_DEFAULT_HASH_BYTES,))
+            conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})",
+                             [tuple(_encodable(v) for v in row) for row in rows])
+        # ORDER BY rowid keeps file order, so ids follow sequence within a session.
+        conn.execute(f"INSERT INTO messages({MESSAGE_ROW_COLUMNS}) SELECT {MESSAGE_ROW_COLUMNS} "
+                     "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
+        inserted = conn.changes()
+        updated = 0
+        if mutable:
+            differs = " OR ".join(f"messages.{c} IS NOT s.{c}" for c in _CHANGED)
+            conn.execute(
+                "UPDATE messages SET type = s.type, content_text = s.content_text, content_full = s.content_full, "
+                "timestamp = s.timestamp, model = s.model, tool_call_id = s.tool_call_id, "
+                "tool_name = s.tool_name, tool_args = s.tool_args, raw = s.raw "
+                "FROM temp.sessiondb_ingest AS s WHERE messages.uuid = s.uuid "
+                "AND messages.session_id = s.session_id "
+                "AND s.session_id IN (SELECT value FROM json_each(?)) "
+                f"AND ({differs})", (_json_list(mutable),))
+            updated = conn.changes()
+        # Cleanup on success only: after an error the rollback undoes the staged rows and
+        # the FTS5 setting, and a statement here could hide the error that caused it (or,
+        # once SQLite rolled back by itself, write outside the transaction).
+        conn.execute("DELETE FROM temp.sessiondb_ingest")
+        if big:
+            conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)",
+                         (_FTS_DEFAULT_HASH_BYTES,))
+        return inserted, updated
 
     @staticmethod
     def _refresh_sessions(conn: apsw.Connection, first_id: int, touched: list[str], now: int,

@@ -71,7 +71,6 @@ def _ids_json(name: str, ids: Iterable[int]) -> str:
 
 
 class MessagesMixin(SessionsMixin):
-    _stage_ready = False
 
     # ------------------------------------------------------------------ insert
     def insert_messages(self, session_id: str, messages: Iterable[MessageInput]) -> int:
@@ -101,21 +100,21 @@ class MessagesMixin(SessionsMixin):
         """Insert prepared rows with one statement (so FTS5 flushes once, not per row)."""
         if not rows:
             return 0
-        if not self._stage_ready:
-            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS sessiondb_stage ({_INSERT_COLUMNS})")
-            self._stage_ready = True
+        # Inside the transaction every time: a rollback drops a table created in it.
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS sessiondb_stage ({_INSERT_COLUMNS})")
         placeholders = ", ".join("?" * 16)
         try:
             conn.executemany(f"INSERT INTO temp.sessiondb_stage VALUES ({placeholders})", rows)
         except UnicodeEncodeError as exc:
             conn.execute("DELETE FROM temp.sessiondb_stage")
             raise InvalidArgument(f"message text is not valid Unicode: {exc.reason}") from exc
-        try:
-            conn.execute(f"INSERT INTO messages({_INSERT_COLUMNS}) SELECT {_INSERT_COLUMNS} "
-                         "FROM temp.sessiondb_stage WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
-            return conn.changes()
-        finally:
-            conn.execute("DELETE FROM temp.sessiondb_stage")
+        conn.execute(f"INSERT INTO messages({_INSERT_COLUMNS}) SELECT {_INSERT_COLUMNS} "
+                     "FROM temp.sessiondb_stage WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
+        inserted = conn.changes()
+        # On success only: after an error the rollback empties the stage, and a statement
+        # here would hide the error that caused it.
+        conn.execute("DELETE FROM temp.sessiondb_stage")
+        return inserted
 
     def scan_session_incremental(self, session_id: str, project_id: int,
                                  messages: Iterable[MessageInput]) -> int:
