@@ -166,9 +166,12 @@ class Watcher:
                 # catch-up scan on the same handle collects it once the cause is gone.
                 self.stats.errors += 1
                 self.stats.last_error = str(exc)
-                self._schedule_retry()
+                self._schedule_retry(grow=not batch)
                 return None
-        self._retry_delay, self._retry_at = 0.0, None
+        if not batch:
+            # Only a full scan catches up on a failed batch: a later event batch may
+            # hold other files than the one that failed.
+            self._retry_delay, self._retry_at = 0.0, None
         if batch:
             self.stats.batches += 1
         self.stats.messages_inserted += result.messages_inserted
@@ -235,8 +238,12 @@ class Watcher:
                 if self.watched_roots() != roots:
                     return   # a root appeared or vanished: watch the new set (and scan it)
 
-    def _schedule_retry(self) -> None:
-        self._retry_delay = min(max(self._retry_delay * 2, RETRY_FIRST_SECONDS), self.reconcile_seconds)
+    def _schedule_retry(self, *, grow: bool) -> None:
+        """A catch-up scan soon; a failing catch-up scan waits twice as long each time."""
+        if self._retry_at is not None and not grow:
+            return
+        self._retry_delay = min(max(self._retry_delay * 2 if grow else self._retry_delay, RETRY_FIRST_SECONDS),
+                                self.reconcile_seconds)
         self._retry_at = time.monotonic() + self._retry_delay
 
     def _maybe_reconcile(self, force: bool = False) -> None:

@@ -58,6 +58,19 @@ def open_connection(config: DbConfig) -> apsw.Connection:
     return conn
 
 
+# What an I/O error most often means, for the codes a full or failing disk produces.
+_IO_CAUSES = {
+    "SQLITE_IOERR_WRITE": "a write failed; the disk may be full or failing",
+    "SQLITE_IOERR_FSYNC": "flushing to disk failed; the disk may be full or failing",
+    "SQLITE_IOERR_TRUNCATE": "resizing a file failed; the disk may be full",
+    "SQLITE_IOERR_SHMSIZE": "the -shm file cannot grow; the disk may be full",
+    "SQLITE_IOERR_SHMOPEN": "the -shm file cannot be created beside the database",
+    "SQLITE_IOERR_LOCK": "a file lock was lost or refused",
+    "SQLITE_IOERR_RDLOCK": "a file lock was lost or refused",
+    "SQLITE_IOERR_UNLOCK": "a file lock was lost or refused",
+}
+
+
 def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
     """The sessiondb error for an apsw exception, with a message a user can act on."""
     if isinstance(exc, apsw.BusyError):
@@ -70,7 +83,8 @@ def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
         text = f"database is read-only ({exc})"
     elif isinstance(exc, apsw.IOError):
         code = apsw.mapping_extended_result_codes.get(getattr(exc, "extendedresult", None) or -1)
-        text = f"disk I/O error ({code or exc})"
+        why = _IO_CAUSES.get(code or "")
+        text = f"disk I/O error ({code or exc}{': ' + why if why else ''})"
     elif isinstance(exc, apsw.CantOpenError):
         text = f"unable to open database file ({exc})"
     else:
