@@ -39,7 +39,7 @@ import msgspec
 from ..models import MessageType
 from . import roots as roots_module
 from .jsonl import LineReader, timestamp_ms
-from .lenient import LenientDecoder, LineError, as_text, decode_line
+from .lenient import LenientDecoder, LineError, as_text, decode_line, loads
 from .records import (SOURCE_CLAUDE, MessageRecord, ParseIssues, SessionRecord, SourceUnit, clean_id, preview,
                       project_name_of, stat_unit, synthetic_uuid)
 
@@ -191,7 +191,7 @@ def result_text(raw: msgspec.Raw | Any) -> str:
         if not data or data == b"null":
             return ""
         try:
-            value = msgspec.json.decode(data)
+            value = loads(data)
         except msgspec.DecodeError:
             return data.decode("utf-8", "replace")
     else:
@@ -298,7 +298,7 @@ class Parser:
         meta_path = self.unit.path[:-len(EXTENSION)] + ".meta.json"
         try:
             with open(meta_path, "rb") as handle:
-                data = msgspec.json.decode(handle.read(1 << 16))
+                data = loads(handle.read(1 << 16))
         except (OSError, msgspec.DecodeError):
             return
         if isinstance(data, dict) and isinstance(data.get("agentType"), str):

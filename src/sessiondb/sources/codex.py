@@ -36,7 +36,7 @@ from ..models import MessageType
 from . import roots as roots_module
 from .claude import raw_text, result_text
 from .jsonl import timestamp_ms
-from .lenient import LenientDecoder, LineError, decode_line
+from .lenient import LenientDecoder, LineError, decode_line, loads
 from .records import (SOURCE_CODEX, MessageRecord, ParseIssues, SessionRecord, SourceUnit, clean_id, preview,
                       project_name_of, synthetic_uuid)
 
@@ -168,12 +168,12 @@ def output_text(raw: msgspec.Raw) -> str:
     if not data or data == b"null":
         return ""
     try:
-        value = msgspec.json.decode(data)
+        value = loads(data)
     except msgspec.DecodeError:
         return data.decode("utf-8", "replace")
     if isinstance(value, str) and value.startswith("{") and '"output"' in value:
         try:
-            value = msgspec.json.decode(value)
+            value = loads(value)
         except msgspec.DecodeError:
             return value
     if isinstance(value, dict) and "output" in value:
@@ -281,13 +281,13 @@ class Parser:
         source = raw_text(payload.source)
         if source and "session_source" not in self.meta:
             try:
-                self.meta["session_source"] = msgspec.json.decode(source)
+                self.meta["session_source"] = loads(source)
             except msgspec.DecodeError:
                 self.meta["session_source"] = source
         git = raw_text(payload.git)
         if git and "git" not in self.meta:
             try:
-                self.meta["git"] = msgspec.json.decode(git)
+                self.meta["git"] = loads(git)
             except msgspec.DecodeError:
                 self.meta["git"] = git
 

@@ -29,7 +29,7 @@ from ..models import MessageType
 from . import roots as roots_module
 from .claude import raw_text, result_text
 from .jsonl import LineReader, timestamp_ms
-from .lenient import LenientDecoder, LineError, as_text
+from .lenient import LenientDecoder, LineError, as_text, loads
 from .records import (SOURCE_GEMINI, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, clean_id,
                       preview, project_name_of, stat_unit, synthetic_uuid)
 
@@ -136,7 +136,7 @@ class ChatFile(msgspec.Struct):
 
 
 MESSAGE = LenientDecoder(ChatMessage)
-CHAT = LenientDecoder(ChatFile)
+CHAT = LenientDecoder(ChatFile, salvage_deep=True)
 
 
 def content_text(raw: msgspec.Raw) -> str:
@@ -145,7 +145,7 @@ def content_text(raw: msgspec.Raw) -> str:
     if not data or data == b"null":
         return ""
     try:
-        value = msgspec.json.decode(data)
+        value = loads(data)
     except msgspec.DecodeError:
         return data.decode("utf-8", "replace")
     if isinstance(value, str):
@@ -171,7 +171,7 @@ def compact_json(raw: msgspec.Raw) -> str:
     if not text:
         return ""
     try:
-        return msgspec.json.encode(msgspec.json.decode(text)).decode("utf-8")
+        return msgspec.json.encode(loads(text)).decode("utf-8")
     except (msgspec.DecodeError, msgspec.EncodeError):
         return text
 
@@ -180,7 +180,7 @@ def _tool_result(call: ToolCall) -> str:
     display = raw_text(call.resultDisplay)
     if display:
         try:
-            value = msgspec.json.decode(display)
+            value = loads(display)
         except msgspec.DecodeError:
             value = display
         if isinstance(value, str) and value:
@@ -189,7 +189,7 @@ def _tool_result(call: ToolCall) -> str:
     if not data or data == b"null":
         return ""
     try:
-        value = msgspec.json.decode(data)
+        value = loads(data)
     except msgspec.DecodeError:
         return data.decode("utf-8", "replace")
     outputs = []
@@ -250,7 +250,7 @@ def _jsonl_line(line: bytes, offset: int, header: dict[str, Any], out: list[tupl
                 issues: ParseIssues) -> None:
     where = f"line at byte {offset}"
     try:
-        obj = msgspec.json.decode(line)
+        obj = loads(line)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         issues.bad(where, f"invalid JSON ({exc})")
         return

@@ -36,7 +36,7 @@ import msgspec
 from ..models import MessageType
 from . import roots as roots_module
 from .claude import result_text
-from .lenient import as_text
+from .lenient import as_text, loads
 from .records import (SOURCE_OPENCODE, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, clean_id,
                       project_name_of)
 
@@ -172,10 +172,10 @@ def _read_json(path: str | os.PathLike[str]) -> Any:
     if len(data) > MAX_PART_BYTES:
         return None
     try:
-        return msgspec.json.decode(data)
+        return loads(data)
     except (msgspec.DecodeError, UnicodeDecodeError):
         try:
-            return msgspec.json.decode(data.decode("utf-8", "replace"))
+            return loads(data.decode("utf-8", "replace"))
         except msgspec.DecodeError:
             return None
 
@@ -376,7 +376,7 @@ def _row_info(row: dict[str, Any]) -> dict[str, Any]:
 def _decode(data: Any) -> Any:
     if isinstance(data, (bytes, str)):
         try:
-            return msgspec.json.decode(data)
+            return loads(data)
         except (msgspec.DecodeError, UnicodeDecodeError):
             return None
     return None
