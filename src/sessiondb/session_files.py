@@ -20,6 +20,7 @@ import typing  # noqa: F401
 
 import collections
 import os
+import stat as stat_module
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 from .errors import InvalidArgument, NotFoundError
 from .models import MessageType
 from .sources import claude
-from .sources.jsonl import LineReader
+from .sources.jsonl import LineReader, file_kind
 from .sources.records import MessageRecord, SourceUnit, project_name_of
 from .sources.roots import is_dir
 from .timeutil import now_ms
@@ -221,9 +222,11 @@ def _session_files(project: Path, include_agents: bool) -> Iterator[tuple[str, o
         elif include_agents and is_dir(entry):
             for sub in sorted((Path(entry.path) / "subagents").glob(f"*{_SUFFIX}")):
                 try:
-                    yield sub.name[:-len(_SUFFIX)], sub.stat(), sub
+                    sub_st = sub.stat()
                 except OSError:
                     continue
+                if stat_module.S_ISREG(sub_st.st_mode):
+                    yield sub.name[:-len(_SUFFIX)], sub_st, sub
 
 
 def _project_path_of(project: Path) -> str:
@@ -321,6 +324,9 @@ def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[claude.Parser, 
         st = os.stat(path)
     except OSError as exc:
         raise NotFoundError(f"session file not found: {path}") from exc
+    if not stat_module.S_ISREG(st.st_mode):
+        # /dev/zero or a FIFO would stream forever or block the host: refuse at once.
+        raise InvalidArgument(f"{path} is not a session file: it is {file_kind(st.st_mode)}")
     unit = SourceUnit(claude.SOURCE, path, path, st.st_size, st.st_mtime_ns, st.st_ino, incremental=True,
                       context={"session_id": Path(path).name[:-len(_SUFFIX)] if path.endswith(_SUFFIX)
                                else Path(path).stem})
@@ -329,14 +335,21 @@ def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[claude.Parser, 
     def records() -> Iterator[MessageRecord]:
         reader = LineReader(path)
         for line, end in reader:
-            parser.feed(line, end - len(line) - 1)
+            _feed(parser, line, end - len(line) - 1)
             if parser.messages:
                 yield from parser.take_messages()
         if reader.tail.strip():
-            parser.feed(reader.tail, reader.tail_offset)
+            _feed(parser, reader.tail, reader.tail_offset)
             yield from parser.take_messages()
 
     return parser, records()
+
+
+def _feed(parser: claude.Parser, line: bytes, offset: int) -> None:
+    try:
+        parser.feed(line, offset)
+    except Exception as exc:   # noqa: BLE001 - a line that cannot be parsed is one bad line
+        parser.issues.bad(f"line at byte {offset}", f"cannot parse: {type(exc).__name__}: {exc}")
 
 
 def read_session_messages(session_path: str | os.PathLike[str], limit: int | None = None, offset: int = 0,
