@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -14,7 +15,7 @@ from rich.text import Text
 
 from ..collector import CollectResult, Collector
 from ..errors import DatabaseError, InvalidArgument, SessionDBError
-from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, open_db
+from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, add_db_option, add_json_option, open_db
 from .output import Output
 
 SOURCES = ["claude", "codex", "opencode", "gemini"]
@@ -135,7 +136,16 @@ def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResu
         progress.start()
     try:
         if args.path:
+            missing = [p for p in args.path if not os.path.isfile(os.path.expanduser(p))]
+            if missing:
+                raise UserError(f"no such session file: {missing[0]}", "give the path of a session file",
+                                EXIT_USAGE)
             result = collector.collect_paths(args.path)
+            if result.files_seen == 0:
+                raise UserError(f"{args.path[0] if len(args.path) == 1 else 'none of these files'} is not a "
+                                "session file of any known source (claude, codex, opencode, gemini)",
+                                "a session file lies in its tool's folder, e.g. ~/.claude/projects/<project>/<id>.jsonl",
+                                EXIT_USAGE)
         else:
             result = collector.collect_all(args.source)
     except InvalidArgument as exc:
