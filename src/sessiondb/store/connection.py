@@ -29,15 +29,57 @@ def open_connection(config: DbConfig) -> apsw.Connection:
     if config.read_only:
         if not path.is_file():
             raise NotFoundError(f"database file not found: {path} (a read-only handle never creates it)")
-        flags = apsw.SQLITE_OPEN_READWRITE
-    else:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseError(f"cannot create the directory of {path}: {exc.strerror or exc}") from exc
-        flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
-    with sqlite_errors(f"cannot open {path}"):
-        conn = apsw.Connection(str(path), flags=flags)
+            return _configure(apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READWRITE), config)
+        except (apsw.Error, DatabaseError) as exc:
+            if _unwritable(path) is None:
+                raise translate(exc, f"cannot open {path}") if isinstance(exc, apsw.Error) else exc
+        return _open_immutable(config)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the directory of {path}: {exc.strerror or exc}") from exc
+    try:
+        conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE)
+        return _configure(conn, config)
+    except (apsw.Error, DatabaseError) as exc:
+        why = _unwritable(path)
+        if why is not None:
+            raise DatabaseError(f"cannot open {path} for writing: {why}; a read-only handle "
+                                "(DbConfig(read_only=True)) can still read it") from exc
+        raise translate(exc, f"cannot open {path}") if isinstance(exc, apsw.Error) else exc
+
+
+def _unwritable(path) -> str | None:
+    """Why nothing beside ``path`` can be written (None when it can): WAL needs the
+    ``-wal`` and ``-shm`` files next to the database."""
+    import os
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return "it is on a read-only file system"
+    except OSError:
+        return None
+    if not os.access(path.parent, os.W_OK):
+        return "its folder is not writable by this user"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    return None
+
+
+def _open_immutable(config: DbConfig) -> apsw.Connection:
+    """Read a database where no ``-shm`` can be made (a read-only file system, a folder
+    this user cannot write). The documented trade-off of SQLite's ``immutable``: no
+    locks are taken and only the main file is read, so changes still in a ``-wal`` file
+    are not seen, and a file changed by another program while open may read wrong."""
+    from urllib.parse import quote
+    uri = f"file:{quote(str(config.path))}?mode=ro&immutable=1"
+    with sqlite_errors(f"cannot open {config.path} read-only"):
+        conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    return _configure(conn, config)
+
+
+def _configure(conn: apsw.Connection, config: DbConfig) -> apsw.Connection:
+    path = config.path
     try:
         with sqlite_errors(f"cannot configure {path}"):
             conn.set_busy_timeout(config.busy_timeout_ms)
