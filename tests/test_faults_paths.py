@@ -65,3 +65,19 @@ def test_collector_skips_a_fifo_among_session_files(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "0"]
+
+
+def test_file_readers_apply_the_line_cap(tmp_path: Path) -> None:
+    """A line over 64 MB in a session file read through the file functions is skipped
+    (as the collector skips it); the lines around it are read."""
+    path = tmp_path / "big.jsonl"
+    good = '{"type":"user","uuid":"u%d","sessionId":"big","cwd":"/w","timestamp":"2025-01-01T00:00:0%dZ",' \
+           '"message":{"role":"user","content":"line %d"}}\n'
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(good % (1, 1, 1))
+        out.write('{"type":"user","uuid":"huge","message":{"role":"user","content":"' + "z" * (65 << 20) + '"}}\n')
+        out.write(good % (2, 2, 2))
+    page = read_session_messages(str(path))
+    assert [m.uuid for m in page.messages] == ["u1", "u2"]
+    parsed = parse_jsonl(str(path))
+    assert parsed is not None and [m.uuid for m in parsed.messages] == ["u1", "u2"]
