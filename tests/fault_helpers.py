@@ -46,13 +46,13 @@ def roots_for(claude_root: Path, tmp_path: Path) -> dict[str, object]:
 
 def stored(db: SessionDB) -> list[tuple]:
     """Every stored message, comparable between databases (ids excluded)."""
-    conn = db._connection()
+    conn = db._store.connection()
     return list(conn.execute("SELECT session_id, uuid, type, content_text, content_full, timestamp, sequence, "
                              "source, raw FROM messages ORDER BY session_id, sequence, uuid"))
 
 
 def sessions_of(db: SessionDB) -> list[tuple]:
-    return list(db._connection().execute(
+    return list(db._store.connection().execute(
         "SELECT session_id, message_count, last_message_at FROM sessions ORDER BY session_id"))
 
 

@@ -31,7 +31,7 @@ HUGE_NUMBERS = ["1" * 5000, "1e99999", "-" + "9" * 400]
 
 
 def _messages(db: SessionDB) -> set[tuple]:
-    return set(db._connection().execute("SELECT uuid, type, content_full FROM messages"))
+    return set(db._store.connection().execute("SELECT uuid, type, content_full FROM messages"))
 
 
 def _collect(db_path: Path, source: str, root: Path, tmp_path: Path):

@@ -8,9 +8,15 @@ stdlib ``sqlite3``.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import apsw
+
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 from ..config import DbConfig
 from ..errors import DatabaseError, NotFoundError, SessionDBError
@@ -45,15 +51,16 @@ def open_connection(config: DbConfig) -> apsw.Connection:
     except (apsw.Error, DatabaseError) as exc:
         why = _unwritable(path)
         if why is not None:
+            code = exc.sqlite_code if isinstance(exc, DatabaseError) else getattr(exc, "extendedresult", None)
             raise DatabaseError(f"cannot open {path} for writing: {why}; a read-only handle "
-                                "(DbConfig(read_only=True)) can still read it") from exc
+                                "(DbConfig(read_only=True)) can still read it",
+                                sqlite_code=code if isinstance(code, int) else None) from exc
         raise translate(exc, f"cannot open {path}") if isinstance(exc, apsw.Error) else exc
 
 
-def _unwritable(path) -> str | None:
+def _unwritable(path: Path) -> str | None:
     """Why nothing beside ``path`` can be written (None when it can): WAL needs the
     ``-wal`` and ``-shm`` files next to the database."""
-    import os
     try:
         if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
             return "it is on a read-only file system"
@@ -113,6 +120,12 @@ _IO_CAUSES = {
 }
 
 
+def scalar(conn: apsw.Connection, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
 def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
     """The sessiondb error for an apsw exception, with a message a user can act on."""
     if isinstance(exc, apsw.BusyError):
@@ -131,7 +144,9 @@ def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
         text = f"unable to open database file ({exc})"
     else:
         text = str(exc) or type(exc).__name__
-    return DatabaseError(f"{context}: {text}" if context else text)
+    code = getattr(exc, "extendedresult", None)
+    return DatabaseError(f"{context}: {text}" if context else text,
+                         sqlite_code=code if isinstance(code, int) else None)
 
 
 @contextlib.contextmanager
