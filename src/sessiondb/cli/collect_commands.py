@@ -19,7 +19,7 @@ from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, add_db_option
 from .output import Output
 
 from ..coordination.types import WriterType
-from ..sources.records import ALL_SOURCES
+from ..sources import ALL_SOURCES
 
 SOURCES = list(ALL_SOURCES)
 WRITER_TYPES = [t.value.replace("_", "-") for t in WriterType]

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import MessageType, SearchOrder
-from ..sources.records import ALL_SOURCES
+from ..sources import ALL_SOURCES
 from .common import (EXIT_NOTHING, EXIT_OK, UserError, add_db_option, add_json_option, open_db, resolve_project,
                      resolve_session)
 from .output import MARK_CLOSE, MARK_OPEN, Output, highlighted, when

@@ -15,6 +15,9 @@ import os
 import stat
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
 
 from ..timeutil import parse_timestamp_ms
 
@@ -97,6 +100,22 @@ class LineReader:
             self.tail, self.tail_offset = b"", position
         else:
             self.tail, self.tail_offset = pending, pending_at
+
+
+TOO_DEEP = "JSON nested too deeply to decode"
+TOO_BIG = "JSON value too large to decode"
+
+
+def loads(data: bytes | str) -> Any:
+    """``msgspec.json.decode`` for untrusted bytes: JSON nested deeper than the decoder's
+    recursion limit, or a value too large for memory, raise ``msgspec.DecodeError`` like
+    any other malformed JSON (instead of RecursionError / MemoryError)."""
+    try:
+        return msgspec.json.decode(data)
+    except RecursionError:
+        raise msgspec.DecodeError(TOO_DEEP) from None
+    except MemoryError:
+        raise msgspec.DecodeError(TOO_BIG) from None
 
 
 def open_regular(path: str | os.PathLike[str]):

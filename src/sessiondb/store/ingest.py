@@ -69,8 +69,10 @@ class Ingest:
 
         Projects and sessions are created or updated first, then every message row is
         inserted with one statement (uuid dedup: a stored uuid is skipped), changed
-        messages of ``update_changed`` sessions are updated, the sessions' counts and
-        newest time are refreshed and the file states saved. A session with no rows
+        messages of ``update_changed`` sessions are updated, times of ``retime`` and
+        ``links`` are written, the sessions' counts and newest time are refreshed (the
+        newest time recomputed exactly where a stored time changed) and the file states
+        saved. A session with no rows
         that is not stored yet is not created (a file of bookkeeping records only).
         """
         from .ingest_records import IngestOutcome
@@ -83,6 +85,7 @@ class Ingest:
             project_ids: dict[str, int] = {}
             rows: list[tuple[Any, ...]] = []
             mutable: list[str] = []
+            written: list[IngestSession] = []
             for s in sessions:
                 stored = conn.execute("SELECT message_count FROM sessions WHERE session_id = ?",
                                       (s.session_id,)).fetchone()
@@ -109,13 +112,18 @@ class Ingest:
                     f"meta = {_META_MERGE}, updated_at = excluded.updated_at",
                     (s.session_id, pid, s.cwd, s.model, s.channel, s.file_mtime, s.file_size, s.meta, now, now))
                 outcome.sessions_written += 1
+                written.append(s)
                 rows.extend(s.rows)
                 if s.update_changed and s.rows and stored is not None and stored[0]:
                     mutable.append(s.session_id)   # only stored messages can have changed
+            # Sessions whose stored times changed: their newest time is recomputed, not grown.
+            retimed: set[str] = set()
             if rows:
-                outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable)
-            if outcome.inserted or outcome.updated:
-                self._refresh_sessions(conn, first_id, mutable if outcome.updated else [], now, outcome)
+                outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable, retimed)
+            for s in written:
+                outcome.updated += _write_times(conn, s, retimed)
+            if outcome.inserted or outcome.updated or retimed:
+                self._refresh_sessions(conn, first_id, mutable if outcome.updated else [], retimed, now, outcome)
             if states:
                 conn.executemany(
                     f"INSERT OR REPLACE INTO file_state({_STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -124,49 +132,65 @@ class Ingest:
                      for st in states])
         return outcome
 
-    def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple[Any, ...]], mutable: list[str]) -> tuple[int, int]:
+    def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple[Any, ...]], mutable: list[str],
+                          retimed: set[str]) -> tuple[int, int]:
         placeholders = ", ".join("?" * 16)
         big = len(rows) >= _BIG_BATCH_ROWS
         if big:
             conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (_FTS_HASH_BYTES,))
+        done = False
         try:
-            conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", rows)
-        except UnicodeEncodeError:
-            # A lone surrogate cannot be stored as UTF-8: replace it, keep the message.
-            conn.execute("DELETE FROM temp.sessiondb_ingest")
-            conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})",
-                             [tuple(_encodable(v) for v in row) for row in rows])
-        # ORDER BY rowid keeps file order, so ids follow sequence within a session.
-        conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
-                     "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
-        inserted = conn.changes()
-        updated = 0
-        if mutable:
-            differs = " OR ".join(f"messages.{c} IS NOT s.{c}" for c in _CHANGED)
-            conn.execute(
-                "UPDATE messages SET type = s.type, content_text = s.content_text, content_full = s.content_full, "
-                "timestamp = s.timestamp, model = s.model, tool_call_id = s.tool_call_id, "
-                "tool_name = s.tool_name, tool_args = s.tool_args, raw = s.raw "
-                "FROM temp.sessiondb_ingest AS s WHERE messages.uuid = s.uuid "
-                "AND messages.session_id = s.session_id "
-                "AND s.session_id IN (SELECT value FROM json_each(?)) "
-                f"AND ({differs})", (_json_list(mutable),))
-            updated = conn.changes()
-        # Cleanup on success only: after an error the rollback undoes the staged rows and
-        # the FTS5 setting, and a statement here could hide the error that caused it (or,
-        # once SQLite rolled back by itself, write outside the transaction).
-        conn.execute("DELETE FROM temp.sessiondb_ingest")
-        if big:
-            conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)",
-                         (_FTS_DEFAULT_HASH_BYTES,))
-        return inserted, updated
+            try:
+                conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", rows)
+            except UnicodeEncodeError:
+                # A lone surrogate cannot be stored as UTF-8: replace it, keep the message.
+                conn.execute("DELETE FROM temp.sessiondb_ingest")
+                conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})",
+                                 [tuple(_encodable(v) for v in row) for row in rows])
+            # ORDER BY rowid keeps file order, so ids follow sequence within a session.
+            conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
+                         "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
+            inserted = conn.changes()
+            updated = 0
+            if mutable:
+                # A uuid repeated in the batch: its first row is the one stored, and compared.
+                first = ("(SELECT * FROM temp.sessiondb_ingest WHERE rowid IN (SELECT MIN(rowid) "
+                         "FROM temp.sessiondb_ingest GROUP BY uuid)) AS s")
+                match = ("messages.uuid = s.uuid AND messages.session_id = s.session_id "
+                         "AND s.session_id IN (SELECT value FROM json_each(?))")
+                sessions = _json_list(mutable)
+                # Times apart from the text: a changed time alone does not touch the search index.
+                moved = conn.execute(f"UPDATE messages SET timestamp = s.timestamp FROM {first} WHERE {match} "
+                                     "AND messages.timestamp IS NOT s.timestamp "
+                                     "RETURNING messages.id, messages.session_id", (sessions,)).fetchall()
+                differs = " OR ".join(f"messages.{c} IS NOT s.{c}" for c in _CHANGED)
+                changed = conn.execute(
+                    "UPDATE messages SET type = s.type, content_text = s.content_text, content_full = s.content_full, "
+                    "model = s.model, tool_call_id = s.tool_call_id, tool_name = s.tool_name, "
+                    f"tool_args = s.tool_args, raw = s.raw FROM {first} WHERE {match} AND ({differs}) "
+                    "RETURNING messages.id", (sessions,)).fetchall()
+                retimed.update(sid for _, sid in moved)
+                updated = len({mid for mid, _ in moved} | {mid for (mid,) in changed})
+            done = True
+            return inserted, updated
+        finally:
+            # Cleanup on success only: after an error the rollback undoes the staged rows and
+            # the FTS5 setting, and a statement here could hide the error that caused it (or,
+            # once SQLite rolled back by itself, write outside the transaction).
+            if done:
+                conn.execute("DELETE FROM temp.sessiondb_ingest")
+            if done and big:
+                conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)",
+                             (_FTS_DEFAULT_HASH_BYTES,))
 
     @staticmethod
-    def _refresh_sessions(conn: apsw.Connection, first_id: int, touched: list[str], now: int,
+    def _refresh_sessions(conn: apsw.Connection, first_id: int, touched: list[str], retimed: set[str], now: int,
                           outcome: IngestOutcome) -> None:
         """``message_count`` = stored messages, ``last_message_at`` = newest time, for every
-        session that got new (ids >= first_id) or updated messages."""
+        session that got new (ids >= first_id) or updated messages. The newest time only
+        grows, except in ``retimed`` sessions (a stored time changed), where it is
+        recomputed from the stored messages."""
         counts = {sid: (n, newest) for sid, n, newest in conn.execute(
             # NOT INDEXED: read the new rows by rowid range; the planner would otherwise walk
             # the whole session index to group them (16 ms at 200k rows, for one new row).
@@ -180,7 +204,37 @@ class Ingest:
         conn.executemany(
             "UPDATE sessions SET message_count = (SELECT COUNT(*) FROM messages WHERE session_id = ?1), "
             "last_message_at = MAX(COALESCE(last_message_at, ?2), ?2), updated_at = ?3 WHERE session_id = ?1",
-            [(sid, newest, now) for sid, (_, newest) in counts.items() if newest is not None])
+            [(sid, newest, now) for sid, (_, newest) in counts.items() if newest is not None and sid not in retimed])
+        if retimed:
+            conn.executemany(
+                "UPDATE sessions SET message_count = (SELECT COUNT(*) FROM messages WHERE session_id = ?1), "
+                "last_message_at = (SELECT MAX(timestamp) FROM messages WHERE session_id = ?1), updated_at = ?2 "
+                "WHERE session_id = ?1", [(sid, now) for sid in sorted(retimed)])
+
+
+def _write_times(conn: apsw.Connection, s: IngestSession, retimed: set[str]) -> int:
+    """Times found after their messages were stored: ``s.retime`` (uuid to time) and
+    ``s.links`` (a message takes its linked message's time). Returns how many stored
+    messages, written before this batch, changed; adds their session to ``retimed``."""
+    import json
+    corrected = 0
+    if s.links:
+        conn.execute(
+            "UPDATE messages SET timestamp = linked.timestamp FROM json_each(?1) AS l "
+            "JOIN messages AS linked ON linked.uuid = l.value "
+            "WHERE messages.uuid = l.key AND messages.session_id = ?2 AND messages.timestamp IS NOT linked.timestamp",
+            (json.dumps(dict(s.links)), s.session_id))
+        if conn.changes():
+            retimed.add(s.session_id)
+    if s.retime:
+        conn.execute(
+            "UPDATE messages SET timestamp = r.value FROM json_each(?1) AS r "
+            "WHERE messages.uuid = r.key AND messages.session_id = ?2 AND messages.timestamp IS NOT r.value",
+            (json.dumps(s.retime), s.session_id))
+        corrected = conn.changes()
+        if corrected:
+            retimed.add(s.session_id)
+    return corrected
 
 
 def _json_list(values: list[str]) -> str:
