@@ -29,6 +29,7 @@ from pathlib import Path
 from .errors import InvalidArgument, NotFoundError
 from .models import MessageType
 from .sources import claude
+from .sources.base import LineParser
 from .sources.jsonl import LineReader, file_kind
 from .sources.records import MessageRecord, SourceUnit, project_name_of
 from .sources.roots import is_dir
@@ -321,7 +322,7 @@ def find_latest_session(projects_path: str | os.PathLike[str] | None, project_pa
 
 
 # --------------------------------------------------------------------------- messages
-def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[claude.ClaudeParser, Iterator[MessageRecord]]:
+def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[LineParser, Iterator[MessageRecord]]:
     path = os.fspath(session_path)
     try:
         st = os.stat(path)
@@ -359,7 +360,7 @@ def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[claude.ClaudePa
     return parser, records()
 
 
-def _feed(parser: Any, line: bytes, offset: int) -> None:
+def _feed(parser: LineParser, line: bytes, offset: int) -> None:
     try:
         parser.feed(line, offset)
     except Exception as exc:   # noqa: BLE001 - a line that cannot be parsed is one bad line

@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -57,7 +57,7 @@ class LineReader:
                 handle.seek(self.start)
             yield from self._lines(handle)
 
-    def _lines(self, handle) -> Iterator[tuple[bytes, int]]:
+    def _lines(self, handle: BinaryIO) -> Iterator[tuple[bytes, int]]:
         pending = b""
         pending_at = self.start      # file offset of pending[0]
         position = self.start        # file offset just past the bytes read so far
