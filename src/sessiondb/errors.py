@@ -43,3 +43,7 @@ class InvalidArgument(SessionDBError, ValueError):
 
 class ConflictError(DatabaseError):
     """The change would break existing rows (deleting a project that still has sessions, ...)."""
+
+
+class NotConnectedError(SessionDBError):
+    """An :class:`~sessiondb.agent_client.AgentClient` call before ``connect`` or after ``disconnect``."""
