@@ -19,8 +19,10 @@ if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's f
     from typing import Any
 
 from .. import __version__
+from .agent import AgentFunctions
 from .coordination import CoordinationFunctions
 from .files import FileFunctions
+from .upstream import UpstreamFunctions
 from .support import (CHECKPOINT_MODES, EXPORTS, SUCCESS, UNKNOWN, HandleState, NullArgument, OutOfRange,
                       approval_status, error_code, error_message, export, message_type, optional_ms, row_limit,
                       search_limit, search_order)
@@ -30,7 +32,7 @@ from ..models import MessageInput
 from ..search.engine import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
 
-class CApi(CoordinationFunctions, FileFunctions):
+class CApi(CoordinationFunctions, FileFunctions, UpstreamFunctions, AgentFunctions):
     """One method per Python-implemented C function, named like it without the prefix."""
 
     # ------------------------------------------------------------ helpers
@@ -370,6 +372,8 @@ def install(ffi: Any, lib: Any) -> CApi:
     # or os.fork() in a Python host).
     os.register_at_fork(before=api.handles.hold_for_fork, after_in_parent=api.handles.release_after_fork,
                         after_in_child=api.handles.release_after_fork)
+    os.register_at_fork(before=api.agents.hold_for_fork, after_in_parent=api.agents.release_after_fork,
+                        after_in_child=api.agents.release_after_fork)
 
     def on_conversion_error(exc_type: type, exc: BaseException, traceback: Any) -> None:
         lib._sdb_set_error(UNKNOWN, f"{exc_type.__name__}: {exc}".encode("utf-8", "replace"))
