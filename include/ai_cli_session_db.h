@@ -129,8 +129,14 @@ typedef enum FfiError {
     Unknown = 99,
 } FfiError;
 
-/** The original ABI's name of the status type, for clients written against it. */
+/* The original ABI's name of the status type, for clients written against it: in C a
+ * macro, so that both `SessionDbError` and `enum SessionDbError` work; in Swift (which
+ * imports no such macro) a type alias. */
+#if defined(__swift__)
 typedef enum FfiError SessionDbError;
+#else
+#define SessionDbError FfiError
+#endif
 
 /** Order of search results: relevance (BM25), newest first, oldest first. */
 typedef enum SearchOrderByC {

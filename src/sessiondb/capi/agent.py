@@ -14,7 +14,8 @@ from .support import (CONNECTION_FAILED, FORK_WAIT_S, NOT_CONNECTED, REQUEST_FAI
                       CApiBase, NullArgument, approval_status, export, optional_module)
 from ..errors import NotConnectedError
 
-_PREFIX = "agent_client_"
+# Methods carry the whole C name (agent_client_*): no prefix added.
+_PREFIX = ""
 # Agent client handles end in this nibble; session handles end in 0, so neither is taken for the other.
 _TAG = 0x8
 
@@ -80,7 +81,7 @@ class AgentFunctions(CApiBase):
         return client
 
     @export("status", _PREFIX)
-    def create(self, component: Any, data_dir: Any, agent_source_dir: Any, out_handle: Any) -> int:
+    def agent_client_create(self, component: Any, data_dir: Any, agent_source_dir: Any, out_handle: Any) -> int:
         self.m.need(component, "component")
         out = self.m.need(out_handle, "out_handle")
         name = self.m.text(component, "component")
@@ -95,7 +96,7 @@ class AgentFunctions(CApiBase):
         return SUCCESS
 
     @export("void", _PREFIX)
-    def destroy(self, handle: Any) -> None:
+    def agent_client_destroy(self, handle: Any) -> None:
         client = self.agents.pop(int(self.ffi.cast(self.m.uintptr, handle))) if handle else None
         if handle and client is None:
             raise NullArgument("the handle is not open (already destroyed, or not from agent_client_create)")
@@ -103,7 +104,7 @@ class AgentFunctions(CApiBase):
             client.disconnect()
 
     @export("status", _PREFIX)
-    def connect(self, handle: Any) -> int:
+    def agent_client_connect(self, handle: Any) -> int:
         client = self.agent(handle)
         try:
             client.connect()
@@ -113,15 +114,15 @@ class AgentFunctions(CApiBase):
         return SUCCESS
 
     @export("void", _PREFIX)
-    def disconnect(self, handle: Any) -> None:
+    def agent_client_disconnect(self, handle: Any) -> None:
         self.agent(handle).disconnect()
 
     @export("bool", _PREFIX)
-    def is_connected(self, handle: Any) -> bool:
+    def agent_client_is_connected(self, handle: Any) -> bool:
         return self.agent(handle).connected
 
     @export("status", _PREFIX)
-    def notify_file_change(self, handle: Any, path: Any) -> int:
+    def agent_client_notify_file_change(self, handle: Any, path: Any) -> int:
         client = self.agent(handle)
         self.m.need(path, "path")
         text = self.m.text(path, "path")
@@ -134,7 +135,7 @@ class AgentFunctions(CApiBase):
         return SUCCESS
 
     @export("status", _PREFIX)
-    def write_approve_result(self, handle: Any, tool_call_id: Any, status: int, resolved_at: int) -> int:
+    def agent_client_write_approve_result(self, handle: Any, tool_call_id: Any, status: int, resolved_at: int) -> int:
         client = self.agent(handle)
         self.m.need(tool_call_id, "tool_call_id")
         call_id = self.m.text(tool_call_id, "tool_call_id")
