@@ -49,6 +49,13 @@ def program(tmp_path: Path) -> Path:
     return compile_c(C_DIR / "upstream_api.c", tmp_path / "upstream_api")
 
 
+@pytest.fixture(params=["ai_cli_session_db.h", "sessiondb.h"])
+def header_program(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """tests/c/upstream_api.c as a client of each header."""
+    extra = ["-DWITH_SESSIONDB_H"] if request.param == "sessiondb.h" else []
+    return compile_c(C_DIR / "upstream_api.c", tmp_path / "upstream_api", *extra)
+
+
 def approval_of(db: Path, tool_call_id: str) -> tuple[str | None, int | None]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         row = conn.execute("SELECT approval_status, approval_resolved_at FROM messages WHERE tool_call_id = ?",
@@ -63,9 +70,9 @@ def writer_of(db: Path) -> str | None:
     return row[0] if row else None
 
 
-def test_every_upstream_function_with_the_agent_client_as_writer(tmp_path: Path, program: Path,
+def test_every_upstream_function_with_the_agent_client_as_writer(tmp_path: Path, header_program: Path,
                                                                   layout: dict[str, Path]) -> None:
-    args = [str(program), "all", str(layout["data"]), str(layout["root"]), str(layout["session"]),
+    args = [str(header_program), "all", str(layout["data"]), str(layout["root"]), str(layout["session"]),
             str(layout["subagent"])]
     done = run(args, env=env_for(tmp_path, layout), timeout=180)
     assert re.search(r"^writer_notify_ms \d", done.stdout, re.M), done.stdout

@@ -1,6 +1,9 @@
 /*
  * A client of ai_cli_session_db.h, the upstream ABI: calls every function it declares
- * against libsessiondb and checks the upstream struct layouts.
+ * against libsessiondb and checks the upstream struct layouts. Compiled with
+ * -DWITH_SESSIONDB_H it is a client of sessiondb.h instead, calling the same functions
+ * there (the original layouts under the upstream names, the upstream layouts through
+ * the session_db_v2_* functions).
  *
  * usage:
  *   upstream_api all DATA_DIR PROJECTS_ROOT SESSION_FILE SUBAGENT_FILE
@@ -23,7 +26,32 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef WITH_SESSIONDB_H
+#include "sessiondb.h"
+/* The upstream layouts under their names in sessiondb.h. */
+typedef SessionDbSessionV2 UpstreamSession;
+typedef SessionDbSessionV2Array UpstreamSessionArray;
+typedef SessionDbSessionMetaV2 UpstreamSessionMeta;
+typedef SessionDbSessionMetaV2Array UpstreamSessionMetaArray;
+#define list_upstream_sessions session_db_v2_list_sessions
+#define free_upstream_sessions session_db_v2_free_sessions
+#define list_upstream_metas session_db_v2_list_session_metas
+#define free_upstream_metas session_db_v2_free_session_meta_list
+#define find_upstream_latest session_db_v2_find_latest_session
+#define free_upstream_meta session_db_v2_free_session_meta
+#else
 #include "ai_cli_session_db.h"
+typedef Session UpstreamSession;
+typedef SessionArray UpstreamSessionArray;
+typedef SessionMetaC UpstreamSessionMeta;
+typedef SessionMetaArray UpstreamSessionMetaArray;
+#define list_upstream_sessions session_db_list_sessions
+#define free_upstream_sessions session_db_free_sessions
+#define list_upstream_metas session_db_list_session_metas
+#define free_upstream_metas session_db_free_session_meta_list
+#define find_upstream_latest session_db_find_latest_session
+#define free_upstream_meta session_db_free_session_meta
+#endif
 #include "check.h"
 
 #define LAYOUT(type, size) CHECK(sizeof(type) == (size), "sizeof(%s) = %zu, want %d", #type, sizeof(type), (size))
@@ -43,14 +71,19 @@ static void check_layouts(void)
     CHECK(Success == 0 && NullPointer == 1 && InvalidUtf8 == 2 && DatabaseError == 3 && CoordinationError == 4 &&
           PermissionDenied == 5 && ConnectionFailed == 6 && NotConnected == 7 && RequestFailed == 8 &&
           AgentNotFound == 9 && RuntimeError == 10 && Unknown == 99, "FfiError values");
-    CHECK(sizeof(enum FfiError) == 4, "FfiError is a C int");
-    LAYOUT(Session, 72);
-    FIELD(Session, id, 0); FIELD(Session, session_id, 8); FIELD(Session, project_id, 16);
-    FIELD(Session, message_count, 24); FIELD(Session, last_message_at, 32); FIELD(Session, session_type, 40);
-    FIELD(Session, source, 48); FIELD(Session, created_at, 56); FIELD(Session, updated_at, 64);
-    LAYOUT(SessionMetaC, 80);
-    FIELD(SessionMetaC, message_count, 48); FIELD(SessionMetaC, last_message_type, 56);
-    FIELD(SessionMetaC, last_message_preview, 64); FIELD(SessionMetaC, last_message_at, 72);
+    CHECK(sizeof(FfiError) == 4, "FfiError is a C int");
+    LAYOUT(UpstreamSession, 72);
+    FIELD(UpstreamSession, id, 0); FIELD(UpstreamSession, session_id, 8); FIELD(UpstreamSession, project_id, 16);
+    FIELD(UpstreamSession, message_count, 24); FIELD(UpstreamSession, last_message_at, 32);
+    FIELD(UpstreamSession, session_type, 40); FIELD(UpstreamSession, source, 48);
+    FIELD(UpstreamSession, created_at, 56); FIELD(UpstreamSession, updated_at, 64);
+    LAYOUT(UpstreamSessionMeta, 80);
+    FIELD(UpstreamSessionMeta, message_count, 48); FIELD(UpstreamSessionMeta, last_message_type, 56);
+    FIELD(UpstreamSessionMeta, last_message_preview, 64); FIELD(UpstreamSessionMeta, last_message_at, 72);
+#ifdef WITH_SESSIONDB_H
+    LAYOUT(Session, 56);
+    LAYOUT(SessionMetaC, 56);
+#endif
     LAYOUT(SessionRelationC, 40);
     FIELD(SessionRelationC, parent_session_id, 0); FIELD(SessionRelationC, child_session_id, 8);
     FIELD(SessionRelationC, relation_type, 16); FIELD(SessionRelationC, source, 24);
@@ -101,11 +134,11 @@ static void session_db_functions(const char *db_path, const char *root, const ch
     CHECK(demo > 0, "project /work/demo listed");
     session_db_free_projects(project_list);
 
-    SessionArray *session_list = NULL;
-    CHECK_OK(session_db_list_sessions(db, demo, &session_list));
+    UpstreamSessionArray *session_list = NULL;
+    CHECK_OK(list_upstream_sessions(db, demo, &session_list));
     int main_seen = 0, subagent_seen = 0;
     for (uintptr_t i = 0; session_list && i < session_list->len; i++) {
-        Session *s = &session_list->data[i];
+        UpstreamSession *s = &session_list->data[i];
         CHECK(s->source && strcmp(s->source, "claude") == 0, "source of %s", s->session_id);
         CHECK(s->created_at > 0 && s->updated_at >= s->created_at, "times of %s", s->session_id);
         if (strcmp(s->session_id, "abc") == 0)
@@ -114,7 +147,13 @@ static void session_db_functions(const char *db_path, const char *root, const ch
             subagent_seen = s->session_type && strcmp(s->session_type, "subagent") == 0;
     }
     CHECK(main_seen && subagent_seen, "v2 sessions: main %d subagent %d", main_seen, subagent_seen);
-    session_db_free_sessions(session_list);
+    free_upstream_sessions(session_list);
+#ifdef WITH_SESSIONDB_H
+    SessionArray *original_sessions = NULL;
+    CHECK_OK(session_db_list_sessions(db, demo, &original_sessions));
+    CHECK(original_sessions && original_sessions->len == 2, "the original layout lists the same sessions");
+    session_db_free_sessions(original_sessions);
+#endif
 
     /* relations */
     SessionRelationArray *children = NULL;
@@ -191,11 +230,11 @@ static void session_db_functions(const char *db_path, const char *root, const ch
     CHECK_OK(session_db_list_file_projects(root, 0, &infos));
     CHECK(infos && infos->len == 1 && infos->data[0].session_count == 1, "file projects");
     session_db_free_project_list(infos);
-    SessionMetaArray *metas = NULL;
-    CHECK_OK(session_db_list_session_metas(root, "/work/demo", &metas));
+    UpstreamSessionMetaArray *metas = NULL;
+    CHECK_OK(list_upstream_metas(root, "/work/demo", &metas));
     CHECK(metas && metas->len == 1, "one main session file");
     if (metas && metas->len == 1) {
-        SessionMetaC *m = &metas->data[0];
+        UpstreamSessionMeta *m = &metas->data[0];
         CHECK(strcmp(m->id, "abc") == 0 && m->message_count >= 3, "meta fields");
         CHECK(m->last_message_type && strcmp(m->last_message_type, "assistant") == 0, "last message type %s",
               m->last_message_type ? m->last_message_type : "(null)");
@@ -203,11 +242,22 @@ static void session_db_functions(const char *db_path, const char *root, const ch
               m->last_message_preview ? m->last_message_preview : "(null)");
         CHECK(m->last_message_at == 1768903205000LL, "last message time %lld", (long long)m->last_message_at);
     }
-    session_db_free_session_meta_list(metas);
-    SessionMetaC *latest = NULL;
-    CHECK_OK(session_db_find_latest_session(root, "/work/demo", 0, &latest));
+    free_upstream_metas(metas);
+    UpstreamSessionMeta *latest = NULL;
+    CHECK_OK(find_upstream_latest(root, "/work/demo", 0, &latest));
     CHECK(latest && strcmp(latest->id, "abc") == 0 && latest->last_message_at == 1768903205000LL, "latest session");
-    session_db_free_session_meta(latest);
+    free_upstream_meta(latest);
+#ifdef WITH_SESSIONDB_H
+    SessionMetaArray *original_metas = NULL;
+    CHECK_OK(session_db_list_session_metas(root, "/work/demo", &original_metas));
+    CHECK(original_metas && original_metas->len == 1 && strcmp(original_metas->data[0].id, "abc") == 0,
+          "original layout metas");
+    session_db_free_session_meta_list(original_metas);
+    SessionMetaC *original_latest = NULL;
+    CHECK_OK(session_db_find_latest_session(root, "/work/demo", 0, &original_latest));
+    CHECK(original_latest && strcmp(original_latest->id, "abc") == 0, "original layout latest");
+    session_db_free_session_meta(original_latest);
+#endif
     MessagesResultC *result = NULL;
     CHECK_OK(session_db_read_session_messages(session_file, 1, 0, false, &result));
     CHECK(result && result->message_count == 1 && result->total >= 3 && result->has_more, "read messages");
@@ -328,7 +378,7 @@ static SessionDbHandle *reader_for(const char *db_path)
     return session_db_connect(db_path, &reader) == Success ? reader : NULL;
 }
 
-static void answer(enum FfiError rc, const char *detail)
+static void answer(FfiError rc, const char *detail)
 {
     if (rc == Success)
         printf("ok%s%s\n", detail ? " " : "", detail ? detail : "");
@@ -373,7 +423,7 @@ static int serve(void)
             answer(Success, agent_client_is_connected(agent) ? "yes" : "no");
         else if (strcmp(command, "notify") == 0 && a) {
             double started = now_ms();
-            enum FfiError rc = agent_client_notify_file_change(agent, a);
+            FfiError rc = agent_client_notify_file_change(agent, a);
             char text[32];
             snprintf(text, sizeof text, "%.2f", now_ms() - started);
             answer(rc, text);
@@ -390,7 +440,7 @@ static int serve(void)
             wait_found(a, b, atof(c), now_ms());
         else if (strcmp(command, "notify-wait") == 0 && a && b && c && d) {
             double started = now_ms();
-            enum FfiError rc = agent_client_notify_file_change(agent, a);
+            FfiError rc = agent_client_notify_file_change(agent, a);
             if (rc != Success)
                 answer(rc, NULL);
             else
