@@ -252,3 +252,21 @@ def test_session_metas_report_their_last_dialogue_message(env: dict[str, Path]) 
     assert metas["s3"].last_message_type is None and metas["s3"].last_message_at is None
     plain = {m.id: m for m in list_session_metas(env["root"])}
     assert plain["s1"].last_message_type is None, "only asked for"
+
+
+def test_a_readers_wake_up_starts_the_writer_at_once(env: dict[str, Path]) -> None:
+    """With a drain interval of a minute, only the Reader's datagram can get the request done quickly."""
+    env["session"].write_text(claude_line("u1", "woken dugong"), encoding="utf-8")
+    writer = AgentClient("vlaudekit", env["data"], drain_interval_s=60.0)
+    writer.connect()
+    try:
+        assert writer.wait_until_ready(5) is Role.WRITER
+        assert wait_until(lambda: (Path(str(env["db"]) + ".requests") / "wake.sock").exists(), 5)
+        with AgentClient("memexkit", env["data"]) as reader:
+            assert reader.wait_until_ready(5) is Role.READER
+            reader.notify_file_change(env["session"])
+            with reader_db(env["db"]) as db:
+                assert wait_until(lambda: len(db.search("dugong")) == 1, READER_BOUND_S)
+    finally:
+        writer.disconnect()
+    assert not (Path(str(env["db"]) + ".requests") / "wake.sock").exists(), "the Writer removed its socket"

@@ -12,8 +12,8 @@ participant of the writer coordination, with its loop on background threads.
 
 While it is the Writer the client collects what it is told at once and drains the
 :class:`~sessiondb.handoff.RequestSpool`, where Readers (in any process) leave their
-requests; while it is a Reader it leaves its own requests there and never writes the
-database. No call waits on another process: registration, heartbeats and takeover
+requests, as soon as a Reader's wake-up datagram arrives (else every 50 ms); while it
+is a Reader it leaves its own requests there and never writes the database. No call waits on another process: registration, heartbeats and takeover
 run on the coordinator's thread, and a call waits at most ``READY_WAIT_S`` for the
 first registration round to tell it its role.
 """
@@ -29,7 +29,7 @@ from .coordination.loop import Coordinator
 from .coordination.protocol import Role, WriterType
 from .db import SessionDB
 from .errors import InvalidArgument, NotConnectedError, PermissionDenied, SessionDBError
-from .handoff import DRAIN_INTERVAL_S, RequestSpool
+from .handoff import DRAIN_INTERVAL_S, RequestSpool, WakeSocket
 from .models import ApprovalStatus
 
 # Components that join as the product's known writer types; any other is a named writer.
@@ -163,7 +163,6 @@ class AgentClient:
             if updated:
                 return updated
         session.spool.submit_approval(tool_call_id, status, resolved_at)
-        session.wake.set()
         return None
 
     def _current(self) -> "_Session":
@@ -186,6 +185,7 @@ class _Session:
     def __init__(self, db: SessionDB, writer: WriterType | str, priority: int | None, drain_interval_s: float) -> None:
         self.db = db
         self.spool = RequestSpool(db.path)
+        self.listener = WakeSocket(self.spool)
         self.ready = threading.Event()
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -197,26 +197,36 @@ class _Session:
     def start(self) -> None:
         self._thread.start()
 
+    def wake_loop(self) -> None:
+        """End the loop's wait, whether it waits on the event (Reader) or the socket (Writer)."""
+        self.wake.set()
+        self.spool.wake_writer()
+
     def stop(self) -> None:
         self.stopping.set()
-        self.wake.set()
+        self.wake_loop()
         if self._thread is not threading.current_thread():
             self._thread.join(STOP_WAIT_S)   # if it is still busy, it closes the database itself
 
     def _role_changed(self, role: Role) -> None:
-        self.wake.set()
+        self.wake_loop()
 
     def _run(self) -> None:
         try:
             self._register()
             while not self.stopping.is_set():
                 if self.db.is_writer:
+                    self.listener.listen()       # Readers' wake-ups end the wait at once
                     self._drain()
-                self.wake.wait(self._drain_interval_s)
-                self.wake.clear()
+                    self.listener.wait(self._drain_interval_s)
+                else:
+                    self.listener.close()
+                    self.wake.wait(self._drain_interval_s)
+                    self.wake.clear()
         except Exception:
             _log().exception("agent client loop failed")
         finally:
+            self.listener.close()
             self._shutdown()
 
     def _register(self) -> None:

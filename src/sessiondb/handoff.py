@@ -7,6 +7,11 @@ participant is the Writer drains the spool (every ``DRAIN_INTERVAL_S`` while it 
 Writer, and at once when it becomes one) and carries the requests out. Requests
 survive a change of writer: a new Writer finds what the old one left.
 
+A Reader also sends one datagram to ``wake.sock`` in the spool, where a Writer that
+drains the spool listens (:class:`WakeSocket`), so it starts at once instead of at its
+next look; the datagram carries nothing, and when it is lost the next look finds the
+request anyway.
+
 Each request is written to a hidden temporary name and renamed into place, so a
 drainer never sees half a request. Entries are read without following symlinks, only
 as regular files of bounded size; anything malformed is removed and counted.
@@ -17,6 +22,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import select
+import socket
 import stat
 import time
 from collections.abc import Iterable
@@ -36,6 +43,7 @@ APPROVAL_RETRY_EVERY_S = 1.0
 _MAX_ENTRY_BYTES = 64 * 1024
 _STALE_TEMP_S = 60.0
 _ENTRY_EXT = ".req"
+WAKE_SOCKET = "wake.sock"
 _serial = itertools.count()
 
 
@@ -93,6 +101,7 @@ class RequestSpool:
             finally:
                 os.close(fd)
             os.rename(temporary, final)
+            self.wake_writer()
         except OSError as exc:
             try:
                 os.unlink(temporary)
@@ -100,6 +109,16 @@ class RequestSpool:
                 pass
             raise DatabaseError(f"cannot write a request into {self.directory}: {exc}") from exc
         return final
+
+    def wake_writer(self) -> None:
+        """Tell a listening Writer that a request is waiting (best effort, never blocks)."""
+        path = os.fspath(self.directory / WAKE_SOCKET)
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+                sender.setblocking(False)
+                sender.sendto(b"!", path)
+        except OSError:
+            pass   # nobody listens (or the path is too long for a socket): the Writer looks anyway
 
     def _ensure_directory(self) -> None:
         try:
@@ -228,6 +247,66 @@ class RequestSpool:
             _unlink(Path(path))
 
 
+class WakeSocket:
+    """The datagram socket a draining Writer listens on (``<spool>/wake.sock``)."""
+
+    def __init__(self, spool: RequestSpool) -> None:
+        self.spool = spool
+        self._socket: socket.socket | None = None
+        self._inode: int | None = None   # of the socket file this one bound (a later Writer may rebind the path)
+
+    def listen(self) -> bool:
+        """Bind the socket (replacing one a dead Writer left); False where that cannot be done."""
+        if self._socket is not None:
+            return True
+        path = os.fspath(self.spool.directory / WAKE_SOCKET)
+        try:
+            self.spool._ensure_directory()
+            try:
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    os.unlink(path)
+            except FileNotFoundError:
+                pass
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                listener.bind(path)
+                listener.setblocking(False)
+            except OSError:
+                listener.close()
+                raise
+            self._inode = os.lstat(path).st_ino
+        except (OSError, SessionDBError):
+            return False
+        self._socket = listener
+        return True
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` or until a Reader sends a wake-up (which is consumed)."""
+        listener = self._socket
+        if listener is None:
+            time.sleep(timeout)
+            return
+        ready, _, _ = select.select([listener], [], [], timeout)
+        if ready:
+            try:
+                while True:
+                    listener.recv(64)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        listener, self._socket = self._socket, None
+        if listener is None:
+            return
+        listener.close()
+        path = os.fspath(self.spool.directory / WAKE_SOCKET)
+        try:
+            if os.lstat(path).st_ino == self._inode:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
 def _unlink(path: Path) -> None:
     try:
         os.unlink(path)
@@ -237,4 +316,4 @@ def _unlink(path: Path) -> None:
         _log().warning("cannot remove request %s: %s", path, exc)
 
 
-__all__ = ["DRAIN_INTERVAL_S", "DrainResult", "RequestSpool"]
+__all__ = ["DRAIN_INTERVAL_S", "DrainResult", "RequestSpool", "WakeSocket"]
