@@ -999,7 +999,7 @@ void session_db_v2_free_session_meta(struct SessionDbSessionMetaV2 *session);
  * holds the database at `<data_dir>/db/ai-cli-session.db`. `agent_source_dir` is
  * accepted and ignored (there is no agent program to deploy); it must be UTF-8 if given.
  * Ownership: `*out_handle` is new; release it with agent_client_destroy.
- * Errors: NullPointer, InvalidUtf8.
+ * Errors: NullPointer, InvalidUtf8, RequestFailed (an empty name or directory).
  */
 enum SessionDbError agent_client_create(const char *component,
                                         const char *data_dir,
