@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -47,6 +48,13 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
 
 def reader_db(path: Path) -> SessionDB:
     return SessionDB.connect(DbConfig.local(path, read_only=True))
+
+
+def approval_of(db: Path, tool_call_id: str) -> tuple:
+    """(approval_status, approval_resolved_at) as any other program reads the shared file."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        return conn.execute("SELECT approval_status, approval_resolved_at FROM messages WHERE tool_call_id = ?",
+                            (tool_call_id,)).fetchone()
 
 
 def wait_until(condition, timeout: float = 10.0) -> bool:
@@ -119,9 +127,7 @@ def test_a_reader_hands_requests_over_without_writing_and_a_new_writer_carries_t
             assert wait_until(lambda: not RequestSpool(env["db"]).entries())
             with reader_db(env["db"]) as db:
                 assert len(db.search("handed")) == 1
-            status = holder._read_one("SELECT approval_status, approval_resolved_at FROM messages "
-                                      "WHERE tool_call_id = ?", ("toolu_9",))
-            assert tuple(status) == ("rejected", 1234)
+            assert approval_of(env["db"], "toolu_9") == ("rejected", 1234)
     finally:
         holder.close()
 
@@ -151,8 +157,7 @@ def test_an_approval_waits_for_its_tool_call_to_be_stored(env: dict[str, Path]) 
                                   encoding="utf-8")
         client.notify_file_change(env["session"])
         assert wait_until(lambda: not RequestSpool(env["db"]).entries(), 5)
-        row = client.db._read_one("SELECT approval_status FROM messages WHERE tool_call_id = ?", ("toolu_late",))
-        assert row[0] == "approved"
+        assert approval_of(env["db"], "toolu_late") == ("approved", 99)
 
 
 def test_calls_never_wait_on_another_process_holding_the_database(env: dict[str, Path]) -> None:
@@ -162,10 +167,15 @@ def test_calls_never_wait_on_another_process_holding_the_database(env: dict[str,
     holder.register_writer(WriterType.VLAUDE_KIT)
     locked, release = threading.Event(), threading.Event()
 
-    def hold() -> None:
-        with holder._write():
+    def hold() -> None:   # another program inside a write transaction
+        conn = sqlite3.connect(env["db"], timeout=5, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
             locked.set()
             release.wait(10)
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
 
     thread = threading.Thread(target=hold)
     thread.start()
@@ -227,8 +237,7 @@ def test_a_watching_writer_drains_the_spool(env: dict[str, Path]) -> None:
         try:
             assert watcher.ready.wait(10)
             assert wait_until(lambda: not spool.entries(), 5)
-            row = db._read_one("SELECT approval_status FROM messages WHERE tool_call_id = ?", ("toolu_w",))
-            assert row[0] == "timeout"
+            assert approval_of(env["db"], "toolu_w") == ("timeout", 7)
         finally:
             watcher.stop()
 

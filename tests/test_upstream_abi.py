@@ -96,6 +96,14 @@ def test_every_upstream_function_under_valgrind(tmp_path: Path, program: Path, l
     assert re.search(r"^(\d+) passed, 0 failed$", done.stdout, re.M), done.stdout
 
 
+def test_every_upstream_function_with_address_sanitizer(tmp_path: Path, layout: dict[str, Path]) -> None:
+    program = compile_c(C_DIR / "upstream_api.c", tmp_path / "upstream_api_asan", "-fsanitize=address",
+                        "-fno-omit-frame-pointer")
+    env = env_for(tmp_path, layout, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0", PYTHONMALLOC="malloc")
+    run([str(program), "all", str(layout["data"]), str(layout["root"]), str(layout["session"]),
+         str(layout["subagent"])], env=env, timeout=300)
+
+
 class Driver:
     """One `upstream_api serve` process: a command per line, an answer per line."""
 
