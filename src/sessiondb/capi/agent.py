@@ -45,7 +45,7 @@ class AgentHandles:
         held = []
         for _, client in sorted(self.clients.items()):
             session = getattr(client, "_session", None)
-            lock = getattr(getattr(session, "db", None), "_lock", None)
+            lock = getattr(getattr(session, "db", None), "lock", None)
             if lock is not None and lock.acquire(timeout=FORK_WAIT_S):
                 held.append(lock)
         self._held = held

@@ -3,7 +3,7 @@ transaction, and the per-file state table (``file_state``).
 
 This module knows rows, not files: the collector hands it prepared message rows and
 the state to remember for each source file, and everything of one batch is written
-atomically through :meth:`DatabaseCore._write` (so the writer fence guards it): a
+atomically through :meth:`Store.write` (so the writer fence guards it): a
 crash or a lost writer role never leaves messages without the offset that covers
 them, or an offset ahead of its messages.
 """
@@ -15,15 +15,16 @@ from collections.abc import Iterable, Sequence
 import apsw
 
 from ..timeutil import now_ms
-from .core import DatabaseCore
+from .connection import scalar
+from .schema import MESSAGE_INSERT_COLUMNS
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
+    from typing import Any
+
+    from .core import Store
     from .ingest_records import FileState, IngestOutcome, IngestSession
 
-# Column order of a message row handed to ingest_batch (the messages INSERT columns).
-MESSAGE_ROW_COLUMNS = ("session_id, uuid, type, content_text, content_full, timestamp, sequence, source, channel, "
-                       "model, tool_call_id, tool_name, tool_args, raw, approval_status, approval_resolved_at")
 _STATE_COLUMNS = ("path, source, session_id, size, mtime_ns, inode, byte_offset, prefix_hash, parser_version, "
                   "parser_state, bad_lines, first_error, updated_at")
 # A batch this large gets a bigger FTS5 buffer for its one INSERT (fewer, larger index
@@ -42,22 +43,24 @@ _META_MERGE = ("CASE WHEN excluded.meta IS NULL THEN sessions.meta WHEN sessions
                "THEN json_patch(sessions.meta, excluded.meta) ELSE sessions.meta END")
 
 
-class IngestMixin(DatabaseCore):
-    _ingest_stage_ready = False
+class Ingest:
+    """The collector's bulk write path and per-file state (``SessionDB`` forwards to it)."""
 
+    def __init__(self, store: Store) -> None:
+        self._store = store
     # ------------------------------------------------------------------ file state
     def load_file_states(self, source: str | None = None) -> dict[str, FileState]:
         """Every saved file state (of one source), keyed by path."""
         from .ingest_records import FileState
         if source is None:
-            rows = self._read(f"SELECT {_STATE_COLUMNS} FROM file_state")
+            rows = self._store.read(f"SELECT {_STATE_COLUMNS} FROM file_state")
         else:
-            rows = self._read(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE source = ?", (source,))
+            rows = self._store.read(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE source = ?", (source,))
         return {r[0]: FileState(*r) for r in rows}
 
     def get_file_state(self, path: str) -> FileState | None:
         from .ingest_records import FileState
-        row = self._read_one(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE path = ?", (path,))
+        row = self._store.read_one(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE path = ?", (path,))
         return FileState(*row) if row else None
 
     # ------------------------------------------------------------------ batch write
@@ -66,20 +69,23 @@ class IngestMixin(DatabaseCore):
 
         Projects and sessions are created or updated first, then every message row is
         inserted with one statement (uuid dedup: a stored uuid is skipped), changed
-        messages of ``update_changed`` sessions are updated, the sessions' counts and
-        newest time are refreshed and the file states saved. A session with no rows
+        messages of ``update_changed`` sessions are updated, times of ``retime`` and
+        ``links`` are written, the sessions' counts and newest time are refreshed (the
+        newest time recomputed exactly where a stored time changed) and the file states
+        saved. A session with no rows
         that is not stored yet is not created (a file of bookkeeping records only).
         """
         from .ingest_records import IngestOutcome
 
         outcome = IngestOutcome()
         states = list(states)
-        with self._write() as conn:
+        with self._store.write() as conn:
             now = now_ms()
-            first_id = (conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0) + 1
+            first_id = int(scalar(conn, "SELECT MAX(id) FROM messages") or 0) + 1
             project_ids: dict[str, int] = {}
-            rows: list[tuple] = []
+            rows: list[tuple[Any, ...]] = []
             mutable: list[str] = []
+            written: list[IngestSession] = []
             for s in sessions:
                 stored = conn.execute("SELECT message_count FROM sessions WHERE session_id = ?",
                                       (s.session_id,)).fetchone()
@@ -87,12 +93,11 @@ class IngestMixin(DatabaseCore):
                     continue
                 pid = project_ids.get(s.project_path)
                 if pid is None:
-                    pid = conn.execute(
-                        "INSERT INTO projects(name, path, source, encoded_dir_name, created_at, updated_at) "
+                    pid = int(scalar(
+                        conn, "INSERT INTO projects(name, path, source, encoded_dir_name, created_at, updated_at) "
                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET updated_at = excluded.updated_at, "
                         "encoded_dir_name = COALESCE(excluded.encoded_dir_name, projects.encoded_dir_name) "
-                        "RETURNING id", (s.project_name, s.project_path, s.source, s.encoded_dir_name, now, now)
-                    ).fetchone()[0]
+                        "RETURNING id", (s.project_name, s.project_path, s.source, s.encoded_dir_name, now, now)))
                     project_ids[s.project_path] = pid
                     outcome.projects.add(s.project_path)
                 project_update = "project_id = excluded.project_id, " if s.reassign_project else ""
@@ -107,13 +112,18 @@ class IngestMixin(DatabaseCore):
                     f"meta = {_META_MERGE}, updated_at = excluded.updated_at",
                     (s.session_id, pid, s.cwd, s.model, s.channel, s.file_mtime, s.file_size, s.meta, now, now))
                 outcome.sessions_written += 1
+                written.append(s)
                 rows.extend(s.rows)
                 if s.update_changed and s.rows and stored is not None and stored[0]:
                     mutable.append(s.session_id)   # only stored messages can have changed
+            # Sessions whose stored times changed: their newest time is recomputed, not grown.
+            retimed: set[str] = set()
             if rows:
-                outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable)
-            if outcome.inserted or outcome.updated:
-                self._refresh_sessions(conn, first_id, mutable if outcome.updated else [], now, outcome)
+                outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable, retimed)
+            for s in written:
+                outcome.updated += _write_times(conn, s, retimed)
+            if outcome.inserted or outcome.updated or retimed:
+                self._refresh_sessions(conn, first_id, mutable if outcome.updated else [], retimed, now, outcome)
             if states:
                 conn.executemany(
                     f"INSERT OR REPLACE INTO file_state({_STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -122,10 +132,8 @@ class IngestMixin(DatabaseCore):
                      for st in states])
         return outcome
 
-    def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple], mutable: list[str]) -> tuple[int, int]:
-        if not self._ingest_stage_ready:
-            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS sessiondb_ingest ({MESSAGE_ROW_COLUMNS})")
-            self._ingest_stage_ready = True
+    def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple[Any, ...]], mutable: list[str],
+                          retimed: set[str]) -> tuple[int, int]:
         placeholders = ", ".join("?" * 16)
         big = len(rows) >= _BIG_BATCH_ROWS
         if big:
@@ -140,21 +148,29 @@ class IngestMixin(DatabaseCore):
                 conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})",
                                  [tuple(_encodable(v) for v in row) for row in rows])
             # ORDER BY rowid keeps file order, so ids follow sequence within a session.
-            conn.execute(f"INSERT INTO messages({MESSAGE_ROW_COLUMNS}) SELECT {MESSAGE_ROW_COLUMNS} "
+            conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
                          "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
             inserted = conn.changes()
             updated = 0
             if mutable:
+                # A uuid repeated in the batch: its first row is the one stored, and compared.
+                first = ("(SELECT * FROM temp.sessiondb_ingest WHERE rowid IN (SELECT MIN(rowid) "
+                         "FROM temp.sessiondb_ingest GROUP BY uuid)) AS s")
+                match = ("messages.uuid = s.uuid AND messages.session_id = s.session_id "
+                         "AND s.session_id IN (SELECT value FROM json_each(?))")
+                sessions = _json_list(mutable)
+                # Times apart from the text: a changed time alone does not touch the search index.
+                moved = conn.execute(f"UPDATE messages SET timestamp = s.timestamp FROM {first} WHERE {match} "
+                                     "AND messages.timestamp IS NOT s.timestamp "
+                                     "RETURNING messages.id, messages.session_id", (sessions,)).fetchall()
                 differs = " OR ".join(f"messages.{c} IS NOT s.{c}" for c in _CHANGED)
-                conn.execute(
+                changed = conn.execute(
                     "UPDATE messages SET type = s.type, content_text = s.content_text, content_full = s.content_full, "
-                    "timestamp = s.timestamp, model = s.model, tool_call_id = s.tool_call_id, "
-                    "tool_name = s.tool_name, tool_args = s.tool_args, raw = s.raw "
-                    "FROM temp.sessiondb_ingest AS s WHERE messages.uuid = s.uuid "
-                    "AND messages.session_id = s.session_id "
-                    "AND s.session_id IN (SELECT value FROM json_each(?)) "
-                    f"AND ({differs})", (_json_list(mutable),))
-                updated = conn.changes()
+                    "model = s.model, tool_call_id = s.tool_call_id, tool_name = s.tool_name, "
+                    f"tool_args = s.tool_args, raw = s.raw FROM {first} WHERE {match} AND ({differs}) "
+                    "RETURNING messages.id", (sessions,)).fetchall()
+                retimed.update(sid for _, sid in moved)
+                updated = len({mid for mid, _ in moved} | {mid for (mid,) in changed})
             return inserted, updated
         finally:
             conn.execute("DELETE FROM temp.sessiondb_ingest")
@@ -163,10 +179,12 @@ class IngestMixin(DatabaseCore):
                              (_FTS_DEFAULT_HASH_BYTES,))
 
     @staticmethod
-    def _refresh_sessions(conn: apsw.Connection, first_id: int, touched: list[str], now: int,
+    def _refresh_sessions(conn: apsw.Connection, first_id: int, touched: list[str], retimed: set[str], now: int,
                           outcome: IngestOutcome) -> None:
         """``message_count`` = stored messages, ``last_message_at`` = newest time, for every
-        session that got new (ids >= first_id) or updated messages."""
+        session that got new (ids >= first_id) or updated messages. The newest time only
+        grows, except in ``retimed`` sessions (a stored time changed), where it is
+        recomputed from the stored messages."""
         counts = {sid: (n, newest) for sid, n, newest in conn.execute(
             # NOT INDEXED: read the new rows by rowid range; the planner would otherwise walk
             # the whole session index to group them (16 ms at 200k rows, for one new row).
@@ -176,12 +194,41 @@ class IngestMixin(DatabaseCore):
         outcome.inserted_by_session = {sid: n for sid, (n, _) in counts.items()}
         for sid in touched:
             if sid not in counts:
-                counts[sid] = (0, conn.execute("SELECT MAX(timestamp) FROM messages WHERE session_id = ?",
-                                               (sid,)).fetchone()[0])
+                counts[sid] = (0, scalar(conn, "SELECT MAX(timestamp) FROM messages WHERE session_id = ?", (sid,)))
         conn.executemany(
             "UPDATE sessions SET message_count = (SELECT COUNT(*) FROM messages WHERE session_id = ?1), "
             "last_message_at = MAX(COALESCE(last_message_at, ?2), ?2), updated_at = ?3 WHERE session_id = ?1",
-            [(sid, newest, now) for sid, (_, newest) in counts.items() if newest is not None])
+            [(sid, newest, now) for sid, (_, newest) in counts.items() if newest is not None and sid not in retimed])
+        if retimed:
+            conn.executemany(
+                "UPDATE sessions SET message_count = (SELECT COUNT(*) FROM messages WHERE session_id = ?1), "
+                "last_message_at = (SELECT MAX(timestamp) FROM messages WHERE session_id = ?1), updated_at = ?2 "
+                "WHERE session_id = ?1", [(sid, now) for sid in sorted(retimed)])
+
+
+def _write_times(conn: apsw.Connection, s: IngestSession, retimed: set[str]) -> int:
+    """Times found after their messages were stored: ``s.retime`` (uuid to time) and
+    ``s.links`` (a message takes its linked message's time). Returns how many stored
+    messages, written before this batch, changed; adds their session to ``retimed``."""
+    import json
+    corrected = 0
+    if s.links:
+        conn.execute(
+            "UPDATE messages SET timestamp = linked.timestamp FROM json_each(?1) AS l "
+            "JOIN messages AS linked ON linked.uuid = l.value "
+            "WHERE messages.uuid = l.key AND messages.session_id = ?2 AND messages.timestamp IS NOT linked.timestamp",
+            (json.dumps(dict(s.links)), s.session_id))
+        if conn.changes():
+            retimed.add(s.session_id)
+    if s.retime:
+        conn.execute(
+            "UPDATE messages SET timestamp = r.value FROM json_each(?1) AS r "
+            "WHERE messages.uuid = r.key AND messages.session_id = ?2 AND messages.timestamp IS NOT r.value",
+            (json.dumps(s.retime), s.session_id))
+        corrected = conn.changes()
+        if corrected:
+            retimed.add(s.session_id)
+    return corrected
 
 
 def _json_list(values: list[str]) -> str:

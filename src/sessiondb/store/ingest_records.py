@@ -11,6 +11,7 @@ from __future__ import annotations
 import typing  # noqa: F401
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -40,6 +41,9 @@ class IngestSession:
     ``update_changed``: a stored message with the same uuid in this session whose text
     differs is updated (for sources that rewrite their files); otherwise stored rows win.
     ``reassign_project``: the session's project was a guess and is now known.
+    ``retime``: stored messages (by uuid) whose provisional time is now known.
+    ``links``: ``(uuid, linked uuid)`` of messages without a time of their own, which take
+    the linked message's time when it is stored.
     """
 
     session_id: str
@@ -53,9 +57,11 @@ class IngestSession:
     meta: str | None = None
     file_mtime: int | None = None
     file_size: int | None = None
-    rows: list[tuple] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
     update_changed: bool = False
     reassign_project: bool = False
+    retime: dict[str, int] = field(default_factory=dict)
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
