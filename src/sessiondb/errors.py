@@ -56,3 +56,7 @@ class ConflictError(DatabaseError):
 
 class NotConnectedError(SessionDBError):
     """An :class:`~sessiondb.agent_client.AgentClient` call before ``connect`` or after ``disconnect``."""
+
+
+class RemoteError(SessionDBError):
+    """A remote archive (the PostgreSQL mirror) cannot be reached or used."""
