@@ -13,10 +13,10 @@ from rich.text import Text
 
 from ..collector import CollectResult, Collector
 from ..errors import InvalidArgument
-from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, open_db
+from .common import EXIT_DATABASE, EXIT_OK, SOURCES, UserError, add_db_option, add_json_option, open_db
 from .output import Output
 
-SOURCES = ["claude", "codex", "opencode", "gemini"]
+
 WRITER_TYPES = ["memex-daemon", "vlaude-daemon", "memex-kit", "vlaude-kit"]
 # `sessiondb collect` as a writer: lowest priority, so it never preempts a daemon or a Kit.
 CLI_WRITER, CLI_PRIORITY = "sessiondb_cli", 0

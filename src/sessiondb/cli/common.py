@@ -12,6 +12,15 @@ from ..errors import ConfigError
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
 
 
+def _source_names() -> list[str]:
+    from ..sources import MODULES
+
+    return list(MODULES)
+
+
+SOURCES = _source_names()
+
+
 class UserError(Exception):
     """A mistake the user can fix: printed as one line with a hint."""
 
@@ -79,3 +88,25 @@ def resolve_session(db: SessionDB, text: str) -> str:
         raise UserError(f"{text!r} matches several sessions ({found[0].session_id}, {found[1].session_id}, ...)",
                         "type more of the session id")
     return found[0].session_id
+
+
+def db_argument(args: argparse.Namespace) -> str:
+    """`` --db PATH`` when the user gave one, so printed commands work when pasted."""
+    import shlex
+
+    return f" --db {shlex.quote(args.db)}" if getattr(args, "db", None) else ""
+
+
+def short_id(session_id: str, length: int = 8) -> str:
+    """The first characters of a session id (whole ids of other shapes stay whole)."""
+    return session_id[:length] if len(session_id) > length + 4 else session_id
+
+
+def unique_prefix(db: SessionDB, session_id: str, length: int = 8) -> str:
+    """The shortest prefix of at least ``length`` characters that names only this session."""
+    while length < len(session_id):
+        found = db.search_sessions_by_prefix(session_id[:length], 2)
+        if len(found) <= 1:
+            return session_id[:length]
+        length += 4
+    return session_id
