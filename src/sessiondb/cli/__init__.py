@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import PermissionDenied, SessionDBError
-from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError
+from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, explain_database_error
 from .output import Output
 
 # Subcommands that other faces provide (viewer, MCP server, mirror). Each module has
@@ -26,7 +26,18 @@ FACE_COMMANDS = ("sessiondb.viewer.command", "sessiondb.mcp.command", "sessiondb
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """Help that states every option's default."""
+    """Help that states every option's default and keeps the line breaks of descriptions
+    (each line is wrapped on its own; an indented line keeps its indent)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        lines = []
+        for line in text.splitlines():
+            lead = line[:len(line) - len(line.lstrip())]
+            lines.append(textwrap.fill(line.strip(), width, initial_indent=indent + lead,
+                                       subsequent_indent=indent + lead + ("  " if lead else "")) if line.strip() else "")
+        return "\n".join(lines)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -119,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error(str(exc), "another program is the writer; see `sessiondb status`")
         return EXIT_DATABASE
     except SessionDBError as exc:
-        out.error(str(exc), "check the file with `sessiondb doctor`")
+        out.error(*explain_database_error(args, exc))
         return EXIT_DATABASE
     except KeyboardInterrupt:
         return 130

@@ -58,6 +58,65 @@ def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = Fal
     return SessionDB.connect(config)
 
 
+def write_problem(path: str | Path) -> str | None:
+    """Why the database at ``path`` cannot be written, or None when it can (as far as the
+    file system says: a lock held by another program is not a problem here)."""
+    import os
+
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return "it is on a read-only file system"
+    except OSError:
+        return None
+    if path.exists() and not os.access(path, os.W_OK):
+        return "you have no write permission on the file"
+    if directory.exists() and not os.access(directory, os.W_OK | os.X_OK):
+        return (f"you have no write permission on its folder {directory} (SQLite creates {path.name}-wal "
+                "and -shm there)")
+    return None
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def not_a_database(path: str | Path) -> bool:
+    """True for an existing, non-empty file that is not an SQLite database."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError:
+        return False
+    return bool(head) and head != SQLITE_MAGIC
+
+
+def explain_database_error(args: argparse.Namespace, exc: Exception) -> tuple[str, str]:
+    """The one line and hint for a database error, with a hint that leads somewhere (never
+    back to the command that just failed)."""
+    try:
+        path = db_config(args, read_only=True).path
+    except UserError:
+        return str(exc), "pass a file path with --db PATH"
+    command = getattr(args, "command", "")
+    if not_a_database(path):
+        return (f"{path} is not a sessiondb database (SQLite says: {exc})",
+                "check the path given with --db or $CLAUDE_SESSION_DB_URL; to build a new database there, "
+                "move the file away and run `sessiondb collect`")
+    problem = write_problem(path)
+    if problem is not None:
+        if command in ("collect", "watch", "demo"):
+            return (f"{path} is read-only, so {command} cannot write it: {problem}",
+                    "collect into a database you can write: --db PATH")
+        return (f"{path} cannot be opened for reading: {problem}, and SQLite needs to create "
+                f"{Path(path).name}-shm beside a WAL database",
+                f"copy it somewhere you can write (cp {path} /tmp/) and pass --db with the copy")
+    if command == "doctor":
+        return (str(exc), "restore the file from a backup, or move it away and run `sessiondb collect` to build "
+                          "it again from the session files")
+    return str(exc), "check the file with `sessiondb doctor`"
+
+
 def resolve_project(db: SessionDB, text: str) -> int:
     """A project given as id, path, name or part of its path."""
     if text.isdigit() and db.get_project(int(text)):
@@ -75,7 +134,7 @@ def resolve_project(db: SessionDB, text: str) -> int:
             names = ", ".join(p.path for p in candidates[:5])
             raise UserError(f"{text!r} matches {len(candidates)} projects ({names}...)",
                             "give more of the path, or the project id from `sessiondb projects`")
-    raise UserError(f"no project matches {text!r}", "list them with `sessiondb projects`", EXIT_NOTHING)
+    raise UserError(f"no project matches {text!r}", "list projects with `sessiondb projects`", EXIT_NOTHING)
 
 
 def resolve_session(db: SessionDB, text: str) -> str:

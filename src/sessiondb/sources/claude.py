@@ -52,6 +52,10 @@ _SYNTHETIC_MODEL = "<synthetic>"
 
 
 # --------------------------------------------------------------------------- roots
+# The environment variables default_roots reads, in order (for help texts).
+ROOT_VARIABLES = ("CLAUDE_PROJECTS_PATH", "CLAUDE_CONFIG_DIR")
+
+
 def default_roots() -> list[Path]:
     direct = roots_module.split_env("CLAUDE_PROJECTS_PATH")
     if direct:

@@ -49,6 +49,10 @@ _INJECTED_PREFIXES = ("<environment_context>", "<user_instructions>", "# AGENTS.
 _SKIPPED_ITEMS = frozenset({"ghost_snapshot"})
 
 
+# The environment variables default_roots reads, in order (for help texts).
+ROOT_VARIABLES = ("CODEX_PATH", "CODEX_HOME")
+
+
 def default_roots() -> list[Path]:
     for name in ("CODEX_PATH", "CODEX_HOME"):
         found = roots_module.split_env(name)

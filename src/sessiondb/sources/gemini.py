@@ -40,6 +40,10 @@ _SUFFIXES = (".json", ".jsonl")
 MAX_JSON_FILE_BYTES = 256 << 20
 
 
+# The environment variables default_roots reads, in order (for help texts).
+ROOT_VARIABLES = ("GEMINI_TMP_PATH", "GEMINI_CLI_HOME")
+
+
 def default_roots() -> list[Path]:
     direct = roots_module.split_env("GEMINI_TMP_PATH")
     if direct:

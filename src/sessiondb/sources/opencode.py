@@ -47,6 +47,10 @@ BUSY_TIMEOUT_MS = 2000
 MAX_PART_BYTES = 64 << 20
 
 
+# The environment variables default_roots reads, in order (for help texts).
+ROOT_VARIABLES = ("OPENCODE_PATH", "XDG_DATA_HOME")
+
+
 def default_roots() -> list[Path]:
     direct = roots_module.split_env("OPENCODE_PATH")
     if direct:
