@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -38,6 +39,7 @@ def _stand_ins() -> dict[int, str]:
 
 
 _STAND_INS = _stand_ins()
+_JSON_UNSAFE = re.compile("[\x7f-\x9f]")
 
 
 def terminal_safe(text: object) -> str:
@@ -67,7 +69,10 @@ class Output:
         return self.console.is_terminal
 
     def json(self, value: Any) -> None:
-        sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+        """Exact JSON; DEL and C1 controls, which JSON may leave raw, are escaped as well,
+        so even JSON on a terminal cannot drive it."""
+        text = json.dumps(to_jsonable(value), ensure_ascii=False, indent=2)
+        sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
     def print(self, *items: Any, **kwargs: Any) -> None:
         """Print strings and Text made terminal-safe (strings are never read as markup);
