@@ -56,8 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("session", help="session id or its first characters")
     p.add_argument("--around", metavar="MESSAGE",
                    help="open at this message (its id, as printed by search, or its uuid), with context")
-    p.add_argument("--at", metavar="TIME", help="open at the first message at or after TIME (2026-01-31T09:30, "
-                                                "7d, today, ...), with context")
+    p.add_argument("--at", metavar="TIME", help="open at the earliest message at or after TIME "
+                                                "(2026-01-31T09:30, 7d, today, ...), with context")
     p.add_argument("-C", "--context", type=int, default=5, metavar="N",
                    help="messages before and after --around / --at")
     p.add_argument("--full", action="store_true", help="show long tool arguments and results whole, not cut")
@@ -82,7 +82,7 @@ class Part:
 def split_parts(message: Message) -> list[Part]:
     """The marked parts of ``content_full`` (text is everything outside the markers)."""
     full = message.content_full or ""
-    if not full or full == (message.content_text or ""):
+    if not full or (full == (message.content_text or "") and message.type is MessageType.USER):
         return [Part("text", full or message.content_text or "")]
     parts: list[Part] = []
     for line in full.split("\n"):
@@ -361,7 +361,9 @@ def _window(messages: list[Message], args: argparse.Namespace) -> tuple[int, int
             at = parse_when(args.at)
         except BadDate as exc:
             raise UserError(f"--at: {exc}", "use 2026-01-31, 2026-01-31T09:30, 7d, 12h, today or yesterday") from exc
-        target = next((i for i, m in enumerate(messages) if m.timestamp >= at), None)
+        # The earliest message at or after the time (records need not be in time order).
+        later = [(m.timestamp, i) for i, m in enumerate(messages) if m.timestamp >= at]
+        target = min(later)[1] if later else None
         if target is None:
             raise UserError(f"no message at or after {args.at} in this session", "try an earlier time",
                             EXIT_NOTHING)
