@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             print(f"unknown option(s) with the library flags: {' '.join(unknown)}", file=sys.stderr)
             return 2
+        missing = build_info().get("not_built")
+        if missing:
+            print(missing, file=sys.stderr)
+            return 1
         if set(asked) <= {"--cflags", "--libs"}:  # compiler flags go on one line, like pkg-config
             print(" ".join(answer(a) for a in asked))
         else:
