@@ -305,7 +305,7 @@ def failure_notice(exc: BaseException) -> str:
     missing = missing_for_build()
     if missing is None:
         compiler = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-        missing = f"a working C compiler ({compiler} failed: {type(exc).__name__}: {str(exc).strip()[:200]})"
+        missing = f"a working C compiler ({compiler} failed; its messages are above with pip -v)"
     return (f"sessiondb: the C library (libsessiondb, for C and Swift) was not built: missing {missing}. "
             f"Python, the sessiondb command and everything else work. To add it: {HOW_TO_GET_A_COMPILER}; "
             "then install again.")
