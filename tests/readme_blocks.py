@@ -78,7 +78,8 @@ def blocks(readme: Path = ROOT / "README.md") -> list[Block]:
     found = []
     for match in FENCE.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
-        headings = re.findall(r"^#+ (.+)$", text[:match.start()], re.M)
+        prose = FENCE.sub("", text[:match.start()])   # a "# comment" inside a block is no heading
+        headings = re.findall(r"^#+ (.+)$", prose, re.M)
         found.append(Block(match.group(1).lower(), match.group(2), line, headings[-1] if headings else ""))
     return found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ def test_every_block_runs(tmp_path: Path) -> None:
                 swift_apps.append(written.parent)
     ran: list[str] = []
     for block in ALL:
+        started = time.monotonic()
         if block.line in quick:
             continue   # run on a clean clone by test_quickstart.py / by .ci/run itself
         if block.lang in SHELLS:
@@ -69,7 +71,7 @@ def test_every_block_runs(tmp_path: Path) -> None:
         assert result.returncode == 0, f"{block.label} failed (exit {result.returncode}):\n{block.code}\n" \
                                        f"--- output\n{result.stdout[-6000:]}"
         assert "Traceback" not in result.stdout, f"{block.label}:\n{result.stdout[-6000:]}"
-        ran.append(block.label)
+        ran.append(f"{block.label}: {time.monotonic() - started:.1f} s")
     for folder in swift_apps:
         for result in workspace.build_swift_app(folder):
             assert result.returncode == 0, f"swift app {folder} failed:\n{result.stdout[-6000:]}"

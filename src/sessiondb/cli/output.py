@@ -114,6 +114,8 @@ class Output:
                 break
             except KeyboardInterrupt:   # Ctrl-C belongs to the pager, as in git
                 continue
+        if pager.returncode == 127:   # the shell found no such pager: print it here instead
+            sys.stdout.write(capture.get())
 
     def lines(self, items: Iterable[Any]) -> None:
         """Each item on its own line(s), wrapped to the terminal (a pipe gets long lines)."""
@@ -147,12 +149,14 @@ class Output:
 def pager_command() -> str | None:
     import os
 
+    import shutil
+
     for name in ("SESSIONDB_PAGER", "PAGER"):
         value = os.environ.get(name)
         if value is not None:
             value = value.strip()
             return None if value in ("", "cat") else value
-    return "less"
+    return "less" if shutil.which("less") else None
 
 
 def to_jsonable(value: Any) -> Any:
