@@ -78,7 +78,14 @@ class Output:
         """Print strings and Text made terminal-safe (strings are never read as markup);
         other renderables must be built from :func:`safe_text` (see :meth:`table`)."""
         kwargs.setdefault("markup", False)
-        self.console.print(*(safe_text(i) if isinstance(i, (str, Text)) else i for i in items), **kwargs)
+        safe = [safe_text(i) if isinstance(i, (str, Text)) else i for i in items]
+        if self.console.is_terminal:
+            self.console.print(*safe, **kwargs)
+            return
+        # In a pipe: the same lines without the padding that aligns the last column.
+        with self.console.capture() as capture:
+            self.console.print(*safe, **kwargs)
+        self.console.file.write("\n".join(line.rstrip() for line in capture.get().split("\n")))
 
     def page(self, items: Sequence[Any], *, enabled: bool = True) -> None:
         """Print ``items``; on a terminal through the pager, as git does: ``$SESSIONDB_PAGER``,
@@ -138,7 +145,7 @@ class Output:
               styles: dict[str, str] | None = None) -> Table:
         """A borderless table whose cells are terminal-safe Text (never markup)."""
         right, styles = set(right), styles or {}
-        table = Table(box=None, header_style="bold", padding=(0, 2, 0, 0))
+        table = Table(box=None, header_style="bold", padding=(0, 2, 0, 0), pad_edge=False)
         for column in columns:
             table.add_column(column, justify="right" if column in right else "left", style=styles.get(column))
         for row in rows:
