@@ -7,22 +7,20 @@ import dataclasses
 import signal
 import threading
 import time
-from datetime import datetime
-
 from collections import Counter
+from datetime import datetime
 
 from rich.text import Text
 
 from ..collector import CollectResult, Collector
+from ..coordination.types import WriterType
 from ..errors import InvalidArgument
 from .common import EXIT_DATABASE, EXIT_OK, SOURCES, UserError, add_db_option, add_json_option, open_db
 from .output import Output, plural
 from .progress import CollectProgress
 
 EXIT_INTERRUPTED = 130
-
-
-WRITER_TYPES = ["memex-daemon", "vlaude-daemon", "memex-kit", "vlaude-kit"]
+WRITER_TYPES = [t.value.replace("_", "-") for t in WriterType]
 # `sessiondb collect` as a writer: lowest priority, so it never preempts a daemon or a Kit.
 CLI_WRITER, CLI_PRIORITY = "sessiondb_cli", 0
 
@@ -58,8 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _writer_type(text: str, priority: int | None) -> tuple[str, int | None]:
-    from ..coordination.protocol import WriterType
-
     known = WriterType.from_name(text.replace("-", "_"))
     if known is not None:
         return known.value, priority
@@ -82,7 +78,7 @@ def _summary(result: CollectResult, seconds: float) -> str:
 
 
 def cmd_collect(args: argparse.Namespace, out: Output) -> int:
-    from ..coordination.protocol import Role
+    from ..coordination.types import Role
     from ..coordination.loop import Coordinator
 
     with open_db(args, write=True, create=True) as db:
@@ -141,7 +137,7 @@ def _result_fields(result: CollectResult) -> dict:
 
 
 def cmd_watch(args: argparse.Namespace, out: Output) -> int:
-    from ..coordination.protocol import Role
+    from ..coordination.types import Role
     from ..watch import Watcher
 
     name, priority = _writer_type(args.writer, args.priority)
