@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import PermissionDenied, SessionDBError
 from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, explain_database_error
+from . import library_flags
 from .output import Output
 
 # Subcommands that other faces provide (viewer, MCP server, mirror). Each module has
 # ``register(subparsers)`` and imports its own dependencies only when its command runs;
 # they are found by name so that this face imports no other face.
-LIBRARY_FLAGS = ("--cflags", "--libs", "--libdir", "--includedir", "--pkgconfigdir")
 FACE_COMMANDS = ("sessiondb.viewer.command", "sessiondb.mcp.command", "sessiondb.mirror.command")
 
 
@@ -112,9 +112,8 @@ def _optional(name: str):
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments and all(a in LIBRARY_FLAGS for a in arguments):
-        from ..__main__ import main as library_flags   # the same answers as `python -m sessiondb`
-        return library_flags(arguments)
+    if any(a in library_flags.FLAGS for a in arguments):
+        return library_flags.main(arguments)
     parser = build_parser()
     args = parser.parse_args(arguments)
     if not getattr(args, "handler", None):

@@ -1,0 +1,65 @@
+"""Where the C library is, and the flags to build against it: ``python -m sessiondb
+--cflags --libs`` and ``sessiondb --cflags --libs`` (the same answers)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import sysconfig
+from pathlib import Path
+
+FLAGS = ("--libdir", "--includedir", "--pkgconfigdir", "--cflags", "--libs")
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+LIBDIR = PACKAGE_DIR / "_native"
+INCLUDEDIR = PACKAGE_DIR / "include"
+PKGCONFIGDIR = LIBDIR / "pkgconfig"
+
+
+def build_info() -> dict:
+    """What the build recorded next to the library (empty if it was never built)."""
+    try:
+        return json.loads((LIBDIR / "build_info.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def python_link_flags() -> list[str]:
+    """Flags to link libpython, for a library built without it (manylinux wheels)."""
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}{getattr(sys, 'abiflags', '')}"
+    flags = [f"-L{libdir}", f"-Wl,-rpath,{libdir}"] if libdir else []
+    return flags + [f"-lpython{version}"]
+
+
+def cflags() -> str:
+    return f"-I{INCLUDEDIR}"
+
+
+def libs() -> str:
+    flags = [f"-L{LIBDIR}", f"-Wl,-rpath,{LIBDIR}", "-lsessiondb"]
+    if not build_info().get("links_libpython", True):
+        flags += python_link_flags()
+    return " ".join(flags)
+
+
+def answer(flag: str) -> str:
+    return {"--libdir": str(LIBDIR), "--includedir": str(INCLUDEDIR), "--pkgconfigdir": str(PKGCONFIGDIR),
+            "--cflags": cflags(), "--libs": libs()}[flag]
+
+
+def main(args: list[str]) -> int:
+    """Answer the library flags in ``args`` (every argument must be one of FLAGS)."""
+    unknown = [a for a in args if a not in FLAGS]
+    if unknown:
+        print(f"unknown option(s) with the library flags: {' '.join(unknown)}", file=sys.stderr)
+        return 2
+    missing = build_info().get("not_built")
+    if missing:
+        print(missing, file=sys.stderr)
+        return 1
+    if set(args) <= {"--cflags", "--libs"}:  # compiler flags go on one line, like pkg-config
+        print(" ".join(answer(a) for a in args))
+    else:
+        for flag in args:
+            print(answer(flag))
+    return 0
