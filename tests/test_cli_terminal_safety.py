@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import apsw
 import pytest
 from helpers import BASE_TS, msg
 from terminal import raw_controls, run_on_pty, sessiondb_env, visible
@@ -44,10 +45,11 @@ def hostile_db(tmp_path: Path) -> Path:
                          tool_call_id="t1", raw=f"raw line {HOSTILE}"),
             MessageInput("h4", MessageType.ASSISTANT, "", f"[Thinking] thinking {HOSTILE}", BASE_TS + 4000, 4),
         ])
-        # Another program (the original library, say) wrote the writer registry itself.
-        db._connection().execute(
-            "INSERT INTO writer_registry(id, writer_type, writer_id, priority, heartbeat, registered_at) "
-            "VALUES (1, ?, ?, 1, ?, ?)", (f"writer{TITLE_SET}{CLEAR}", f"id{LINK}", BASE_TS, BASE_TS))
+    # Another program (the original library, say) wrote the writer registry itself.
+    other = apsw.Connection(str(path))
+    other.execute("INSERT INTO writer_registry(id, writer_type, writer_id, priority, heartbeat, registered_at) "
+                  "VALUES (1, ?, ?, 1, ?, ?)", (f"writer{TITLE_SET}{CLEAR}", f"id{LINK}", BASE_TS, BASE_TS))
+    other.close()
     return path
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -80,6 +81,7 @@ class Output:
         kwargs.setdefault("markup", False)
         safe = [safe_text(i) if isinstance(i, (str, Text)) else i for i in items]
         if self.console.is_terminal:
+            kwargs.setdefault("soft_wrap", False)   # rich wraps (and tables fit) to the terminal
             self.console.print(*safe, **kwargs)
             return
         # In a pipe: the same lines without the padding that aligns the last column.
@@ -140,16 +142,32 @@ class Output:
             text.append(f"\n  hint: {terminal_safe(hint)}", style="dim")
         self.errors.print(text)
 
-    @staticmethod
-    def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, right: Iterable[str] = (),
-              styles: dict[str, str] | None = None) -> Table:
-        """A borderless table whose cells are terminal-safe Text (never markup)."""
-        right, styles = set(right), styles or {}
+    def table(self, columns: Sequence[str], rows: Iterable[Sequence[object]], *, right: Iterable[str] = (),
+              styles: dict[str, str] | None = None, cut: Iterable[str] = ()) -> Table:
+        """A borderless table whose cells are terminal-safe Text (never markup), one line a
+        row: on a terminal the ``cut`` columns share the width the others leave and end in
+        an ellipsis; in a pipe nothing is cut."""
+        right, styles, cut = set(right), styles or {}, set(cut)
+        cells = [[safe_text(cell) for cell in row] for row in rows]
+        widths = [max([cell_len(column)] + [row[i].cell_len for row in cells]) for i, column in enumerate(columns)]
+        limits: dict[str, int] = {}
+        if self.interactive and cut:
+            # Share what the other columns leave: the narrowest cut column first gets all it
+            # needs, up to an equal part of the rest.
+            left = self.console.width - sum(w + 2 for w, column in zip(widths, columns) if column not in cut)
+            wanted = sorted((w, column) for w, column in zip(widths, columns) if column in cut)
+            for n, (width, column) in enumerate(wanted):
+                part = max(8, left // (len(wanted) - n) - 2)
+                limits[column] = min(width, part)
+                left -= limits[column] + 2
         table = Table(box=None, header_style="bold", padding=(0, 2, 0, 0), pad_edge=False)
-        for column in columns:
-            table.add_column(column, justify="right" if column in right else "left", style=styles.get(column))
-        for row in rows:
-            table.add_row(*(safe_text(cell) for cell in row))
+        for column, width in zip(columns, widths):
+            table.add_column(column, justify="right" if column in right else "left", style=styles.get(column),
+                             no_wrap=True, overflow="ellipsis" if column in cut else "fold",
+                             min_width=None if column in cut else width,
+                             max_width=limits.get(column))
+        for row in cells:
+            table.add_row(*row)
         return table
 
 

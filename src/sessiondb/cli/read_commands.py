@@ -152,7 +152,8 @@ def cmd_projects(args: argparse.Namespace, out: Output) -> int:
     out.print(out.table(("id", "project", "source", "sessions", "messages", "last active", "path"),
                         ((p.id, p.name, p.source, f"{p.session_count:,}", f"{p.message_count:,}",
                           when(p.last_active), p.path) for p in projects),
-                        right=("id", "sessions", "messages"), styles={"project": "bold", "path": "dim"}))
+                        right=("id", "sessions", "messages"), styles={"project": "bold", "path": "dim"},
+                        cut=("path",)))
     return EXIT_OK
 
 
@@ -187,7 +188,8 @@ def cmd_sessions(args: argparse.Namespace, out: Output) -> int:
         rows.append((name, _span(s.first_message_at, s.last_message_at), f"{s.message_count:,}", s.source,
                      s.project_name, title))
     out.print(out.table(("session", "first – last message", "messages", "source", "project", "title"), rows,
-                        right=("messages",), styles={"session": "bold", "first – last message": "dim"}))
+                        right=("messages",), styles={"session": "bold", "first – last message": "dim"},
+                        cut=("title", "project")))
     return EXIT_OK
 
 
