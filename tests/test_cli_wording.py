@@ -175,22 +175,24 @@ def test_help_states_defaults_as_printed() -> None:
 
 
 def test_collect_help_names_the_folders_and_variables_of_every_source() -> None:
-    from sessiondb.sources import MODULES
+    from sessiondb.sources import SOURCES
 
-    text = " ".join(run("collect", "--help").stdout.split())
-    for name, module in MODULES.items():
-        assert f"{name}:" in text
-        for variable in module.ROOT_VARIABLES:
+    text = " ".join(run("collect", "--help", env={"HOME": "/home/someone"}).stdout.split())
+    for name, source in SOURCES.items():
+        assert f"{name} ({source.title}):" in text
+        for root in source.resolve_roots(None):
+            assert str(root).replace(os.environ["HOME"], "~") in text or str(root) in text
+        for variable in source.roots_spec.variables:
             assert f"${variable}" in text
 
 
 @pytest.mark.parametrize("source", ["claude", "codex", "opencode", "gemini"])
 def test_each_named_variable_really_moves_the_folders(source: str, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from sessiondb.sources import MODULES
+    from sessiondb.sources import SOURCES
 
-    module = MODULES[source]
-    for variable in module.ROOT_VARIABLES:
+    module = SOURCES[source]
+    for variable in module.roots_spec.variables:
         before = module.resolve_roots(None)
         monkeypatch.setenv(variable, str(tmp_path / variable))
         assert module.resolve_roots(None) != before, f"{variable} does not change {source}'s folders"

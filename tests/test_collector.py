@@ -116,10 +116,10 @@ def test_parser_version_bump_reparses(db: SessionDB, session_file: Path, tmp_pat
     roots = _roots(session_file, tmp_path)
     db.collect_all(["claude"], roots=roots)
     assert db.collect_all(["claude"], roots=roots).files_read == 0
-    monkeypatch.setattr(claude, "PARSER_VERSION", claude.PARSER_VERSION + 1)
+    monkeypatch.setattr(claude.SOURCE, "parser_version", claude.SOURCE.parser_version + 1)
     result = db.collect_all(["claude"], roots=roots)
     assert result.files_reparsed == 1 and result.messages_inserted == 0
-    assert db.get_file_state(str(session_file)).parser_version == claude.PARSER_VERSION
+    assert db.get_file_state(str(session_file)).parser_version == claude.SOURCE.parser_version
 
 
 def test_vanished_files_keep_their_rows(db: SessionDB, tmp_path: Path) -> None:

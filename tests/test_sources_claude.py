@@ -147,14 +147,14 @@ def test_unterminated_complete_last_line_is_read(db: SessionDB, tmp_path: Path) 
 def test_roots_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     one, two = tmp_path / "cfg1", tmp_path / "cfg2"
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{one},{two}")
-    assert claude.resolve_roots() == [one / "projects", two / "projects"]
+    assert claude.SOURCE.resolve_roots() == [one / "projects", two / "projects"]
     monkeypatch.setenv("CLAUDE_PROJECTS_PATH", str(tmp_path / "direct"))
-    assert claude.resolve_roots() == [tmp_path / "direct"]
-    assert claude.resolve_roots(tmp_path / "arg") == [tmp_path / "arg"]
+    assert claude.SOURCE.resolve_roots() == [tmp_path / "direct"]
+    assert claude.SOURCE.resolve_roots(tmp_path / "arg") == [tmp_path / "arg"]
     monkeypatch.delenv("CLAUDE_PROJECTS_PATH")
     monkeypatch.delenv("CLAUDE_CONFIG_DIR")
     home = Path.home()
-    assert claude.resolve_roots() == [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
+    assert claude.SOURCE.resolve_roots() == [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
 
 
 def test_collect_uses_claude_config_dir(db: SessionDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,15 +169,15 @@ def test_collect_uses_claude_config_dir(db: SessionDB, tmp_path: Path, monkeypat
 
 
 def test_discovery_lists_sessions_and_subagents_without_reading(tmp_path: Path) -> None:
-    units = list(claude.discover([PROJECTS]))
+    units = list(claude.SOURCE.discover([PROJECTS]))
     names = sorted((u.context["session_id"], u.context.get("parent_session_id")) for u in units)
     assert names == [(CLAUDE_MAIN, None), (CLAUDE_SUMMARY_ONLY, None), (CLAUDE_BAD, None),
                      ("agent-a1b2c3d4", None), ("agent-deadbeef", CLAUDE_MAIN)]
     assert all(isinstance(u, SourceUnit) and u.incremental for u in units)
-    unit = claude.unit_for_path(PROJECTS / "-home-dev-demo" / CLAUDE_MAIN / "subagents" / "agent-deadbeef.jsonl",
+    unit = claude.SOURCE.unit_for_path(PROJECTS / "-home-dev-demo" / CLAUDE_MAIN / "subagents" / "agent-deadbeef.jsonl",
                                 [PROJECTS])
     assert unit.context == {"session_id": "agent-deadbeef", "encoded_dir_name": "-home-dev-demo",
                             "parent_session_id": CLAUDE_MAIN}
-    assert claude.unit_for_path(PROJECTS / "-home-dev-demo" / CLAUDE_MAIN / "tool-results" / "x.jsonl",
+    assert claude.SOURCE.unit_for_path(PROJECTS / "-home-dev-demo" / CLAUDE_MAIN / "tool-results" / "x.jsonl",
                                 [PROJECTS]) is None
-    assert claude.unit_for_path(tmp_path / "elsewhere.jsonl", [PROJECTS]) is None
+    assert claude.SOURCE.unit_for_path(tmp_path / "elsewhere.jsonl", [PROJECTS]) is None

@@ -84,17 +84,17 @@ def test_session_id_falls_back_to_the_file_name(db: SessionDB, tmp_path: Path) -
 
 def test_roots_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "home"))
-    assert codex.resolve_roots() == [tmp_path / "home"]
+    assert codex.SOURCE.resolve_roots() == [tmp_path / "home"]
     monkeypatch.setenv("CODEX_PATH", str(tmp_path / "path"))
-    assert codex.resolve_roots() == [tmp_path / "path"]
+    assert codex.SOURCE.resolve_roots() == [tmp_path / "path"]
     monkeypatch.delenv("CODEX_PATH")
     monkeypatch.delenv("CODEX_HOME")
-    assert codex.resolve_roots() == [Path.home() / ".codex"]
+    assert codex.SOURCE.resolve_roots() == [Path.home() / ".codex"]
 
 
 def test_history_file_and_other_files_are_not_sessions() -> None:
-    assert codex.unit_for_path(ROOT / "history.jsonl", [ROOT]) is None
-    units = sorted(u.path for u in codex.discover([ROOT]))
+    assert codex.SOURCE.unit_for_path(ROOT / "history.jsonl", [ROOT]) is None
+    units = sorted(u.path for u in codex.SOURCE.discover([ROOT]))
     assert [Path(p).parent.name for p in units] == ["archived_sessions", "01"]
 
 

@@ -83,6 +83,6 @@ def test_broken_chat_file_is_reported(db: SessionDB, tmp_path: Path) -> None:
 
 def test_roots_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEMINI_CLI_HOME", str(tmp_path / "h"))
-    assert gemini.resolve_roots() == [tmp_path / "h" / ".gemini" / "tmp"]
+    assert gemini.SOURCE.resolve_roots() == [tmp_path / "h" / ".gemini" / "tmp"]
     monkeypatch.setenv("GEMINI_TMP_PATH", str(tmp_path / "t"))
-    assert gemini.resolve_roots() == [tmp_path / "t"]
+    assert gemini.SOURCE.resolve_roots() == [tmp_path / "t"]

@@ -105,6 +105,6 @@ def test_locked_database_is_reported_not_fatal(db: SessionDB, tmp_path: Path) ->
 
 def test_roots_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert opencode.resolve_roots() == [tmp_path / "xdg" / "opencode"]
+    assert opencode.SOURCE.resolve_roots() == [tmp_path / "xdg" / "opencode"]
     monkeypatch.setenv("OPENCODE_PATH", str(tmp_path / "oc"))
-    assert opencode.resolve_roots() == [tmp_path / "oc"]
+    assert opencode.SOURCE.resolve_roots() == [tmp_path / "oc"]

@@ -47,7 +47,7 @@ def _unit(path: str = "/nonexistent/-p/s.jsonl", **context) -> SourceUnit:
 @given(st.lists(st.binary(max_size=300), max_size=8))
 def test_line_parsers_never_raise_on_arbitrary_bytes(lines: list[bytes]) -> None:
     for module in (claude, codex):
-        parser = module.Parser(_unit())
+        parser = module.SOURCE.line_parser(_unit())
         for offset, line in enumerate(lines):
             parser.feed(line, offset)
         parser.session()
@@ -57,10 +57,10 @@ def test_line_parsers_never_raise_on_arbitrary_bytes(lines: list[bytes]) -> None
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_objects(CLAUDE_KEYS), max_size=6), st.lists(_objects(CODEX_KEYS + PAYLOAD_KEYS), max_size=6))
 def test_line_parsers_never_raise_on_wrong_typed_fields(claude_lines: list[dict], codex_lines: list[dict]) -> None:
-    parser = claude.Parser(_unit())
+    parser = claude.SOURCE.line_parser(_unit())
     for line in claude_lines:
         parser.feed(json.dumps(line).encode(), 0)
-    codex_parser = codex.Parser(_unit())
+    codex_parser = codex.SOURCE.line_parser(_unit())
     for line in codex_lines:
         if "payload" not in line and line:
             line["payload"] = dict(line)
@@ -78,15 +78,15 @@ def test_whole_file_parsers_never_raise(data: bytes, as_jsonl: bool) -> None:
         chats.mkdir(parents=True)
         path = chats / ("session-x.jsonl" if as_jsonl else "session-x.json")
         path.write_bytes(data)
-        unit = gemini.unit_for_path(path, [Path(tmp)])
-        gemini.parse(unit)
+        unit = gemini.SOURCE.unit_for_path(path, [Path(tmp)])
+        gemini.SOURCE.parse(unit)
         storage = Path(tmp) / "storage"
         for sub in ("session/p", "message/ses_1", "part/msg_1"):
             (storage / sub).mkdir(parents=True)
         (storage / "session" / "p" / "ses_1.json").write_bytes(data)
         (storage / "message" / "ses_1" / "msg_1.json").write_bytes(data)
         (storage / "part" / "msg_1" / "prt_1.json").write_bytes(data)
-        opencode.parse(opencode.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
+        opencode.SOURCE.parse(opencode.SOURCE.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
 
 
 @settings(max_examples=150, deadline=None)
@@ -98,7 +98,7 @@ def test_whole_file_parsers_never_raise_on_wrong_types(messages: list[dict], par
         chats.mkdir(parents=True)
         path = chats / "session-x.json"
         path.write_text(json.dumps({"sessionId": "s", "messages": messages}))
-        gemini.parse(gemini.unit_for_path(path, [Path(tmp)]))
+        gemini.SOURCE.parse(gemini.SOURCE.unit_for_path(path, [Path(tmp)]))
         storage = Path(tmp) / "storage"
         for sub in ("session/p", "message/ses_1", "part/msg_1"):
             (storage / sub).mkdir(parents=True)
@@ -106,7 +106,7 @@ def test_whole_file_parsers_never_raise_on_wrong_types(messages: list[dict], par
         (storage / "message" / "ses_1" / "msg_1.json").write_text('{"id": "msg_1", "role": "assistant"}')
         for i, part in enumerate(parts):
             (storage / "part" / "msg_1" / f"prt_{i}.json").write_text(json.dumps(part))
-        opencode.parse(opencode.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
+        opencode.SOURCE.parse(opencode.SOURCE.json_unit(str(storage / "session" / "p" / "ses_1.json"), storage))
 
 
 def _sample_lines() -> list[bytes]:
@@ -173,3 +173,49 @@ def test_fast_timestamps_match_the_general_parser(moment, digits: int) -> None:
         text += "." + f"{moment.microsecond:06d}"[:digits]
     text += "Z"
     assert timestamp_ms(text) == parse_timestamp_ms(text)
+
+
+def _untimed_first_lines() -> list[bytes]:
+    """Summaries and a title before the first timed line, as at the top of a resumed session."""
+    lines = [json.dumps({"type": "summary", "summary": f"earlier work {i}", "leafUuid": f"leaf{i}"}).encode()
+             for i in range(4)]
+    lines.append(json.dumps({"type": "custom-title", "customTitle": "growing"}).encode())
+    for i in range(4):
+        lines.append(json.dumps({"type": "user", "uuid": f"t{i}", "timestamp": f"2025-09-14T09:3{i}:00Z",
+                                 "cwd": "/w", "message": {"content": f"timed {i}"}}).encode())
+    lines.append(json.dumps({"type": "summary", "summary": "after", "leafUuid": "t0"}).encode())
+    return lines
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=10))
+def test_untimed_records_grown_in_random_chunks_get_the_times_of_one_collection(cuts: list[int]) -> None:
+    data = b"\n".join(_untimed_first_lines()) + b"\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        project = tmp_path / "projects" / "-w"
+        project.mkdir(parents=True)
+        path = project / "grow.jsonl"
+        roots = {"claude": tmp_path / "projects", "codex": tmp_path / "x", "opencode": tmp_path / "x",
+                 "gemini": tmp_path / "x"}
+        incremental = SessionDB.connect(DbConfig.local(tmp_path / "inc.db"))
+        position = 0
+        with path.open("wb") as handle:
+            for cut in cuts + [len(data)]:
+                end = min(len(data), position + cut)
+                handle.write(data[position:end])
+                handle.flush()
+                position = end
+                incremental.collect_all(["claude"], roots=roots)
+                if position >= len(data):
+                    break
+        whole_root = tmp_path / "whole"
+        (whole_root / "-w").mkdir(parents=True)
+        (whole_root / "-w" / "grow.jsonl").write_bytes(data)
+        whole = SessionDB.connect(DbConfig.local(tmp_path / "whole.db"))
+        whole.collect_all(["claude"], roots={**roots, "claude": whole_root})
+        assert rows(incremental) == rows(whole)
+        assert incremental.get_session("grow").last_message_at == whole.get_session("grow").last_message_at \
+            == timestamp_ms("2025-09-14T09:33:00Z")
+        incremental.close()
+        whole.close()

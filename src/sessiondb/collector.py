@@ -11,10 +11,17 @@ Incremental rules (per unit, with its saved row in ``file_state``):
   saved state, up to the last complete line (an unterminated last line waits for its
   newline, unless it is already a complete JSON object);
 * a new inode, a file shorter than the offset, a changed fingerprint or a new parser
-  version: the whole file is read again; uuid dedup keeps rows from doubling;
+  version: the whole file is read again; uuid dedup keeps rows from doubling; after a
+  new parser version, stored rows that now read differently (times, text) are updated;
 * units read whole (OpenCode, Gemini CLI): any change reads the unit again, and
   messages whose text changed are updated;
 * a file that vanished keeps its rows (the database is an archive).
+
+Times: records without their own time are dated by the sources
+(:class:`sessiondb.sources.records.Timeline`); the collector gives the provisional time
+of records still waiting at the end of a read (the session's latest stored time, else
+the file's mtime; a record linking to another message takes that message's time, looked
+up in the store as the batch is written) and hands corrected times to the store.
 
 Parsing happens outside the write transaction; rows are written in batches (one
 transaction each, with the file states they complete), so a huge file is read in
@@ -35,16 +42,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from . import sources as sources_package
 from .errors import InvalidArgument
-from .sources import SourceUnit
+from .sources import Source, SourceUnit
+from .sources.base import LineParser, LineSource, WholeSource
+from .sources.databases import is_gate
 from .sources.jsonl import LineReader, prefix_hash
-from .sources.records import CHANNELS, MessageRecord, ParseIssues, SessionRecord
+from .sources.records import MessageRecord, ParseIssues, SessionRecord, Timeline
 from .store.ingest_records import FileState, IngestSession
 
 if TYPE_CHECKING:
@@ -62,12 +70,18 @@ class IngestTarget(Protocol):
 
     def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = ()) -> IngestOutcome: ...
 
+    def get_session_latest_timestamp(self, session_id: str) -> int | None: ...
+
+
 # Error texts kept in a result (the count is always exact).
 MAX_ERRORS = 100
 # A batch is written when it holds this many messages or this many bytes of text.
 BATCH_MESSAGES = 20_000
 BATCH_BYTES = 16 << 20
 _DONE = object()
+# Saved with the parser's state while an upgrade's reparse is unfinished, so the rest of
+# the file still updates the rows stored by the older version after a resume.
+_UPGRADING = "collector:upgrading"
 
 
 @dataclass
@@ -139,7 +153,7 @@ class Collector:
         self.on_progress = on_progress
         self.root_overrides = dict(roots or {})
         for name in self.root_overrides:
-            sources_package.module_for(name)
+            sources_package.source_for(name)
         self.batch_messages = batch_messages
         self.batch_bytes = batch_bytes
         self.result = CollectResult()
@@ -157,19 +171,19 @@ class Collector:
         self._writer_error: BaseException | None = None
 
     # ------------------------------------------------------------------ entry points
-    def roots_of(self, module: ModuleType) -> list[Path]:
-        return module.resolve_roots(self.root_overrides.get(module.SOURCE))
+    def roots_of(self, source: Source) -> list[Path]:
+        return source.resolve_roots(self.root_overrides.get(source.name))
 
     def collect_all(self, sources: Iterable[str] | str | None = None) -> CollectResult:
-        """Every unit of the given sources (default: all four) that changed."""
-        modules = self._modules(sources)
+        """Every unit of the given sources (default: all of them) that changed."""
+        chosen = self._sources(sources)
         if self.pipeline:
             self._start_writer()
         try:
-            for module in modules:
-                states = self.db.load_file_states(module.SOURCE)
-                for unit in module.discover(self.roots_of(module), states):
-                    self._process(module, unit, states.get(unit.key))
+            for source in chosen:
+                states = self.db.load_file_states(source.name)
+                for unit in source.discover(self.roots_of(source), states):
+                    self._process(source, unit, states.get(unit.key))
             self._flush()
         finally:
             self._stop_writer()
@@ -180,15 +194,15 @@ class Collector:
         would read (its ``files_seen`` and ``bytes_read`` when done), found by listing and
         stat only; for a progress bar with a total."""
         files = size = 0
-        for module in self._modules(sources):
-            states = self.db.load_file_states(module.SOURCE)
-            for unit in module.discover(self.roots_of(module), states):
+        for source in self._sources(sources):
+            states = self.db.load_file_states(source.name)
+            for unit in source.discover(self.roots_of(source), states):
                 files += 1
                 state = states.get(unit.key)
-                if unchanged(unit, state, module.PARSER_VERSION) or unit.key != unit.path:
+                if unchanged(unit, state, source.parser_version) or unit.key != unit.path:
                     continue
                 resumes = (unit.incremental and state is not None and state.inode == unit.inode
-                           and state.parser_version == module.PARSER_VERSION and unit.size >= state.byte_offset)
+                           and state.parser_version == source.parser_version and unit.size >= state.byte_offset)
                 size += unit.size - state.byte_offset if resumes else unit.size
         return files, size
 
@@ -205,33 +219,32 @@ class Collector:
         seen: set[str] = set()
         for raw in paths:
             path = os.path.abspath(os.path.expanduser(os.fspath(raw)))
-            for module in sources_package.MODULES.values():
-                roots = self.roots_of(module)
-                if module is sources_package.opencode and Path(path).name.startswith(module.DB_NAME):
-                    db_root = Path(path).parent
-                    if any(db_root == Path(os.path.abspath(r)) for r in roots) and str(db_root) not in seen:
+            for source in sources_package.SOURCES.values():
+                roots = self.roots_of(source)
+                db_root = source.database_root(path, roots)
+                if db_root is not None:
+                    if str(db_root) not in seen:
                         seen.add(str(db_root))
-                        states = self.db.load_file_states(module.SOURCE)
-                        for unit in module.discover([db_root], states):
-                            if "conn" in unit.context or unit.context.get("gate"):
-                                self._process(module, unit, states.get(unit.key))
-                    continue
-                unit = module.unit_for_path(path, roots)
+                        states = self.db.load_file_states(source.name)
+                        for unit in source.discover_database(db_root, states):
+                            self._process(source, unit, states.get(unit.key))
+                    break
+                unit = source.unit_for_path(path, roots)
                 if unit is None:
                     continue
                 if unit.key not in seen:
                     seen.add(unit.key)
-                    self._process(module, unit, self.db.get_file_state(unit.key))
+                    self._process(source, unit, self.db.get_file_state(unit.key))
                 break
         self._flush()
         return self._finish()
 
-    def _modules(self, sources: Iterable[str] | str | None) -> list[ModuleType]:
+    def _sources(self, sources: Iterable[str] | str | None) -> list[Source]:
         if sources is None:
-            return list(sources_package.MODULES.values())
+            return list(sources_package.SOURCES.values())
         if isinstance(sources, str):
             sources = [sources]
-        return [sources_package.module_for(str(getattr(s, "value", s)).lower()) for s in sources]
+        return [sources_package.source_for(str(getattr(s, "value", s)).lower()) for s in sources]
 
     def _finish(self) -> CollectResult:
         self.result.sessions_scanned = len(self._seen_sessions)
@@ -239,31 +252,33 @@ class Collector:
         return self.result
 
     # ------------------------------------------------------------------ one unit
-    def _process(self, module: ModuleType, unit: SourceUnit, state: FileState | None) -> None:
+    def _process(self, source: Source, unit: SourceUnit, state: FileState | None) -> None:
         self.result.files_seen += 1
-        if unchanged(unit, state, module.PARSER_VERSION):
+        if unchanged(unit, state, source.parser_version):
             self.result.files_unchanged += 1
             return
-        if unit.context.get("gate") and module.SOURCE in self._failed_sources:
+        if is_gate(unit) and source.name in self._failed_sources:
             return
+        # Rows stored by another parser version are compared with what this one reads.
+        upgrade = state is not None and state.parser_version != source.parser_version
         try:
-            if unit.incremental:
-                self._read_lines(module, unit, state)
-            else:
-                self._read_whole(module, unit)
+            if isinstance(source, LineSource):
+                self._read_lines(source, unit, state, upgrade)
+            elif isinstance(source, WholeSource):
+                self._read_whole(source, unit)
         except OSError as exc:
-            self._failed_sources.add(module.SOURCE)
+            self._failed_sources.add(source.name)
             self.result.add_error(f"{unit.key}: cannot read: {exc.strerror or exc}")
         except (ValueError, TypeError, KeyError, RecursionError, MemoryError) as exc:
-            self._failed_sources.add(module.SOURCE)
+            self._failed_sources.add(source.name)
             self.result.add_error(f"{unit.key}: cannot parse: {type(exc).__name__}: {exc}")
         if self.on_progress is not None:
             self.on_progress(self.result)
 
-    def _read_lines(self, module: ModuleType, unit: SourceUnit, state: FileState | None) -> None:
+    def _read_lines(self, source: LineSource, unit: SourceUnit, state: FileState | None, upgrade: bool) -> None:
         start, carry, tally = 0, None, [0, None]
         if state is not None:
-            resumable = (state.parser_version == module.PARSER_VERSION and state.inode == unit.inode
+            resumable = (state.parser_version == source.parser_version and state.inode == unit.inode
                          and unit.size >= state.byte_offset and state.parser_state is not None
                          and prefix_hash(unit.path, state.byte_offset) == state.prefix_hash)
             if resumable:
@@ -272,10 +287,12 @@ class Collector:
                     start, tally = state.byte_offset, [state.bad_lines, state.first_error]
                 except ValueError:
                     carry = None
+                if isinstance(carry, dict) and carry.pop(_UPGRADING, False):
+                    upgrade = True   # an upgrade's reparse that stopped at a batch boundary
             if start == 0:
                 self.result.files_reparsed += 1
         self.result.files_read += 1
-        parser = module.Parser(unit, carry)
+        parser = source.line_parser(unit, carry)
         reader = LineReader(unit.path, start, stop_at=unit.size)
         offset = start
         pending_text = 0
@@ -286,7 +303,7 @@ class Collector:
             if len(parser.messages) >= self.batch_messages or pending_text >= self.batch_bytes:
                 # A batch boundary inside a file: save how far it got (size -1 marks the
                 # state as unfinished, so the next run resumes instead of skipping).
-                self._stage(module, unit, parser, offset, tally, finished=False)
+                self._stage(source, unit, parser, offset, tally, finished=False, upgrade=upgrade)
                 self.result.bytes_read += pending_text
                 pending_text = 0
                 self._flush()
@@ -302,11 +319,11 @@ class Collector:
         for at in reader.oversized:
             parser.issues.bad(f"line at byte {at}", f"longer than {reader.max_line_bytes} bytes; skipped")
         self.result.bytes_read += pending_text
-        self._stage(module, unit, parser, offset, tally, finished=True)
+        self._stage(source, unit, parser, offset, tally, finished=True, upgrade=upgrade)
         self._maybe_flush()
 
-    def _stage(self, module: ModuleType, unit: SourceUnit, parser: Any, offset: int, tally: list[Any], *,
-               finished: bool) -> None:
+    def _stage(self, source: LineSource, unit: SourceUnit, parser: LineParser, offset: int, tally: list[Any], *,
+               finished: bool, upgrade: bool) -> None:
         """Queue what the parser has so far, with the file state that covers it.
 
         ``tally`` is the file's running [bad line count, first error]; the parser's own
@@ -315,33 +332,53 @@ class Collector:
         issues: ParseIssues = parser.issues
         parser.issues = ParseIssues()
         session = parser.session()
+        links = self._settle(parser.timeline, session.session_id, unit)
         messages = parser.take_messages()
         self._account(unit, issues)
         tally[0] += issues.bad_lines
         tally[1] = tally[1] or issues.first_error
         # An unfinished state (a batch boundary inside the file) is saved with size -1, so
         # the next run resumes from its offset instead of taking the file as unchanged.
-        state = FileState(unit.key, module.SOURCE, session.session_id, unit.size if finished else -1,
-                          unit.mtime_ns, unit.inode, offset, prefix_hash(unit.path, offset), module.PARSER_VERSION,
-                          json.dumps(parser.carry(), ensure_ascii=False), tally[0], tally[1])
-        self._add(session, messages, update_changed=False, reassign=parser.reassign_project, unit=unit)
+        state = FileState(unit.key, source.name, session.session_id, unit.size if finished else -1,
+                          unit.mtime_ns, unit.inode, offset, prefix_hash(unit.path, offset), source.parser_version,
+                          json.dumps(self._carry(parser, upgrade and not finished), ensure_ascii=False),
+                          tally[0], tally[1])
+        self._add(source, session, messages, update_changed=upgrade, reassign=parser.reassign_project, unit=unit,
+                  retime=parser.take_retimed(), links=links)
         parser.reassign_project = False
         self._states.append(state)
 
-    def _read_whole(self, module: ModuleType, unit: SourceUnit) -> None:
+    @staticmethod
+    def _carry(parser: LineParser, upgrading: bool) -> dict[str, Any]:
+        carry = parser.carry()
+        if upgrading:
+            carry[_UPGRADING] = True
+        return carry
+
+    def _read_whole(self, source: WholeSource, unit: SourceUnit) -> None:
         self.result.files_read += 1
-        parsed = module.parse(unit)
+        parsed = source.parse(unit)
         self._account(unit, parsed.issues)
         if parsed.session is not None:
-            self._add(parsed.session, parsed.messages, update_changed=parsed.update_changed, reassign=False,
-                      unit=unit)
+            links = self._settle(parsed.timeline, parsed.session.session_id, unit)
+            self._add(source, parsed.session, parsed.messages, update_changed=parsed.update_changed, reassign=False,
+                      unit=unit, links=links)
         self.result.bytes_read += unit.size if unit.key == unit.path else 0
-        self._states.append(FileState(unit.key, module.SOURCE, parsed.session.session_id if parsed.session else None,
+        self._states.append(FileState(unit.key, source.name, parsed.session.session_id if parsed.session else None,
                                       unit.size, unit.mtime_ns, unit.inode, unit.size, unit.fingerprint,
-                                      module.PARSER_VERSION, None, parsed.issues.bad_lines, parsed.issues.first_error))
-        if parsed.issues.bad_lines and unit.context.get("gate"):
+                                      source.parser_version, None, parsed.issues.bad_lines, parsed.issues.first_error))
+        if parsed.issues.bad_lines and is_gate(unit):
             self._states.pop()   # the database could not be read: try again next time
         self._maybe_flush()
+
+    def _settle(self, timeline: Timeline, session_id: str, unit: SourceUnit) -> list[tuple[str, str]]:
+        """Provisional times for records still waiting for a timed one: the session's latest
+        stored time, else (a file with no time at all) the unit's mtime. Returns the links
+        of those records, which the store follows to the linked message's time."""
+        if not timeline.waiting:
+            return []
+        latest = self.db.get_session_latest_timestamp(session_id)
+        return timeline.settle(latest if latest is not None else unit.mtime_ns // 1_000_000)
 
     def _account(self, unit: SourceUnit, issues: ParseIssues) -> None:
         self.result.skipped_records.update(issues.skipped_records)
@@ -351,8 +388,9 @@ class Collector:
             self.result.add_error(f"{unit.key}: {issues.bad_lines} bad line(s); first: {issues.first_error}")
 
     # ------------------------------------------------------------------ batching
-    def _add(self, session: SessionRecord, messages: list[MessageRecord], *, update_changed: bool, reassign: bool,
-             unit: SourceUnit) -> None:
+    def _add(self, source: Source, session: SessionRecord, messages: list[MessageRecord], *, update_changed: bool,
+             reassign: bool, unit: SourceUnit, retime: dict[str, int] | None = None,
+             links: list[tuple[str, str]] | None = None) -> None:
         sid = session.session_id
         entry = self._sessions.get(sid)
         if entry is None:
@@ -360,7 +398,7 @@ class Collector:
             meta = {k: v for k, v in session.meta.items() if v is not None}
             entry = IngestSession(
                 sid, session.source, project, session.project_name or project, session.encoded_dir_name,
-                session.cwd, session.model, CHANNELS.get(session.source),
+                session.cwd, session.model, source.channel,
                 json.dumps(meta, ensure_ascii=False, sort_keys=True) if meta else None,
                 unit.mtime_ns // 1_000_000 if unit.key == unit.path else None,
                 unit.size if unit.key == unit.path else None, update_changed=update_changed,
@@ -370,16 +408,21 @@ class Collector:
             entry.model = session.model or entry.model
             entry.cwd = session.cwd or entry.cwd
             entry.reassign_project = entry.reassign_project or reassign
+            entry.update_changed = entry.update_changed or update_changed
             meta = {k: v for k, v in session.meta.items() if v is not None}
             if meta:
                 entry.meta = json.dumps(meta, ensure_ascii=False, sort_keys=True)
         if session.project_path:
             self._seen_projects.add(session.project_path)
         self._seen_sessions.add(sid)
+        if retime:
+            entry.retime.update(retime)
+        if links:
+            entry.links.extend(links)
         if messages:
-            source, channel = session.source, CHANNELS.get(session.source)
+            name, channel = source.name, source.channel
             entry.rows.extend((sid, m.uuid, m.type.value, m.content_text, m.content_full, m.timestamp, m.sequence,
-                               source, channel, m.model, m.tool_call_id, m.tool_name, m.tool_args, m.raw, None, None)
+                               name, channel, m.model, m.tool_call_id, m.tool_name, m.tool_args, m.raw, None, None)
                               for m in messages)
             self._pending_messages += len(messages)
             self._pending_bytes += sum(len(m.content_full) + len(m.raw or "") for m in messages)

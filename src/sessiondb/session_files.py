@@ -34,6 +34,8 @@ from .timeutil import now_ms
 
 # Lines read from the top of a session file when looking for its cwd.
 _CWD_LINES = 10
+# Records before a file's first timed record held back while waiting for its time.
+_MAX_WAITING = 64
 _SUFFIX = claude.EXTENSION
 
 
@@ -93,7 +95,7 @@ class IndexableSession:
 # --------------------------------------------------------------------------- paths
 def default_projects_path() -> str:
     """The Claude projects root used when none is given (the first that exists)."""
-    roots = claude.resolve_roots()
+    roots = claude.SOURCE.resolve_roots()
     for root in roots:
         if root.is_dir():
             return str(root)
@@ -315,28 +317,55 @@ def find_latest_session(projects_path: str | os.PathLike[str] | None, project_pa
 
 
 # --------------------------------------------------------------------------- messages
-def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[claude.Parser, Iterator[MessageRecord]]:
+def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[claude.ClaudeParser, Iterator[MessageRecord]]:
     path = os.fspath(session_path)
     try:
         st = os.stat(path)
     except OSError as exc:
         raise NotFoundError(f"session file not found: {path}") from exc
-    unit = SourceUnit(claude.SOURCE, path, path, st.st_size, st.st_mtime_ns, st.st_ino, incremental=True,
-                      context={"session_id": Path(path).name[:-len(_SUFFIX)] if path.endswith(_SUFFIX)
-                               else Path(path).stem})
-    parser = claude.Parser(unit)
+    source = claude.SOURCE
+    unit = source.stat_unit(path, st=st, context={
+        "session_id": Path(path).name[:-len(_SUFFIX)] if path.endswith(_SUFFIX) else Path(path).stem})
+    if unit is None:
+        raise NotFoundError(f"not a regular file: {path}")
+    parser = source.line_parser(unit)
 
     def records() -> Iterator[MessageRecord]:
         reader = LineReader(path)
+        ahead: int | None = None
         for line, end in reader:
             parser.feed(line, end - len(line) - 1)
-            if parser.messages:
+            if parser.messages and not parser.waiting:
+                yield from parser.take_messages()
+            elif len(parser.messages) >= _MAX_WAITING:
+                # Records before the first timed one wait for its time; past a bound they
+                # take it from a look ahead (the file's mtime if no time comes), in bounded memory.
+                if ahead is None:
+                    ahead = _first_time(unit, end)
+                parser.settle(ahead)
+                parser.timeline.pending.clear()   # nothing stored to correct later
                 yield from parser.take_messages()
         if reader.tail.strip():
             parser.feed(reader.tail, reader.tail_offset)
-            yield from parser.take_messages()
+        yield from parser.take_messages()
 
     return parser, records()
+
+
+def _first_time(unit: SourceUnit, start: int) -> int:
+    """The time of the first timed record from byte ``start`` on (the file's mtime if none)."""
+    probe = claude.SOURCE.line_parser(unit)
+    reader = LineReader(unit.path, start, block_size=1 << 16)
+    for line, end in reader:
+        probe.feed(line, end - len(line) - 1)
+        if probe.timeline.latest is not None:
+            return probe.timeline.latest
+        probe.messages.clear()
+        probe.timeline.waiting.clear()
+    if reader.tail.strip():
+        probe.feed(reader.tail, reader.tail_offset)
+    latest = probe.timeline.latest
+    return latest if latest is not None else unit.mtime_ns // 1_000_000
 
 
 def read_session_messages(session_path: str | os.PathLike[str], limit: int | None = None, offset: int = 0,

@@ -45,7 +45,6 @@ DEFAULT_DEBOUNCE_MS = 20
 DEFAULT_RECONCILE_SECONDS = 60.0
 # How often the watch loop wakes without events (to start, reconcile, see new roots).
 _WAKE_MS = 50
-_SUFFIXES = (".jsonl", ".json", ".db", ".db-wal")
 
 
 @dataclass
@@ -76,9 +75,12 @@ class Watcher:
                  on_batch: Callable[[CollectResult], None] | None = None,
                  on_role_change: Callable[[Any], None] | None = None) -> None:
         self.db = db
-        self.sources = [sources_package.module_for(s).SOURCE for s in sources] if sources else list(
-            sources_package.MODULES)
+        self.sources = [sources_package.source_for(s).name for s in sources] if sources else list(
+            sources_package.SOURCES)
         self.roots = dict(roots or {})
+        # Changed files worth collecting, by the endings the watched sources read.
+        self._suffixes = tuple(sorted({suffix for name in self.sources
+                                       for suffix in sources_package.source_for(name).file_suffixes}))
         self.writer_type = writer_type
         self.priority = priority
         self.reconcile_seconds = reconcile_seconds
@@ -99,8 +101,7 @@ class Watcher:
         """The existing root directories of the watched sources."""
         found: list[Path] = []
         for name in self.sources:
-            module = sources_package.module_for(name)
-            for root in module.resolve_roots(self.roots.get(name)):
+            for root in sources_package.source_for(name).resolve_roots(self.roots.get(name)):
                 if root.is_dir() and root not in found:
                     found.append(root)
         return found
@@ -127,7 +128,7 @@ class Watcher:
 
     def ingest_paths(self, paths: Iterable[str | os.PathLike[str]]) -> CollectResult | None:
         """Collect a batch of changed files now (if this handle may write)."""
-        wanted = sorted({os.fspath(p) for p in paths if os.fspath(p).endswith(_SUFFIXES)})
+        wanted = sorted({os.fspath(p) for p in paths if os.fspath(p).endswith(self._suffixes)})
         if not wanted:
             return None
         self.stats.paths_seen += len(wanted)

@@ -13,9 +13,9 @@ EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
 
 
 def _source_names() -> list[str]:
-    from ..sources import MODULES
+    from ..sources import ALL_SOURCES
 
-    return list(MODULES)
+    return list(ALL_SOURCES)
 
 
 SOURCES = _source_names()

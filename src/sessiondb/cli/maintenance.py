@@ -59,10 +59,11 @@ def _health(db) -> str:
 
 
 def _source_roots() -> list[dict]:
-    from ..sources import MODULES
+    from ..sources import SOURCES
 
-    return [{"source": name, "path": str(root), "exists": root.exists()}
-            for name, module in MODULES.items() for root in module.resolve_roots(None)]
+    return [{"source": name, "title": source.title, "path": str(root), "exists": root.exists(),
+             "from": source.describe_roots()}
+            for name, source in SOURCES.items() for root in source.resolve_roots(None)]
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:

@@ -65,12 +65,12 @@ def _tilde(path: Path) -> str:
 
 def sources_help() -> str:
     """Which folders collect reads and which variables move them, from the sources' registry."""
-    from ..sources import MODULES
+    from ..sources import SOURCES
 
     lines = ["Reads, for each tool (the first variable that is set wins, else the default folders):"]
-    for name, module in MODULES.items():
-        folders = ", ".join(_tilde(p) for p in module.resolve_roots(None))
-        variables = ", ".join(f"${v}" for v in getattr(module, "ROOT_VARIABLES", ()))
-        lines.append(f"  {name}: {folders}" + (f"  (moved by {variables})" if variables else ""))
+    for name, source in SOURCES.items():
+        folders = ", ".join(_tilde(p) for p in source.resolve_roots(None))
+        lines.append(f"  {name} ({source.title}): {folders}")
+        lines.append(f"    from {source.describe_roots()}")
     lines.append("Folders as they are now, with this environment; `sessiondb status` says which exist.")
     return "\n".join(lines)

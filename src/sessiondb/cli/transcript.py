@@ -35,7 +35,8 @@ from .timeargs import BadDate, parse_when
 
 _ROLE_STYLE = {"user": "bold cyan", "assistant": "bold green", "tool": "bold magenta", "system": "bold blue"}
 # Parts of content_full, each starting a line.
-_PART = re.compile(r"^(\[Thinking\] |\[Tool: ([^\]\n]*)\] ?|\[Result Error\] ?|\[Result\] ?|\[Image\]|\[Document\])")
+_PART = re.compile(r"^(\[Thinking\] |\[Tool: ([^\]\n]*)\] ?|\[Result Error\] ?|\[Result\] ?|\[Image\]|\[Document\]"
+                   r"|\[File: [^\]\n]*\])")
 _KNOWN_SYSTEM_LABELS = ("Summary", "Title", "Compact Summary", "Compacted Summary")
 _LABEL = re.compile(r"^\[([^\]\n]{1,80})\]")
 # Cuts without --full.
@@ -100,6 +101,8 @@ def split_parts(message: Message) -> list[Part]:
             parts.append(Part("tool", rest, tool=match.group(2) or "unknown"))
         elif marker.startswith("[Result"):
             parts.append(Part("result", rest, error="Error" in marker))
+        elif marker.startswith("[File:"):
+            parts.append(Part("file", marker[len("[File: "):-1] + rest))
         else:
             parts.append(Part(marker.strip("[]").lower(), rest))
     return parts

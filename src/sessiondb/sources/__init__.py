@@ -1,32 +1,36 @@
 """Session sources: one module per agent CLI, each turning its files into common records.
 
-Every module has the same face: ``SOURCE`` (its name in ``messages.source``),
-``PARSER_VERSION``, ``resolve_roots(roots=None)``, ``discover(roots, known=None)``
-(the units to read, found by listing and stat only), ``unit_for_path(path, roots)``
-(the unit of one changed file) and either an incremental line ``Parser`` (append-only
-JSONL files: Claude Code, Codex) or ``parse(unit)`` (units read whole: OpenCode,
-Gemini CLI). Nothing here touches the database.
+Each module defines one :class:`~.base.Source` (``SOURCE``) and holds only its format:
+the record schema, where its files are and how they are laid out, and how a record
+becomes messages. The shared pieces are :mod:`.base` (the source and line parser
+bases), :mod:`.records` (records and their times), :mod:`.content` (the labels of
+``content_full``), :mod:`.roots`, :mod:`.jsonl` and :mod:`.lenient`. Nothing here
+touches the database.
+
+Adding a source: a module with a ``LineSource`` (append-only JSONL, with a
+``LineParser``) or a ``WholeSource`` (``parse(unit)``), and one line in ``SOURCES``.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from ..errors import InvalidArgument
 from . import claude, codex, gemini, opencode
-from .records import (ALL_SOURCES, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit,
-                      project_name_of)
+from .base import LineParser, LineSource, Source, WholeSource
+from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, project_name_of
 
-MODULES: dict[str, ModuleType] = {m.SOURCE: m for m in (claude, codex, opencode, gemini)}
+# Every source, by its name in ``messages.source``, in the order they are collected.
+SOURCES: dict[str, Source] = {s.name: s for s in (claude.SOURCE, codex.SOURCE, opencode.SOURCE, gemini.SOURCE)}
+ALL_SOURCES = tuple(SOURCES)
 
 
-def module_for(source: str) -> ModuleType:
-    """The module of a source name (``claude``, ``codex``, ``opencode``, ``gemini``)."""
+def source_for(name: str) -> Source:
+    """The source of a name (``claude``, ``codex``, ``opencode``, ``gemini``)."""
     try:
-        return MODULES[source]
-    except KeyError:
-        raise InvalidArgument(f"unknown source {source!r}; known: {', '.join(MODULES)}") from None
+        return SOURCES[name]
+    except (KeyError, TypeError):
+        raise InvalidArgument(f"unknown source {name!r}; known: {', '.join(SOURCES)}") from None
 
 
-__all__ = ["ALL_SOURCES", "MODULES", "MessageRecord", "ParseIssues", "ParsedUnit", "SessionRecord", "SourceUnit",
-           "claude", "codex", "gemini", "module_for", "opencode", "project_name_of"]
+__all__ = ["ALL_SOURCES", "LineParser", "LineSource", "MessageRecord", "ParseIssues", "ParsedUnit", "SOURCES",
+           "SessionRecord", "Source", "SourceUnit", "WholeSource", "claude", "codex", "gemini", "opencode",
+           "project_name_of", "source_for"]

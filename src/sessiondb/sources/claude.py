@@ -21,7 +21,9 @@ What becomes a message (``type`` of the line):
 
 ``content_full`` holds text, ``[Thinking] ...``, ``[Tool: NAME] {input}``,
 ``[Result] ...`` / ``[Result Error] ...``, ``[Image]``; ``content_text`` only the
-dialogue text. Subagent transcripts (legacy ``agent-*.jsonl`` beside the sessions and
+dialogue text. A line without a ``timestamp`` (``summary`` and ``custom-title`` lines at
+the top of a file) takes the nearest timed line's time; a summary that comes before any
+names the message its ``leafUuid`` links to, whose time it takes if the file has none. Subagent transcripts (legacy ``agent-*.jsonl`` beside the sessions and
 ``<session>/subagents/agent-*.jsonl``) are sessions of their own whose
 ``meta.parent_session_id`` names the parent.
 """
@@ -29,110 +31,24 @@ dialogue text. Subagent transcripts (legacy ``agent-*.jsonl`` beside the session
 from __future__ import annotations
 
 import os
-import stat as stat_module
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from ..models import MessageType
+from . import content
 from . import roots as roots_module
-from .jsonl import LineReader, timestamp_ms
-from .lenient import LenientDecoder, LineError, as_text, decode_line
-from .records import (SOURCE_CLAUDE, MessageRecord, ParseIssues, SessionRecord, SourceUnit, clean_id, preview,
-                      project_name_of, stat_unit, synthetic_uuid)
+from .base import LineParser, LineSource, ToolFields, own_time
+from .jsonl import LineReader
+from .lenient import LenientDecoder, LineError
+from .records import SessionRecord, SourceUnit, project_name_of
+from .roots import RootSpec
 
-SOURCE = SOURCE_CLAUDE
-# Bump when the rows produced from the same bytes change: every file is read again.
-PARSER_VERSION = 1
 EXTENSION = ".jsonl"
 SKIPPED_TYPES = frozenset({"file-history-snapshot", "progress", "queue-operation", "last-prompt"})
 _SYNTHETIC_MODEL = "<synthetic>"
-
-
-# --------------------------------------------------------------------------- roots
-# The environment variables default_roots reads, in order (for help texts).
-ROOT_VARIABLES = ("CLAUDE_PROJECTS_PATH", "CLAUDE_CONFIG_DIR")
-
-
-def default_roots() -> list[Path]:
-    direct = roots_module.split_env("CLAUDE_PROJECTS_PATH")
-    if direct:
-        return direct
-    config_dirs = roots_module.split_env("CLAUDE_CONFIG_DIR")
-    if config_dirs:
-        return [d / "projects" for d in config_dirs]
-    home = roots_module.home()
-    return [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
-
-
-def resolve_roots(roots: Any = None) -> list[Path]:
-    return roots_module.dedupe(roots_module.explicit(roots) or default_roots())
-
-
-# --------------------------------------------------------------------------- discovery
-def discover(roots: Iterable[Path], known: Any = None) -> Iterator[SourceUnit]:
-    """Every session file under the roots: main sessions, legacy agent files and
-    ``<session>/subagents/*.jsonl``. Only directory listings and stats, no reads."""
-    for root in roots:
-        for project in roots_module.list_dir(root):
-            if project.name.startswith(".") or not roots_module.is_dir(project):
-                continue
-            for entry in roots_module.list_dir(project.path):
-                name = entry.name
-                if name.endswith(EXTENSION) and len(name) > len(EXTENSION):
-                    unit = _unit(entry, project.name, None)
-                    if unit is not None:
-                        yield unit
-                elif not name.startswith(".") and roots_module.is_dir(entry):
-                    for sub in roots_module.list_dir(os.path.join(entry.path, "subagents")):
-                        if sub.name.endswith(EXTENSION) and len(sub.name) > len(EXTENSION):
-                            unit = _unit(sub, project.name, name)
-                            if unit is not None:
-                                yield unit
-
-
-def unit_for_path(path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
-    """The unit of one file, without listing anything else (for file events)."""
-    for root in roots:
-        rel = roots_module.is_within(path, root)
-        if rel is None or not rel.name.endswith(EXTENSION):
-            continue
-        parts = rel.parts
-        if len(parts) == 2:
-            return stat_unit(SOURCE, os.path.join(root, *parts), incremental=True,
-                             context=_context(parts[-1], parts[0], None))
-        if len(parts) == 4 and parts[2] == "subagents":
-            return stat_unit(SOURCE, os.path.join(root, *parts), incremental=True,
-                             context=_context(parts[-1], parts[0], parts[1]))
-    return None
-
-
-def _unit(entry: os.DirEntry, encoded: str, parent: str | None) -> SourceUnit | None:
-    try:
-        st = entry.stat()
-    except OSError:
-        return None
-    if not stat_module.S_ISREG(st.st_mode):
-        return None
-    return SourceUnit(SOURCE, entry.path, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, incremental=True,
-                      context=_context(entry.name, encoded, parent))
-
-
-
-def _context(name: str, encoded: str, parent: str | None) -> dict[str, Any]:
-    session_id = name[:-len(EXTENSION)]
-    while session_id.endswith(EXTENSION):
-        session_id = session_id[:-len(EXTENSION)]
-    context: dict[str, Any] = {"session_id": session_id, "encoded_dir_name": encoded}
-    if parent is not None:
-        context["parent_session_id"] = parent
-    return context
-
-
-
-
 
 
 # --------------------------------------------------------------------------- line schema
@@ -180,90 +96,25 @@ class Line(msgspec.Struct):
 DECODER = LenientDecoder(Line)
 
 
-def raw_text(raw: msgspec.Raw) -> str:
-    """The JSON text of a raw field ("" when absent or null)."""
-    data = bytes(raw)
-    if not data or data == b"null":
-        return ""
-    return data.decode("utf-8", "replace")
+class ClaudeParser(LineParser):
+    """The lines of one session file (see the module docstring)."""
 
+    decoder = DECODER
+    carried = ("project_guessed",)
+    project_guessed = False   # the project came from a sibling file or the directory name
 
-def result_text(raw: msgspec.Raw | Any) -> str:
-    """Text of a tool result: a string as is, text blocks joined, images as ``[Image]``."""
-    if isinstance(raw, msgspec.Raw):
-        data = bytes(raw)
-        if not data or data == b"null":
-            return ""
-        try:
-            value = msgspec.json.decode(data)
-        except msgspec.DecodeError:
-            return data.decode("utf-8", "replace")
-    else:
-        value = raw
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        parts = []
-        for item in value:
-            if isinstance(item, dict):
-                kind = item.get("type")
-                if kind == "text" and isinstance(item.get("text"), str):
-                    parts.append(item["text"])
-                elif kind == "image":
-                    parts.append("[Image]")
-                else:
-                    parts.append(as_text(item) or "")
-            else:
-                parts.append(as_text(item) or "")
-        return "\n".join(parts)
-    return as_text(value) or ""
-
-
-# --------------------------------------------------------------------------- parser
-class Parser:
-    """Turns the lines of one session file into records, one line at a time.
-
-    ``carry`` is the state saved after the previous read of the same file (timestamp of
-    the last message, next sequence number, what is known of the session), so reading
-    an append gives exactly the rows reading the whole file would.
-    """
-
-    source = SOURCE
-    version = PARSER_VERSION
-
-    def __init__(self, unit: SourceUnit, carry: dict[str, Any] | None = None) -> None:
-        self.unit = unit
+    def __init__(self, source: LineSource, unit: SourceUnit, carry: Mapping[str, Any] | None = None) -> None:
+        super().__init__(source, unit, carry)
         context = unit.context
         self.session_id: str = context.get("session_id") or Path(unit.path).stem
         self.encoded_dir_name: str | None = context.get("encoded_dir_name")
-        carry = carry or {}
-        self.last_ts: int = carry.get("ts") or unit.mtime_ns // 1_000_000
-        self.sequence: int = carry.get("seq", 0)
-        self.cwd: str | None = carry.get("cwd")
-        self.model: str | None = carry.get("model")
-        self.meta: dict[str, Any] = dict(carry.get("meta") or {})
-        self.project_guessed: bool = carry.get("guess", False)
-        self.reassign_project = False
         if context.get("parent_session_id"):
             self.meta.setdefault("parent_session_id", context["parent_session_id"])
             self.meta.setdefault("session_type", "subagent")
         elif self.session_id.startswith("agent-"):
             self.meta.setdefault("session_type", "subagent")
-        self.messages: list[MessageRecord] = []
-        self.issues = ParseIssues()
         self._guessed_project: str | None = None
         self._agent_meta_read = "agent_type" in self.meta
-
-    # ------------------------------------------------------------------ state
-    def carry(self) -> dict[str, Any]:
-        return {"ts": self.last_ts, "seq": self.sequence, "cwd": self.cwd, "model": self.model,
-                "meta": self.meta, "guess": self.project_guessed}
-
-    def take_messages(self) -> list[MessageRecord]:
-        out, self.messages = self.messages, []
-        return out
 
     def session(self) -> SessionRecord:
         project_path = self.cwd
@@ -275,7 +126,7 @@ class Parser:
         if self.meta.get("session_type") == "subagent" and not self._agent_meta_read:
             self._agent_meta_read = True
             self._read_agent_meta()
-        return SessionRecord(self.session_id, SOURCE, project_path=project_path,
+        return SessionRecord(self.session_id, self.source.name, project_path=project_path,
                              project_name=project_name_of(project_path), encoded_dir_name=self.encoded_dir_name,
                              cwd=self.cwd, model=self.model, meta=dict(self.meta))
 
@@ -308,33 +159,6 @@ class Parser:
         if isinstance(data, dict) and isinstance(data.get("agentType"), str):
             self.meta["agent_type"] = data["agentType"]
 
-    # ------------------------------------------------------------------ lines
-    def feed(self, line: bytes, offset: int) -> None:
-        """Parse one line (without its newline); ``offset`` is where it starts, for errors."""
-        if not line or line.isspace():
-            return
-        decoded = decode_line(DECODER, line, offset, self.issues)
-        if decoded is None:
-            return
-        entry, text = decoded
-        self._convert(entry, text)
-
-    def _timestamp(self, entry: Line) -> int:
-        ts = timestamp_ms(entry.timestamp) if entry.timestamp is not None else None
-        if ts is None:
-            return self.last_ts
-        self.last_ts = ts
-        return ts
-
-    def _emit(self, uuid: str, kind: MessageType, text: str, full: str, ts: int, raw: str, *,
-              model: str | None = None, tool: tuple[str | None, str | None, str | None] | None = None) -> None:
-        record = MessageRecord(clean_id(uuid), kind, text, full, ts, self.sequence, model,
-                               raw=raw)
-        if tool is not None:
-            record.tool_call_id, record.tool_name, record.tool_args = tool
-        self.messages.append(record)
-        self.sequence += 1
-
     def _note_session(self, entry: Line) -> None:
         if entry.cwd and self.cwd is None:
             self.cwd = entry.cwd
@@ -352,62 +176,61 @@ class Parser:
             # Legacy agent files carry their parent's session id in every line.
             self.meta["parent_session_id"] = entry.sessionId
 
-    def _convert(self, entry: Line, raw: str) -> None:
+    # ------------------------------------------------------------------ records
+    def convert(self, entry: Line, raw: str) -> None:
         kind = entry.type
+        at = own_time(entry.timestamp)
         self._note_session(entry)
         if kind in ("user", "assistant", "message"):
-            self._conversation(entry, raw)
+            self._conversation(entry, raw, at)
         elif kind == "system":
-            self._system(entry, raw)
+            self._system(entry, raw, at)
         elif kind == "summary":
             text = entry.summary or ""
             if entry.summary is not None:
                 self.meta["summary"] = text
                 if entry.leafUuid:
                     self.meta["summary_leaf_uuid"] = entry.leafUuid
-            self._emit(entry.uuid or synthetic_uuid(self.session_id, "summary", raw), MessageType.SYSTEM, text,
-                       f"[Summary] {text}", self._timestamp(entry), raw)
+            self.emit(entry.uuid or self.synthetic_uuid("summary", raw), MessageType.SYSTEM, text,
+                      content.tagged("Summary", text), raw, at=at, link=entry.leafUuid)
         elif kind == "custom-title":
             title = entry.customTitle or ""
             if entry.customTitle is not None:
                 self.meta["title"] = title
-            self._emit(entry.uuid or synthetic_uuid(self.session_id, "title", raw), MessageType.SYSTEM, title,
-                       f"[Title] {title}", self._timestamp(entry), raw)
+            self.emit(entry.uuid or self.synthetic_uuid("title", raw), MessageType.SYSTEM, title,
+                      content.tagged("Title", title), raw, at=at)
         elif kind in SKIPPED_TYPES:
-            self.issues.skipped_records[kind] += 1
+            self.skip(kind)
         else:
-            label = kind if kind else "(no type)"
-            self.issues.unknown_records[label] += 1
-            self._emit(entry.uuid or synthetic_uuid(self.session_id, "unknown", raw), MessageType.SYSTEM, "",
-                       f"[{label}] {preview(raw)}", self._timestamp(entry), raw)
+            self.unknown(kind or "(no type)", raw, uuid=entry.uuid, at=at)
 
-    def _system(self, entry: Line, raw: str) -> None:
+    def _system(self, entry: Line, raw: str, at: int | None) -> None:
         subtype = entry.subtype or "message"
-        body = result_text(entry.content)
+        body = content.result_text(entry.content)
         if subtype == "compact_boundary":
-            details = raw_text(entry.compactMetadata)
+            details = content.raw_text(entry.compactMetadata)
             body = f"{body or 'Conversation compacted'}{' ' + details if details else ''}"
         elif not body and entry.level:
             body = entry.level
-        self._emit(entry.uuid or synthetic_uuid(self.session_id, "system", raw), MessageType.SYSTEM, "",
-                   f"[system:{subtype}] {body}".rstrip(), self._timestamp(entry), raw)
+        self.emit(entry.uuid or self.synthetic_uuid("system", raw), MessageType.SYSTEM, "",
+                  content.tagged(f"system:{subtype}", body).rstrip(), raw, at=at)
 
-    def _conversation(self, entry: Line, raw: str) -> None:
+    def _conversation(self, entry: Line, raw: str, at: int | None) -> None:
         message = entry.message
         role = entry.type if entry.type != "message" else (message.role if message else None)
-        content = message.content if message is not None else None
+        blocks = message.content if message is not None else None
         text_parts: list[str] = []
         full_parts: list[str] = []
-        tool: tuple[str | None, str | None, str | None] | None = None
+        tool: ToolFields | None = None
         result_id: str | None = None
         has_text = False
-        if isinstance(content, str):
-            if content:
-                text_parts.append(content)
-                full_parts.append(content)
+        if isinstance(blocks, str):
+            if blocks:
+                text_parts.append(blocks)
+                full_parts.append(blocks)
                 has_text = True
-        elif content:
-            for block in content:
+        elif blocks:
+            for block in blocks:
                 kind = block.type
                 if kind == "text":
                     if block.text:
@@ -415,44 +238,104 @@ class Parser:
                         full_parts.append(block.text)
                         has_text = True
                 elif kind == "tool_use":
-                    args = raw_text(block.input)
-                    full_parts.append(f"[Tool: {block.name or 'unknown'}] {args}")
+                    args = content.raw_text(block.input)
+                    full_parts.append(content.tool_call(block.name, args))
                     tool = (block.id, block.name, args or None)
                 elif kind == "tool_result":
-                    label = "[Result Error]" if block.is_error else "[Result]"
-                    full_parts.append(f"{label} {result_text(block.content)}")
+                    full_parts.append(content.tool_result(content.result_text(block.content),
+                                                          error=bool(block.is_error)))
                     if result_id is None:
                         result_id = block.tool_use_id
                 elif kind == "thinking":
                     if block.thinking:
-                        full_parts.append(f"[Thinking] {block.thinking}")
+                        full_parts.append(content.thinking(block.thinking))
                 elif kind == "image":
-                    full_parts.append("[Image]")
+                    full_parts.append(content.IMAGE)
                 elif kind == "document":
-                    full_parts.append("[Document]")
+                    full_parts.append(content.DOCUMENT)
         full = "\n".join(full_parts)
         if not full:
-            self.issues.skipped_records[f"{entry.type}:empty"] += 1
+            self.skip(f"{entry.type}:empty")
             return
         text = "\n".join(text_parts)
-        ts = self._timestamp(entry)
-        uuid = entry.uuid or synthetic_uuid(self.session_id, role or "message", raw)
+        uuid = entry.uuid or self.synthetic_uuid(role or "message", raw)
         model = message.model if message is not None else None
         if role == "assistant":
             if model and model != _SYNTHETIC_MODEL:
                 self.model = model
-            self._emit(uuid, MessageType.ASSISTANT, text, full, ts, raw, model=model, tool=tool)
+            self.emit(uuid, MessageType.ASSISTANT, text, full, raw, at=at, model=model, tool=tool)
         elif role == "user":
             if entry.isCompactSummary:
-                self._emit(uuid, MessageType.SYSTEM, text, f"[Compact Summary] {full}", ts, raw)
+                self.emit(uuid, MessageType.SYSTEM, text, content.tagged("Compact Summary", full), raw, at=at)
             elif result_id is not None and not has_text:
-                self._emit(uuid, MessageType.TOOL, "", full, ts, raw, tool=(result_id, None, None))
+                self.emit(uuid, MessageType.TOOL, "", full, raw, at=at, tool=(result_id, None, None))
             elif entry.isMeta:
-                self._emit(uuid, MessageType.SYSTEM, text, full, ts, raw)
+                self.emit(uuid, MessageType.SYSTEM, text, full, raw, at=at)
             else:
-                self._emit(uuid, MessageType.USER, text, full, ts, raw)
+                self.emit(uuid, MessageType.USER, text, full, raw, at=at)
         else:
-            self._emit(uuid, MessageType.SYSTEM, text, full, ts, raw, model=model, tool=tool)
+            self.emit(uuid, MessageType.SYSTEM, text, full, raw, at=at, model=model, tool=tool)
+
+
+# --------------------------------------------------------------------------- the source
+class ClaudeSource(LineSource):
+    name = "claude"
+    title = "Claude Code"
+    # 2: records without a time take the nearest timed record's (not the file's mtime).
+    parser_version = 2
+    channel = "code"
+    roots_spec = RootSpec("CLAUDE_PROJECTS_PATH", (("CLAUDE_CONFIG_DIR", "projects"),),
+                          (".claude/projects", ".config/claude/projects"))
+    parser = ClaudeParser
+
+    def discover(self, roots: Iterable[Path], known: Any = None) -> Iterator[SourceUnit]:
+        """Every session file under the roots: main sessions, legacy agent files and
+        ``<session>/subagents/*.jsonl``. Only directory listings and stats, no reads."""
+        for root in roots:
+            for project in roots_module.list_dir(root):
+                if project.name.startswith(".") or not roots_module.is_dir(project):
+                    continue
+                for entry in roots_module.list_dir(project.path):
+                    name = entry.name
+                    if _is_session_file(name):
+                        unit = self.entry_unit(entry, _context(name, project.name, None))
+                        if unit is not None:
+                            yield unit
+                    elif not name.startswith(".") and roots_module.is_dir(entry):
+                        for sub in roots_module.list_dir(os.path.join(entry.path, "subagents")):
+                            if _is_session_file(sub.name):
+                                unit = self.entry_unit(sub, _context(sub.name, project.name, name))
+                                if unit is not None:
+                                    yield unit
+
+    def unit_for_path(self, path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
+        for root in roots:
+            rel = roots_module.is_within(path, root)
+            if rel is None or not rel.name.endswith(EXTENSION):
+                continue
+            parts = rel.parts
+            if len(parts) == 2:
+                return self.stat_unit(os.path.join(root, *parts), context=_context(parts[-1], parts[0], None))
+            if len(parts) == 4 and parts[2] == "subagents":
+                return self.stat_unit(os.path.join(root, *parts), context=_context(parts[-1], parts[0], parts[1]))
+        return None
+
+
+def _is_session_file(name: str) -> bool:
+    return name.endswith(EXTENSION) and len(name) > len(EXTENSION)
+
+
+def _context(name: str, encoded: str, parent: str | None) -> dict[str, Any]:
+    session_id = name[:-len(EXTENSION)]
+    while session_id.endswith(EXTENSION):
+        session_id = session_id[:-len(EXTENSION)]
+    context: dict[str, Any] = {"session_id": session_id, "encoded_dir_name": encoded}
+    if parent is not None:
+        context["parent_session_id"] = parent
+    return context
+
+
+SOURCE = ClaudeSource()
 
 
 # --------------------------------------------------------------------------- small reads

@@ -13,7 +13,9 @@ database (it is an archive).
 
 ``user`` -> USER; ``gemini`` -> ASSISTANT (``[Thinking] subject: description`` for each
 thought, ``[Tool: NAME] {args}`` and ``[Result] ...`` for each tool call); ``info``,
-``error`` and ``warning`` -> SYSTEM; anything else is SYSTEM and counted as unknown.
+``error`` and ``warning`` -> SYSTEM; anything else is SYSTEM and counted as unknown. A
+message without a ``timestamp`` takes the previous message's time (the chat's
+``startTime`` for the first ones), else the next one's.
 """
 
 from __future__ import annotations
@@ -26,83 +28,112 @@ from typing import Any
 import msgspec
 
 from ..models import MessageType
+from . import content
 from . import roots as roots_module
-from .claude import raw_text, result_text
-from .jsonl import LineReader, timestamp_ms
-from .lenient import LenientDecoder, LineError, as_text
-from .records import (SOURCE_GEMINI, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, clean_id,
-                      preview, project_name_of, stat_unit, synthetic_uuid)
+from .base import Recorder, WholeSource, own_time
+from .jsonl import LineReader
+from .lenient import LenientDecoder, LineError, decode_file
+from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, project_name_of
+from .roots import RootSpec
 
-SOURCE = SOURCE_GEMINI
-PARSER_VERSION = 1
 _SUFFIXES = (".json", ".jsonl")
 # A chat file is read whole; beyond this it is refused (a clear error) to bound memory.
 MAX_JSON_FILE_BYTES = 256 << 20
 
 
-# The environment variables default_roots reads, in order (for help texts).
-ROOT_VARIABLES = ("GEMINI_TMP_PATH", "GEMINI_CLI_HOME")
+class GeminiSource(WholeSource):
+    name = "gemini"
+    title = "Gemini CLI"
+    # 2: records without a time take the nearest timed record's (not the file's mtime).
+    parser_version = 2
+    channel = "cli"
+    roots_spec = RootSpec("GEMINI_TMP_PATH", (("GEMINI_CLI_HOME", ".gemini/tmp"),), (".gemini/tmp",))
+    file_suffixes = (".json", ".jsonl")
 
+    def discover(self, roots: Iterable[Path], known: Any = None) -> Iterator[SourceUnit]:
+        for root in roots:
+            for project in roots_module.list_dir(root, sort=True):
+                if project.name.startswith(".") or project.name == "bin" or not roots_module.is_dir(project):
+                    continue
+                chats = os.path.join(project.path, "chats")
+                for entry in roots_module.list_dir(chats, sort=True):
+                    if _is_chat(entry.name):
+                        unit = self._unit(entry.path, project.name, None)
+                        if unit:
+                            yield unit
+                    elif roots_module.is_dir(entry) and not entry.name.startswith("."):
+                        for sub in roots_module.list_dir(entry.path, sort=True):
+                            if _is_chat(sub.name):
+                                unit = self._unit(sub.path, project.name, entry.name)
+                                if unit:
+                                    yield unit
 
-def default_roots() -> list[Path]:
-    direct = roots_module.split_env("GEMINI_TMP_PATH")
-    if direct:
-        return direct
-    homes = roots_module.split_env("GEMINI_CLI_HOME")
-    if homes:
-        return [h / ".gemini" / "tmp" for h in homes]
-    return [roots_module.home() / ".gemini" / "tmp"]
+    def unit_for_path(self, path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
+        for root in roots:
+            rel = roots_module.is_within(path, root)
+            if rel is None or not _is_chat(rel.name):
+                continue
+            parts = rel.parts
+            if len(parts) == 3 and parts[1] == "chats":
+                return self._unit(os.path.join(root, *parts), parts[0], None)
+            if len(parts) == 4 and parts[1] == "chats":
+                return self._unit(os.path.join(root, *parts), parts[0], parts[2])
+        return None
 
+    def _unit(self, path: str, project: str, parent: str | None) -> SourceUnit | None:
+        context: dict[str, Any] = {"project_dir": project}
+        if parent:
+            context["parent_session_id"] = parent
+        return self.stat_unit(path, context=context)
 
-def resolve_roots(roots: Any = None) -> list[Path]:
-    return roots_module.dedupe(roots_module.explicit(roots) or default_roots())
+    def parse(self, unit: SourceUnit) -> ParsedUnit:
+        """Read one chat file (``.json`` whole, ``.jsonl`` line by line)."""
+        issues = ParseIssues()
+        if unit.path.endswith(".jsonl"):
+            header: dict[str, Any] = {}
+            raw_messages: list[tuple[bytes, str]] = []
+            for line, end in LineReader(unit.path):
+                if line.strip():
+                    _jsonl_line(line, end - len(line) - 1, header, raw_messages, issues)
+            return self._build(unit, header, raw_messages, issues)
+        chat = decode_file(CHAT, unit.path, issues, size=unit.size, max_bytes=MAX_JSON_FILE_BYTES)
+        if chat is None:
+            return ParsedUnit(None, issues=issues)
+        header = {"sessionId": chat.sessionId, "projectHash": chat.projectHash, "startTime": chat.startTime}
+        return self._build(unit, header, [(bytes(raw), f"message {i}") for i, raw in enumerate(chat.messages or [])],
+                           issues)
+
+    def _build(self, unit: SourceUnit, header: dict[str, Any], raw_messages: list[tuple[bytes, str]],
+               issues: ParseIssues) -> ParsedUnit:
+        session_id = clean_id(header.get("sessionId") or Path(unit.path).stem)
+        project_dir = unit.context.get("project_dir") or Path(unit.path).parent.parent.name
+        project_path, project_name = _project(unit, project_dir)
+        meta: dict[str, Any] = {"project_hash": header.get("projectHash") or project_dir}
+        if unit.context.get("parent_session_id"):
+            meta["parent_session_id"] = unit.context["parent_session_id"]
+            meta["session_type"] = "subagent"
+        session = SessionRecord(session_id, self.name, project_path=project_path, project_name=project_name,
+                                encoded_dir_name=project_dir, meta=meta)
+        # The chat's start time dates the messages before the first that has its own.
+        out = Recorder(session_id, timeline=Timeline(own_time(header.get("startTime"))))
+        out.issues = issues
+        seen: set[str] = set()
+        for data, where in raw_messages:
+            try:
+                message, problem = MESSAGE.decode(data)
+            except (LineError, UnicodeDecodeError) as exc:
+                issues.bad(where, str(exc))
+                continue
+            if problem:
+                issues.bad(where, problem)
+            record = _message(out, message, data.decode("utf-8", "replace"), seen)
+            if record is not None and record.model:
+                session.model = record.model
+        return out.parsed(session)
 
 
 def _is_chat(name: str) -> bool:
     return name.startswith("session-") and name.endswith(_SUFFIXES)
-
-
-def discover(roots: Iterable[Path], known: Any = None) -> Iterator[SourceUnit]:
-    for root in roots:
-        for project in roots_module.list_dir(root, sort=True):
-            if project.name.startswith(".") or project.name == "bin" or not roots_module.is_dir(project):
-                continue
-            chats = os.path.join(project.path, "chats")
-            for entry in roots_module.list_dir(chats, sort=True):
-                if _is_chat(entry.name):
-                    unit = _unit(entry.path, project.name, None)
-                    if unit:
-                        yield unit
-                elif roots_module.is_dir(entry) and not entry.name.startswith("."):
-                    for sub in roots_module.list_dir(entry.path, sort=True):
-                        if _is_chat(sub.name):
-                            unit = _unit(sub.path, project.name, entry.name)
-                            if unit:
-                                yield unit
-
-
-def unit_for_path(path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
-    for root in roots:
-        rel = roots_module.is_within(path, root)
-        if rel is None or not _is_chat(rel.name):
-            continue
-        parts = rel.parts
-        if len(parts) == 3 and parts[1] == "chats":
-            return _unit(os.path.join(root, *parts), parts[0], None)
-        if len(parts) == 4 and parts[1] == "chats":
-            return _unit(os.path.join(root, *parts), parts[0], parts[2])
-    return None
-
-
-def _unit(path: str, project: str, parent: str | None) -> SourceUnit | None:
-    context: dict[str, Any] = {"project_dir": project}
-    if parent:
-        context["parent_session_id"] = parent
-    return stat_unit(SOURCE, path, incremental=False, context=context)
-
-
-
-
 
 
 # --------------------------------------------------------------------------- schema
@@ -164,14 +195,14 @@ def content_text(raw: msgspec.Raw) -> str:
             elif isinstance(part, dict) and isinstance(part.get("text"), str):
                 parts.append(part["text"])
             elif isinstance(part, dict) and "inlineData" in part:
-                parts.append("[Image]")
+                parts.append(content.IMAGE)
         return "\n".join(p for p in parts if p)
-    return as_text(value) or ""
+    return content.as_text(value) or ""
 
 
 def compact_json(raw: msgspec.Raw) -> str:
     """A raw JSON value re-encoded compactly (the file may be pretty-printed), "" if absent."""
-    text = raw_text(raw)
+    text = content.raw_text(raw)
     if not text:
         return ""
     try:
@@ -181,7 +212,7 @@ def compact_json(raw: msgspec.Raw) -> str:
 
 
 def _tool_result(call: ToolCall) -> str:
-    display = raw_text(call.resultDisplay)
+    display = content.raw_text(call.resultDisplay)
     if display:
         try:
             value = msgspec.json.decode(display)
@@ -201,53 +232,12 @@ def _tool_result(call: ToolCall) -> str:
         if isinstance(part, dict) and isinstance(part.get("functionResponse"), dict):
             response = part["functionResponse"].get("response")
             if isinstance(response, dict) and "output" in response:
-                outputs.append(result_text(response["output"]))
+                outputs.append(content.result_text(response["output"]))
                 continue
-            outputs.append(as_text(response) or "")
+            outputs.append(content.as_text(response) or "")
         else:
-            outputs.append(result_text(part))
+            outputs.append(content.result_text(part))
     return "\n".join(o for o in outputs if o)
-
-
-def parse(unit: SourceUnit) -> ParsedUnit:
-    """Read one chat file (``.json`` whole, ``.jsonl`` line by line)."""
-    path = unit.path
-    issues = ParseIssues()
-    header: dict[str, Any] = {}
-    raw_messages: list[tuple[bytes, str]] = []
-    if path.endswith(".jsonl"):
-        for line, end in LineReader(path):
-            if not line.strip():
-                continue
-            _jsonl_line(line, end - len(line) - 1, header, raw_messages, issues)
-    else:
-        if unit.size > MAX_JSON_FILE_BYTES:
-            issues.bad(path, f"chat file larger than {MAX_JSON_FILE_BYTES} bytes; not read")
-            return ParsedUnit(None, issues=issues)
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            issues.bad(path, f"cannot read: {exc.strerror or exc}")
-            return ParsedUnit(None, issues=issues)
-        try:
-            chat, problem = CHAT.decode(data)
-        except LineError as exc:
-            issues.bad(path, str(exc))
-            return ParsedUnit(None, issues=issues)
-        except UnicodeDecodeError:
-            try:
-                chat, problem = CHAT.decode(data.decode("utf-8", "replace"))
-                problem = "invalid UTF-8 replaced" + (f"; {problem}" if problem else "")
-            except LineError as exc:
-                issues.bad(path, str(exc))
-                return ParsedUnit(None, issues=issues)
-        if problem:
-            issues.bad(path, problem)
-        header = {"sessionId": chat.sessionId, "projectHash": chat.projectHash, "startTime": chat.startTime}
-        for index, raw in enumerate(chat.messages or []):
-            raw_messages.append((bytes(raw), f"message {index}"))
-    return _build(unit, header, raw_messages, issues)
 
 
 def _jsonl_line(line: bytes, offset: int, header: dict[str, Any], out: list[tuple[bytes, str]],
@@ -262,7 +252,7 @@ def _jsonl_line(line: bytes, offset: int, header: dict[str, Any], out: list[tupl
         issues.bad(where, f"not a JSON object ({type(obj).__name__})")
         return
     if "$rewindTo" in obj:
-        issues.skipped_records["$rewindTo"] += 1
+        issues.skip("$rewindTo")
         return
     if "$set" in obj:
         update = obj["$set"]
@@ -281,43 +271,6 @@ def _jsonl_line(line: bytes, offset: int, header: dict[str, Any], out: list[tupl
             header[key] = obj[key]
 
 
-def _build(unit: SourceUnit, header: dict[str, Any], raw_messages: list[tuple[bytes, str]],
-           issues: ParseIssues) -> ParsedUnit:
-    session_id = clean_id(header.get("sessionId") or Path(unit.path).stem)
-    project_dir = unit.context.get("project_dir") or Path(unit.path).parent.parent.name
-    project_path, project_name = _project(unit, project_dir)
-    meta: dict[str, Any] = {"project_hash": header.get("projectHash") or project_dir}
-    if unit.context.get("parent_session_id"):
-        meta["parent_session_id"] = unit.context["parent_session_id"]
-        meta["session_type"] = "subagent"
-    session = SessionRecord(session_id, SOURCE, project_path=project_path, project_name=project_name,
-                            encoded_dir_name=project_dir, meta=meta)
-    last_ts = timestamp_ms(header.get("startTime")) or unit.mtime_ns // 1_000_000
-    messages: list[MessageRecord] = []
-    seen: set[str] = set()
-    for data, where in raw_messages:
-        try:
-            message, problem = MESSAGE.decode(data)
-        except (LineError, UnicodeDecodeError) as exc:
-            issues.bad(where, str(exc))
-            continue
-        if problem:
-            issues.bad(where, problem)
-        ts = timestamp_ms(message.timestamp) if message.timestamp else None
-        if ts is not None:
-            last_ts = ts
-        record = _message(session, message, data.decode("utf-8", "replace"), last_ts, len(messages), issues)
-        if record is None:
-            continue
-        if record.uuid in seen:
-            continue   # a $set rewrite repeats earlier messages
-        seen.add(record.uuid)
-        messages.append(record)
-        if record.model:
-            session.model = record.model
-    return ParsedUnit(session, messages, issues)
-
-
 def _project(unit: SourceUnit, project_dir: str) -> tuple[str, str]:
     marker = Path(unit.path).parents[2 if unit.context.get("parent_session_id") else 1] / ".project_root"
     try:
@@ -329,42 +282,44 @@ def _project(unit: SourceUnit, project_dir: str) -> tuple[str, str]:
     return f"gemini:{project_dir}", f"Project-{project_dir[:8]}"
 
 
-def _message(session: SessionRecord, m: ChatMessage, raw: str, ts: int, sequence: int,
-             issues: ParseIssues) -> MessageRecord | None:
+def _message(out: Recorder, m: ChatMessage, raw: str, seen: set[str]) -> MessageRecord | None:
+    """The record of one chat message (None for an empty one or a repeat)."""
+    kind = m.type or ""
+    uuid = clean_id(m.id or out.synthetic_uuid(kind or "message", raw))
+    if uuid in seen:
+        return None   # a $set rewrite repeats earlier messages
+    at = own_time(m.timestamp or None)
+    if kind not in ("user", "gemini", "model", "assistant", "info", "error", "warning"):
+        seen.add(uuid)
+        return out.unknown(kind or "(no type)", raw, uuid=uuid, at=at, tag=kind or "unknown", model=m.model)
     text = content_text(m.content)
     full_parts = [text] if text else []
     for thought in m.thoughts or []:
         summary = ": ".join(p for p in (thought.subject, thought.description) if p)
         if summary:
-            full_parts.append(f"[Thinking] {summary}")
+            full_parts.append(content.thinking(summary))
     tool = None
     for call in m.toolCalls or []:
-        name = call.name or call.displayName or "unknown"
         args = compact_json(call.args)
-        full_parts.append(f"[Tool: {name}] {args}".rstrip())
+        full_parts.append(content.tool_call(call.name or call.displayName, args))
         result = _tool_result(call)
         if result:
-            full_parts.append(f"{'[Result Error]' if call.status == 'error' else '[Result]'} {result}")
+            full_parts.append(content.tool_result(result, error=call.status == "error"))
         tool = (call.id, call.name or call.displayName, args or None)
-    kind = m.type or ""
     if kind == "user":
         message_type = MessageType.USER
-    elif kind in ("gemini", "model", "assistant"):
-        message_type = MessageType.ASSISTANT
     elif kind in ("info", "error", "warning"):
         message_type = MessageType.SYSTEM
-        full_parts = [f"[{kind}] {text}"] + full_parts[1:] if text else [f"[{kind}]"]
+        full_parts = [content.tagged(kind, text)] + full_parts[1:] if text else [content.tagged(kind)]
     else:
-        issues.unknown_records[kind or "(no type)"] += 1
-        message_type = MessageType.SYSTEM
-        full_parts = [f"[{kind or 'unknown'}] {preview(raw)}"]
+        message_type = MessageType.ASSISTANT
     full = "\n".join(full_parts)
     if not full:
-        issues.skipped_records[f"{kind}:empty"] += 1
+        out.skip(f"{kind}:empty")
         return None
-    uuid = m.id or synthetic_uuid(session.session_id, kind or "message", raw)
-    record = MessageRecord(clean_id(uuid), message_type, text if message_type != MessageType.SYSTEM else "", full,
-                           ts, sequence, m.model, raw=raw)
-    if tool is not None:
-        record.tool_call_id, record.tool_name, record.tool_args = tool
-    return record
+    seen.add(uuid)
+    return out.emit(uuid, message_type, text if message_type != MessageType.SYSTEM else "", full, raw, at=at,
+             model=m.model, tool=tool)
+
+
+SOURCE = GeminiSource()

@@ -16,6 +16,8 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from msgspec import inspect as mi
 
+from .content import as_text
+
 T = TypeVar("T")
 
 _json_encoder = msgspec.json.Encoder()
@@ -90,22 +92,6 @@ class LenientDecoder(Generic[T]):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
-
-
-def as_text(value: Any) -> str | None:
-    """A value as text: strings as they are, numbers and booleans printed, containers as JSON."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    try:
-        return _json_encoder.encode(value).decode("utf-8", "replace")
-    except (TypeError, msgspec.EncodeError, OverflowError):
-        return str(value)
 
 
 def _coerce(value: Any, info: Any) -> tuple[bool, Any]:
@@ -214,3 +200,32 @@ def decode_line(decoder: LenientDecoder[T], line: bytes, offset: int, issues: An
         # One bad line is counted once, whatever was wrong with it.
         issues.bad(where, "; ".join(p for p in (encoding_problem, problem) if p))
     return record, text
+
+
+def decode_file(decoder: LenientDecoder[T], path: str, issues: Any, *, size: int, max_bytes: int) -> T | None:
+    """A whole JSON file decoded leniently, for sources whose files are one JSON document.
+
+    A file larger than ``max_bytes`` is refused unread (memory stays bounded); invalid
+    UTF-8 is replaced. Any problem is counted in ``issues``; None when nothing could be read.
+    """
+    if size > max_bytes:
+        issues.bad(path, f"file larger than {max_bytes} bytes; not read")
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        issues.bad(path, f"cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        try:
+            value, problem = decoder.decode(data)
+        except UnicodeDecodeError:
+            value, problem = decoder.decode(data.decode("utf-8", "replace"))
+            problem = "invalid UTF-8 replaced" + (f"; {problem}" if problem else "")
+    except LineError as exc:
+        issues.bad(path, str(exc))
+        return None
+    if problem:
+        issues.bad(path, problem)
+    return value

@@ -14,7 +14,8 @@ Roots: the argument, ``$OPENCODE_PATH``, ``$XDG_DATA_HOME/opencode``, else
   own size and mtime gate the whole database, so a warm rescan does not open it.
 
 Messages are ordered by creation time (then id) and parts by id (ids are time
-ordered); the original used directory order. Text parts are the message text;
+ordered); the original used directory order. A message without a creation time takes
+the session's, else the nearest message's. Text parts are the message text;
 ``[Thinking] ...`` (reasoning), ``[Tool: NAME] {input}`` with ``[Result] output``,
 ``[File: name]`` and ``[Patch] files`` go into ``content_full``. A message whose
 parts changed since the last collection is updated in the database.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat as stat_module
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -34,35 +34,174 @@ import apsw
 import msgspec
 
 from ..models import MessageType
+from . import content
 from . import roots as roots_module
-from .claude import result_text
-from .lenient import as_text
-from .records import (SOURCE_OPENCODE, MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, clean_id,
-                      project_name_of)
+from .base import Recorder, WholeSource
+from .databases import gate_unchanged, gate_unit, is_gate, open_readonly, parse_gate
+from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, \
+    project_name_of
+from .roots import RootSpec
 
-SOURCE = SOURCE_OPENCODE
-PARSER_VERSION = 1
 DB_NAME = "opencode.db"
-BUSY_TIMEOUT_MS = 2000
 MAX_PART_BYTES = 64 << 20
 
 
-# The environment variables default_roots reads, in order (for help texts).
-ROOT_VARIABLES = ("OPENCODE_PATH", "XDG_DATA_HOME")
+class OpenCodeSource(WholeSource):
+    name = "opencode"
+    title = "OpenCode"
+    # 2: records without a time take the nearest timed record's (not the file's mtime).
+    parser_version = 2
+    channel = None
+    roots_spec = RootSpec("OPENCODE_PATH", (("XDG_DATA_HOME", "opencode"),), (".local/share/opencode",))
+    file_suffixes = (".json", ".db", ".db-wal")
 
+    # ------------------------------------------------------------------ discovery
+    def discover(self, roots: Iterable[Path], known: Mapping[str, Any] | None = None) -> Iterator[SourceUnit]:
+        """Session units of the JSON tree and of ``opencode.db``. ``known`` maps unit keys to
+        their saved state; an unchanged database is not opened."""
+        for root in roots:
+            storage = storage_dir(root)
+            if storage is not None:
+                for project in roots_module.list_dir(storage / "session", sort=True):
+                    for entry in roots_module.list_dir(project.path, sort=True):
+                        if entry.name.startswith("ses_") and entry.name.endswith(".json"):
+                            unit = self.json_unit(entry.path, storage)
+                            if unit is not None:
+                                yield unit
+            yield from self.discover_database(root, known or {})
 
-def default_roots() -> list[Path]:
-    direct = roots_module.split_env("OPENCODE_PATH")
-    if direct:
-        return direct
-    xdg = roots_module.split_env("XDG_DATA_HOME")
-    if xdg:
-        return [x / "opencode" for x in xdg]
-    return [roots_module.home() / ".local" / "share" / "opencode"]
+    def unit_for_path(self, path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
+        """The session unit a changed session, message or part file belongs to."""
+        target = Path(os.path.abspath(os.fspath(path)))
+        for root in roots:
+            storage = storage_dir(root)
+            if storage is None:
+                continue
+            rel = roots_module.is_within(target, storage)
+            if rel is None or len(rel.parts) != 3 or not rel.name.endswith(".json"):
+                continue
+            kind, folder = rel.parts[0], rel.parts[1]
+            if kind == "session":
+                return self.json_unit(str(target), storage)
+            if kind == "message":
+                return self._session_unit_by_id(storage, folder)
+            if kind == "part":
+                info = _read_json(target)
+                session_id = info.get("sessionID") if isinstance(info, dict) else None
+                if isinstance(session_id, str):
+                    return self._session_unit_by_id(storage, session_id)
+        return None
 
+    def database_root(self, path: str, roots: Iterable[Path]) -> Path | None:
+        """``opencode.db`` (or its ``-wal``/``-shm``) directly in a root: that root."""
+        target = Path(os.path.abspath(path))
+        if not target.name.startswith(DB_NAME):
+            return None
+        for root in roots:
+            if target.parent == Path(os.path.abspath(root)):
+                return target.parent
+        return None
 
-def resolve_roots(roots: Any = None) -> list[Path]:
-    return roots_module.dedupe(roots_module.explicit(roots) or default_roots())
+    def discover_database(self, root: Path, known: Mapping[str, Any]) -> Iterator[SourceUnit]:
+        db = root / DB_NAME
+        if db.is_file():
+            yield from self._db_units(db, known)
+
+    def _session_unit_by_id(self, storage: Path, session_id: str) -> SourceUnit | None:
+        if "/" in session_id or session_id in ("", ".", ".."):
+            return None
+        for project in roots_module.list_dir(storage / "session", sort=True):
+            candidate = os.path.join(project.path, f"{session_id}.json")
+            if os.path.isfile(candidate):
+                return self.json_unit(candidate, storage)
+        return None
+
+    def json_unit(self, session_file: str, storage: Path) -> SourceUnit | None:
+        """The unit of one session of the JSON tree: its session file, fingerprinted by the
+        stats of all its message and part files (parts are rewritten while a reply streams)."""
+        unit = self.stat_unit(session_file, context={"storage": str(storage), "session_id": Path(session_file).stem})
+        if unit is None:
+            return None
+        # Order-independent digest of every message and part file's name, size and mtime
+        # (listing order is not guaranteed, and sorting thousands of entries costs more).
+        fold = [unit.size, unit.mtime_ns, 0, 0]
+        for message in roots_module.list_dir(storage / "message" / unit.context["session_id"]):
+            if message.name.endswith(".json"):
+                _fold(fold, message)
+                for part in roots_module.list_dir(storage / "part" / message.name[:-5]):
+                    if part.name.endswith(".json"):
+                        _fold(fold, part)
+        unit.size, unit.mtime_ns, unit.fingerprint = fold[0], fold[1], f"{fold[2]:x}-{fold[3]:x}"
+        return unit
+
+    def _db_units(self, db: Path, known: Mapping[str, Any]) -> Iterator[SourceUnit]:
+        gate = gate_unit(self.name, db)
+        if gate is None or gate_unchanged(gate, known):
+            return
+        try:
+            conn = open_readonly(db)
+        except apsw.Error as exc:
+            gate.context["error"] = f"cannot open {db} read-only: {exc}"
+            yield gate
+            return
+        try:
+            try:
+                tables = _tables(conn)
+                stats = _session_stats(conn, tables)
+            except apsw.Error as exc:
+                gate.context["error"] = f"cannot read {db}: {exc}"
+                yield gate
+                return
+            for session_id, (count, newest, digest) in sorted(stats.items()):
+                yield SourceUnit(self.name, f"{db}#{session_id}", str(db), count, newest, 0, fingerprint=digest,
+                                 context={"conn": conn, "session_id": session_id, "tables": tables})
+            yield gate
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ parsing
+    def parse(self, unit: SourceUnit) -> ParsedUnit:
+        if is_gate(unit):
+            return parse_gate(unit)
+        if "conn" in unit.context:
+            return self._build(*_read_db_session(unit))
+        return self._build(*_read_json_session(unit))
+
+    def _build(self, unit: SourceUnit, session_id: str, info: dict[str, Any],
+               entries: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] | None,
+               issues: ParseIssues) -> ParsedUnit:
+        if entries is None:
+            return ParsedUnit(None, issues=issues)
+        directory = _text(info.get("directory"))
+        meta: dict[str, Any] = {}
+        for key, name in (("title", "title"), ("slug", "slug"), ("version", "version"),
+                          ("projectID", "project_id")):
+            if _text(info.get(key)):
+                meta[name] = info[key]
+        if _text(info.get("parentID")):
+            meta["parent_session_id"] = info["parentID"]
+            meta["session_type"] = "subagent"
+        session = SessionRecord(clean_id(session_id), self.name, project_path=directory,
+                                project_name=project_name_of(directory), cwd=directory, meta=meta)
+        entries.sort(key=lambda e: (_created(e[1]), e[0]))
+        # The session's creation dates the messages before the first that has its own time.
+        out = Recorder(session.session_id, timeline=Timeline(_created(info) or None))
+        out.issues = issues
+        for message_id, info_m, parts in entries:
+            record = _message(out, message_id, info_m, parts)
+            if record is None:
+                continue
+            if record.model and record.type == MessageType.ASSISTANT:
+                session.model = record.model
+            if session.project_path is None:
+                path = info_m.get("path")
+                cwd = _text(path.get("cwd")) if isinstance(path, dict) else None
+                if cwd:
+                    session.project_path, session.project_name, session.cwd = cwd, project_name_of(cwd), cwd
+        if session.project_path is None:
+            session.project_path = f"opencode:{_text(info.get('projectID')) or 'global'}"
+            session.project_name = session.project_path
+        return out.parsed(session)
 
 
 def storage_dir(root: Path) -> Path | None:
@@ -71,83 +210,6 @@ def storage_dir(root: Path) -> Path | None:
     if (root / "session").is_dir() and (root / "message").is_dir():
         return root
     return None
-
-
-# --------------------------------------------------------------------------- discovery
-def discover(roots: Iterable[Path], known: Mapping[str, Any] | None = None) -> Iterator[SourceUnit]:
-    """Session units of the JSON tree and of ``opencode.db``. ``known`` maps unit keys to
-    their saved state; an unchanged database is not opened."""
-    for root in roots:
-        storage = storage_dir(root)
-        if storage is not None:
-            for project in roots_module.list_dir(storage / "session", sort=True):
-                for entry in roots_module.list_dir(project.path, sort=True):
-                    if entry.name.startswith("ses_") and entry.name.endswith(".json"):
-                        unit = json_unit(entry.path, storage)
-                        if unit is not None:
-                            yield unit
-        db = root / DB_NAME
-        if db.is_file():
-            yield from _db_units(db, known or {})
-
-
-def unit_for_path(path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
-    """The session unit a changed file belongs to (session, message or part file, or
-    the database)."""
-    target = Path(os.path.abspath(os.fspath(path)))
-    for root in roots:
-        if target.name.startswith(DB_NAME) and roots_module.is_within(target, root) is not None:
-            if target.parent == Path(os.path.abspath(root)):
-                return None  # the database is collected as a whole by collect_all
-        storage = storage_dir(root)
-        if storage is None:
-            continue
-        rel = roots_module.is_within(target, storage)
-        if rel is None or len(rel.parts) != 3 or not rel.name.endswith(".json"):
-            continue
-        kind, folder = rel.parts[0], rel.parts[1]
-        if kind == "session":
-            return json_unit(str(target), storage)
-        if kind == "message":
-            return _session_unit_by_id(storage, folder)
-        if kind == "part":
-            info = _read_json(target)
-            session_id = info.get("sessionID") if isinstance(info, dict) else None
-            if isinstance(session_id, str):
-                return _session_unit_by_id(storage, session_id)
-    return None
-
-
-def _session_unit_by_id(storage: Path, session_id: str) -> SourceUnit | None:
-    if "/" in session_id or session_id in ("", ".", ".."):
-        return None
-    for project in roots_module.list_dir(storage / "session", sort=True):
-        candidate = os.path.join(project.path, f"{session_id}.json")
-        if os.path.isfile(candidate):
-            return json_unit(candidate, storage)
-    return None
-
-
-def json_unit(session_file: str, storage: Path) -> SourceUnit | None:
-    try:
-        st = os.stat(session_file)
-    except OSError:
-        return None
-    if not stat_module.S_ISREG(st.st_mode):
-        return None
-    session_id = Path(session_file).stem
-    # Order-independent digest of every message and part file's name, size and mtime
-    # (listing order is not guaranteed, and sorting thousands of entries costs more).
-    fold = [st.st_size, st.st_mtime_ns, 0, 0]
-    for message in roots_module.list_dir(storage / "message" / session_id):
-        if message.name.endswith(".json"):
-            _fold(fold, message)
-            for part in roots_module.list_dir(storage / "part" / message.name[:-5]):
-                if part.name.endswith(".json"):
-                    _fold(fold, part)
-    digest = f"{fold[2]:x}-{fold[3]:x}"
-    return SourceUnit(SOURCE, session_file, session_file, fold[0], fold[1], st.st_ino, fingerprint=digest,
-                      context={"storage": str(storage), "session_id": session_id})
 
 
 def _fold(fold: list[int], entry: os.DirEntry) -> None:
@@ -185,57 +247,6 @@ def _read_json(path: str | os.PathLike[str]) -> Any:
 
 
 # --------------------------------------------------------------------------- opencode.db
-def open_readonly(path: Path) -> apsw.Connection:
-    """Another program's database: read-only, ``query_only``, with a busy timeout."""
-    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
-    conn.set_busy_timeout(BUSY_TIMEOUT_MS)
-    conn.execute("PRAGMA query_only=ON")
-    return conn
-
-
-def _db_gate(db: Path) -> SourceUnit | None:
-    try:
-        st = db.stat()
-    except OSError:
-        return None
-    size, mtime = st.st_size, st.st_mtime_ns
-    try:
-        wal = os.stat(f"{db}-wal")
-        size, mtime = size + wal.st_size, max(mtime, wal.st_mtime_ns)
-    except OSError:
-        pass
-    return SourceUnit(SOURCE, str(db), str(db), size, mtime, st.st_ino, context={"gate": True})
-
-
-def _db_units(db: Path, known: Mapping[str, Any]) -> Iterator[SourceUnit]:
-    gate = _db_gate(db)
-    if gate is None:
-        return
-    saved = known.get(gate.key)
-    if saved is not None and (saved.size, saved.mtime_ns, saved.inode) == (gate.size, gate.mtime_ns, gate.inode):
-        return
-    try:
-        conn = open_readonly(db)
-    except apsw.Error as exc:
-        gate.context["error"] = f"cannot open {db} read-only: {exc}"
-        yield gate
-        return
-    try:
-        try:
-            tables = _tables(conn)
-            stats = _session_stats(conn, tables)
-        except apsw.Error as exc:
-            gate.context["error"] = f"cannot read {db}: {exc}"
-            yield gate
-            return
-        for session_id, (count, newest, digest) in sorted(stats.items()):
-            yield SourceUnit(SOURCE, f"{db}#{session_id}", str(db), count, newest, 0, fingerprint=digest,
-                             context={"conn": conn, "session_id": session_id, "tables": tables})
-        yield gate
-    finally:
-        conn.close()
-
-
 def _tables(conn: apsw.Connection) -> dict[str, set[str]]:
     names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     return {name: {r[1] for r in conn.execute(f"PRAGMA table_info(\"{name}\")")}
@@ -278,25 +289,15 @@ def _session_stats(conn: apsw.Connection, tables: dict[str, set[str]]) -> dict[s
             for sid, (count, newest, parts) in folded.items()}
 
 
-# --------------------------------------------------------------------------- parsing
-def parse(unit: SourceUnit) -> ParsedUnit:
-    if unit.context.get("gate"):
-        issues = ParseIssues()
-        if unit.context.get("error"):
-            issues.bad(unit.path, unit.context["error"])
-        return ParsedUnit(None, issues=issues)
-    if "conn" in unit.context:
-        return _parse_db_session(unit)
-    return _parse_json_session(unit)
-
-
-def _parse_json_session(unit: SourceUnit) -> ParsedUnit:
+# --------------------------------------------------------------------------- reading a session
+# Each gives (unit, session id, session info, [(message id, message info, parts)] or None, issues).
+def _read_json_session(unit: SourceUnit) -> tuple[Any, ...]:
     issues = ParseIssues()
     storage = Path(unit.context["storage"])
     info = _read_json(unit.path)
     if not isinstance(info, dict):
         issues.bad(unit.path, "session file is not a JSON object")
-        return ParsedUnit(None, issues=issues)
+        return unit, unit.context["session_id"], {}, None, issues
     session_id = _text(info.get("id")) or unit.context["session_id"]
     entries = []
     for entry in roots_module.list_dir(storage / "message" / session_id, sort=True):
@@ -317,10 +318,10 @@ def _parse_json_session(unit: SourceUnit) -> ParsedUnit:
             else:
                 issues.bad(part_entry.path, "part file is not a JSON object")
         entries.append((message_id, message, parts))
-    return _build(unit, session_id, info, entries, issues)
+    return unit, session_id, info, entries, issues
 
 
-def _parse_db_session(unit: SourceUnit) -> ParsedUnit:
+def _read_db_session(unit: SourceUnit) -> tuple[Any, ...]:
     issues = ParseIssues()
     conn: apsw.Connection = unit.context["conn"]
     tables: dict[str, set[str]] = unit.context["tables"]
@@ -363,8 +364,8 @@ def _parse_db_session(unit: SourceUnit) -> ParsedUnit:
             entries.append((message_id, message, parts_by_message.get(message_id, [])))
     except apsw.Error as exc:
         issues.bad(unit.key, f"cannot read the session: {exc}")
-        return ParsedUnit(None, issues=issues)
-    return _build(unit, session_id, info, entries, issues)
+        return unit, session_id, {}, None, issues
+    return unit, session_id, info, entries, issues
 
 
 def _row_info(row: dict[str, Any]) -> dict[str, Any]:
@@ -374,6 +375,9 @@ def _row_info(row: dict[str, Any]) -> dict[str, Any]:
                         ("slug", "slug"), ("version", "version"), ("project_id", "projectID")):
         if row.get(column) is not None:
             info.setdefault(key, row[column])
+    created = row.get("time_created", row.get("created_at"))
+    if created is not None and not isinstance(info.get("time"), dict):
+        info["time"] = {"created": created}
     return info
 
 
@@ -396,42 +400,8 @@ def _created(message: dict[str, Any]) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
-def _build(unit: SourceUnit, session_id: str, info: dict[str, Any],
-           entries: list[tuple[str, dict[str, Any], list[dict[str, Any]]]], issues: ParseIssues) -> ParsedUnit:
-    directory = _text(info.get("directory"))
-    meta: dict[str, Any] = {}
-    for key, name in (("title", "title"), ("slug", "slug"), ("version", "version"), ("projectID", "project_id")):
-        if _text(info.get(key)):
-            meta[name] = info[key]
-    if _text(info.get("parentID")):
-        meta["parent_session_id"] = info["parentID"]
-        meta["session_type"] = "subagent"
-    session = SessionRecord(clean_id(session_id), SOURCE, project_path=directory,
-                            project_name=project_name_of(directory), cwd=directory, meta=meta)
-    entries.sort(key=lambda e: (_created(e[1]), e[0]))
-    messages = []
-    fallback_ts = unit.mtime_ns // 1_000_000
-    for message_id, info_m, parts in entries:
-        ts = _created(info_m) or fallback_ts
-        fallback_ts = ts
-        record = _message(session, message_id, info_m, parts, ts, len(messages), issues)
-        if record is not None:
-            messages.append(record)
-            if record.model and record.type == MessageType.ASSISTANT:
-                session.model = record.model
-            if session.project_path is None:
-                path = info_m.get("path")
-                cwd = _text(path.get("cwd")) if isinstance(path, dict) else None
-                if cwd:
-                    session.project_path, session.project_name, session.cwd = cwd, project_name_of(cwd), cwd
-    if session.project_path is None:
-        session.project_path = f"opencode:{_text(info.get('projectID')) or 'global'}"
-        session.project_name = session.project_path
-    return ParsedUnit(session, messages, issues)
-
-
-def _message(session: SessionRecord, message_id: str, info: dict[str, Any], parts: list[dict[str, Any]], ts: int,
-             sequence: int, issues: ParseIssues) -> MessageRecord | None:
+def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[dict[str, Any]]) -> MessageRecord | None:
+    """The record of one message and its parts (None when it has no content)."""
     parts = sorted(parts, key=lambda p: str(p.get("id", "")))
     text_parts: list[str] = []
     full_parts: list[str] = []
@@ -447,32 +417,31 @@ def _message(session: SessionRecord, message_id: str, info: dict[str, Any], part
         elif kind == "reasoning":
             text = _text(part.get("text"))
             if text:
-                full_parts.append(f"[Thinking] {text}")
+                full_parts.append(content.thinking(text))
         elif kind == "tool":
-            name = _text(part.get("tool")) or "unknown"
             state = part.get("state") if isinstance(part.get("state"), dict) else {}
-            args = as_text(state.get("input")) if state.get("input") is not None else ""
-            full_parts.append(f"[Tool: {name}] {args}".rstrip())
+            args = content.as_text(state.get("input")) if state.get("input") is not None else ""
+            full_parts.append(content.tool_call(_text(part.get("tool")), args))
             output = state.get("output")
             if output is not None:
-                label = "[Result Error]" if state.get("status") == "error" else "[Result]"
-                full_parts.append(f"{label} {result_text(output)}")
+                full_parts.append(content.tool_result(content.result_text(output),
+                                                      error=state.get("status") == "error"))
             elif state.get("status") == "error" and state.get("error") is not None:
-                full_parts.append(f"[Result Error] {as_text(state.get('error'))}")
+                full_parts.append(content.tool_result(content.as_text(state.get("error")) or "", error=True))
             tool = (_text(part.get("callID")), _text(part.get("tool")), args or None)
         elif kind == "file":
-            full_parts.append(f"[File: {_text(part.get('filename')) or _text(part.get('url')) or 'file'}]")
+            full_parts.append(content.file(_text(part.get("filename")) or _text(part.get("url"))))
         elif kind == "patch":
             files = part.get("files")
-            full_parts.append(f"[Patch] {' '.join(f for f in files if isinstance(f, str))}"
-                              if isinstance(files, list) else "[Patch]")
+            names = " ".join(f for f in files if isinstance(f, str)) if isinstance(files, list) else ""
+            full_parts.append(content.tagged("Patch", names))
         elif kind == "subtask":
             prompt = _text(part.get("prompt")) or _text(part.get("description")) or ""
-            full_parts.append(f"[Subtask] {prompt}".rstrip())
+            full_parts.append(content.tagged("Subtask", prompt).rstrip())
     full = "\n".join(full_parts)
     role = info.get("role")
     if not full:
-        issues.skipped_records[f"{role}:empty"] += 1
+        out.skip(f"{role}:empty")
         return None
     if role == "user":
         kind_type = MessageType.USER
@@ -480,13 +449,13 @@ def _message(session: SessionRecord, message_id: str, info: dict[str, Any], part
         kind_type = MessageType.ASSISTANT
     else:
         kind_type = MessageType.SYSTEM
-        issues.unknown_records[f"role:{role}"] += 1
+        out.issues.unknown(f"role:{role}")
     model = _text(info.get("modelID"))
     if model is None and isinstance(info.get("model"), dict):
         model = _text(info["model"].get("modelID"))
     raw = msgspec.json.encode(info).decode("utf-8", "replace")
-    record = MessageRecord(clean_id(message_id), kind_type, "\n".join(text_parts), full, ts, sequence, model,
-                           raw=raw)
-    if tool is not None:
-        record.tool_call_id, record.tool_name, record.tool_args = tool
-    return record
+    return out.emit(message_id, kind_type, "\n".join(text_parts), full, raw, at=_created(info) or None, model=model,
+                    tool=tool)
+
+
+SOURCE = OpenCodeSource()

@@ -3,6 +3,19 @@
 A source module reads one agent CLI's files and produces :class:`SessionRecord` and
 :class:`MessageRecord` values; it knows nothing of the database. The collector turns
 these into rows.
+
+Times come from the records (:class:`Timeline`). A record without its own time
+(Claude ``summary`` and ``custom-title`` lines, any other) takes the time of the
+nearest timed record of its session: the previous one, or the next one when it comes
+first. So it never sets a time of its own, and never moves the session's last message
+time. Records that come before any timed one wait for it. When a read ends (or a batch
+must be written) while records still wait, they get a provisional time, chosen by the
+collector, which knows the database: the time of the message the record links to (a
+Claude summary's ``leafUuid``), else the session's latest stored time, else, as the
+very last resort for a file with no time at all, the file's mtime. They stay
+*pending*: the first timed record read later (in the same read, or in an append)
+gives them its time, handed to the store as a ``retime`` map of uuid to time. So
+reading a file in pieces gives the same times as reading it once.
 """
 
 from __future__ import annotations
@@ -12,25 +25,12 @@ from __future__ import annotations
 import typing  # noqa: F401
 
 import hashlib
-import os
-import stat as stat_module
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import MessageType
 
-SOURCE_CLAUDE = "claude"
-SOURCE_CODEX = "codex"
-SOURCE_OPENCODE = "opencode"
-SOURCE_GEMINI = "gemini"
-ALL_SOURCES = (SOURCE_CLAUDE, SOURCE_CODEX, SOURCE_OPENCODE, SOURCE_GEMINI)
-
-# Channel names the original collector used ("code" for Claude Code, "cli" for the CLIs).
-CHANNELS = {SOURCE_CLAUDE: "code", SOURCE_CODEX: "cli", SOURCE_OPENCODE: None, SOURCE_GEMINI: "cli"}
-
-# Text of an unknown record kept in content_full (the whole line is in ``raw``).
-UNKNOWN_PREVIEW_CHARS = 500
 # Errors remembered per file: the count is exact, the text is the first one.
 MAX_ERROR_TEXT = 300
 
@@ -66,10 +66,6 @@ class SessionRecord:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def channel(self) -> str | None:
-        return CHANNELS.get(self.source)
-
-    @property
     def parent_session_id(self) -> str | None:
         value = self.meta.get("parent_session_id")
         return value if isinstance(value, str) else None
@@ -88,6 +84,14 @@ class ParseIssues:
         self.bad_lines += 1
         if self.first_error is None:
             self.first_error = f"{where}: {message}"[:MAX_ERROR_TEXT]
+
+    def skip(self, label: str) -> None:
+        """A bookkeeping record that repeats what other records say."""
+        self.skipped_records[label] += 1
+
+    def unknown(self, label: str) -> None:
+        """A record of a kind the parser does not know (kept as a SYSTEM message)."""
+        self.unknown_records[label] += 1
 
     def merge(self, other: "ParseIssues") -> None:
         self.bad_lines += other.bad_lines
@@ -118,10 +122,6 @@ def clean_id(value: str) -> str:
     return value.replace("\x00", "") if "\x00" in value else value
 
 
-def preview(text: str, limit: int = UNKNOWN_PREVIEW_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 @dataclass(slots=True)
 class SourceUnit:
     """One thing a source reads as a whole or incrementally: usually one file.
@@ -143,17 +143,67 @@ class SourceUnit:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def stat_unit(source: str, path: str, *, incremental: bool, context: dict[str, Any] | None = None,
-              key: str | None = None) -> SourceUnit | None:
-    """A unit for the file at ``path`` (None if it is not a readable regular file)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if not stat_module.S_ISREG(st.st_mode):
-        return None
-    return SourceUnit(source, key or path, path, st.st_size, st.st_mtime_ns, st.st_ino,
-                      incremental=incremental, context=context or {})
+# Records handed out with a provisional time whose uuids are kept (in the parser's saved
+# state) to be corrected later; beyond this many, the rest keep their provisional time.
+MAX_PENDING = 10_000
+
+
+class Timeline:
+    """Dates the records of one session in file order (see the module docstring).
+
+    ``latest`` is the time of the last timed record (None before the first), ``waiting``
+    the records not handed out yet that have no time, with the uuid each links to,
+    ``pending`` the uuids of records already handed out with a provisional time, and
+    ``retimed`` the corrected times of those, to be written.
+    """
+
+    __slots__ = ("latest", "waiting", "pending", "retimed")
+
+    def __init__(self, latest: int | None = None, pending: Any = ()) -> None:
+        self.latest: int | None = latest if isinstance(latest, int) else None
+        self.waiting: list[tuple[MessageRecord, str | None]] = []
+        self.pending: list[str] = [p for p in pending if isinstance(p, str)] if isinstance(pending, list) else []
+        self.retimed: dict[str, int] = {}
+
+    def date(self, record: MessageRecord, own: int | None, link: str | None = None) -> None:
+        """Give ``record`` its own time, else the previous timed record's, else make it wait."""
+        if own is not None:
+            record.timestamp = own
+            self.observe(own)
+        elif self.latest is not None:
+            record.timestamp = self.latest
+        else:
+            record.timestamp = 0
+            self.waiting.append((record, link))
+
+    def observe(self, moment: int) -> None:
+        """A timed record: it dates every record still waiting or pending."""
+        self.latest = moment
+        if self.waiting:
+            for record, _ in self.waiting:
+                record.timestamp = moment
+            self.waiting = []
+        if self.pending:
+            for uuid in self.pending:
+                self.retimed[uuid] = moment
+            self.pending = []
+
+    def settle(self, provisional: int) -> list[tuple[str, str]]:
+        """Give the waiting records ``provisional`` and keep them pending. Returns
+        ``(uuid, linked uuid)`` of those that link to another message."""
+        links = []
+        for record, link in self.waiting:
+            record.timestamp = provisional
+            if len(self.pending) < MAX_PENDING:
+                self.pending.append(record.uuid)
+            if link:
+                links.append((record.uuid, link))
+        self.waiting = []
+        return links
+
+    def take_retimed(self) -> dict[str, int]:
+        out, self.retimed = self.retimed, {}
+        return out
 
 
 @dataclass(slots=True)
@@ -165,3 +215,5 @@ class ParsedUnit:
     issues: ParseIssues = field(default_factory=ParseIssues)
     # Sources whose files change in place: a stored message whose text changed is updated.
     update_changed: bool = True
+    # How the messages were dated: those still waiting get a provisional time from the collector.
+    timeline: Timeline = field(default_factory=Timeline)

@@ -69,8 +69,10 @@ class Ingest:
 
         Projects and sessions are created or updated first, then every message row is
         inserted with one statement (uuid dedup: a stored uuid is skipped), changed
-        messages of ``update_changed`` sessions are updated, the sessions' counts and
-        newest time are refreshed and the file states saved. A session with no rows
+        messages of ``update_changed`` sessions are updated, times of ``retime`` and
+        ``links`` are written, the sessions' counts and newest time are refreshed (the
+        newest time recomputed exactly where a stored time changed) and the file states
+        saved. A session with no rows
         that is not stored yet is not created (a file of bookkeeping records only).
         """
         from .ingest_records import IngestOutcome
@@ -83,6 +85,7 @@ class Ingest:
             project_ids: dict[str, int] = {}
             rows: list[tuple[Any, ...]] = []
             mutable: list[str] = []
+            written: list[IngestSession] = []
             for s in sessions:
                 stored = conn.execute("SELECT message_count FROM sessions WHERE session_id = ?",
                                       (s.session_id,)).fetchone()
@@ -109,13 +112,18 @@ class Ingest:
                     f"meta = {_META_MERGE}, updated_at = excluded.updated_at",
                     (s.session_id, pid, s.cwd, s.model, s.channel, s.file_mtime, s.file_size, s.meta, now, now))
                 outcome.sessions_written += 1
+                written.append(s)
                 rows.extend(s.rows)
                 if s.update_changed and s.rows and stored is not None and stored[0]:
                     mutable.append(s.session_id)   # only stored messages can have changed
+            # Sessions whose stored times changed: their newest time is recomputed, not grown.
+            retimed: set[str] = set()
             if rows:
-                outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable)
-            if outcome.inserted or outcome.updated:
-                self._refresh_sessions(conn, first_id, mutable if outcome.updated else [], now, outcome)
+                outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable, retimed)
+            for s in written:
+                outcome.updated += _write_times(conn, s, retimed)
+            if outcome.inserted or outcome.updated or retimed:
+                self._refresh_sessions(conn, first_id, mutable if outcome.updated else [], retimed, now, outcome)
             if states:
                 conn.executemany(
                     f"INSERT OR REPLACE INTO file_state({_STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -124,7 +132,8 @@ class Ingest:
                      for st in states])
         return outcome
 
-    def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple[Any, ...]], mutable: list[str]) -> tuple[int, int]:
+    def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple[Any, ...]], mutable: list[str],
+                          retimed: set[str]) -> tuple[int, int]:
         placeholders = ", ".join("?" * 16)
         big = len(rows) >= _BIG_BATCH_ROWS
         if big:
@@ -144,16 +153,24 @@ class Ingest:
             inserted = conn.changes()
             updated = 0
             if mutable:
+                # A uuid repeated in the batch: its first row is the one stored, and compared.
+                first = ("(SELECT * FROM temp.sessiondb_ingest WHERE rowid IN (SELECT MIN(rowid) "
+                         "FROM temp.sessiondb_ingest GROUP BY uuid)) AS s")
+                match = ("messages.uuid = s.uuid AND messages.session_id = s.session_id "
+                         "AND s.session_id IN (SELECT value FROM json_each(?))")
+                sessions = _json_list(mutable)
+                # Times apart from the text: a changed time alone does not touch the search index.
+                moved = conn.execute(f"UPDATE messages SET timestamp = s.timestamp FROM {first} WHERE {match} "
+                                     "AND messages.timestamp IS NOT s.timestamp "
+                                     "RETURNING messages.id, messages.session_id", (sessions,)).fetchall()
                 differs = " OR ".join(f"messages.{c} IS NOT s.{c}" for c in _CHANGED)
-                conn.execute(
+                changed = conn.execute(
                     "UPDATE messages SET type = s.type, content_text = s.content_text, content_full = s.content_full, "
-                    "timestamp = s.timestamp, model = s.model, tool_call_id = s.tool_call_id, "
-                    "tool_name = s.tool_name, tool_args = s.tool_args, raw = s.raw "
-                    "FROM temp.sessiondb_ingest AS s WHERE messages.uuid = s.uuid "
-                    "AND messages.session_id = s.session_id "
-                    "AND s.session_id IN (SELECT value FROM json_each(?)) "
-                    f"AND ({differs})", (_json_list(mutable),))
-                updated = conn.changes()
+                    "model = s.model, tool_call_id = s.tool_call_id, tool_name = s.tool_name, "
+                    f"tool_args = s.tool_args, raw = s.raw FROM {first} WHERE {match} AND ({differs}) "
+                    "RETURNING messages.id", (sessions,)).fetchall()
+                retimed.update(sid for _, sid in moved)
+                updated = len({mid for mid, _ in moved} | {mid for (mid,) in changed})
             return inserted, updated
         finally:
             conn.execute("DELETE FROM temp.sessiondb_ingest")
@@ -162,10 +179,12 @@ class Ingest:
                              (_FTS_DEFAULT_HASH_BYTES,))
 
     @staticmethod
-    def _refresh_sessions(conn: apsw.Connection, first_id: int, touched: list[str], now: int,
+    def _refresh_sessions(conn: apsw.Connection, first_id: int, touched: list[str], retimed: set[str], now: int,
                           outcome: IngestOutcome) -> None:
         """``message_count`` = stored messages, ``last_message_at`` = newest time, for every
-        session that got new (ids >= first_id) or updated messages."""
+        session that got new (ids >= first_id) or updated messages. The newest time only
+        grows, except in ``retimed`` sessions (a stored time changed), where it is
+        recomputed from the stored messages."""
         counts = {sid: (n, newest) for sid, n, newest in conn.execute(
             # NOT INDEXED: read the new rows by rowid range; the planner would otherwise walk
             # the whole session index to group them (16 ms at 200k rows, for one new row).
@@ -179,7 +198,37 @@ class Ingest:
         conn.executemany(
             "UPDATE sessions SET message_count = (SELECT COUNT(*) FROM messages WHERE session_id = ?1), "
             "last_message_at = MAX(COALESCE(last_message_at, ?2), ?2), updated_at = ?3 WHERE session_id = ?1",
-            [(sid, newest, now) for sid, (_, newest) in counts.items() if newest is not None])
+            [(sid, newest, now) for sid, (_, newest) in counts.items() if newest is not None and sid not in retimed])
+        if retimed:
+            conn.executemany(
+                "UPDATE sessions SET message_count = (SELECT COUNT(*) FROM messages WHERE session_id = ?1), "
+                "last_message_at = (SELECT MAX(timestamp) FROM messages WHERE session_id = ?1), updated_at = ?2 "
+                "WHERE session_id = ?1", [(sid, now) for sid in sorted(retimed)])
+
+
+def _write_times(conn: apsw.Connection, s: IngestSession, retimed: set[str]) -> int:
+    """Times found after their messages were stored: ``s.retime`` (uuid to time) and
+    ``s.links`` (a message takes its linked message's time). Returns how many stored
+    messages, written before this batch, changed; adds their session to ``retimed``."""
+    import json
+    corrected = 0
+    if s.links:
+        conn.execute(
+            "UPDATE messages SET timestamp = linked.timestamp FROM json_each(?1) AS l "
+            "JOIN messages AS linked ON linked.uuid = l.value "
+            "WHERE messages.uuid = l.key AND messages.session_id = ?2 AND messages.timestamp IS NOT linked.timestamp",
+            (json.dumps(dict(s.links)), s.session_id))
+        if conn.changes():
+            retimed.add(s.session_id)
+    if s.retime:
+        conn.execute(
+            "UPDATE messages SET timestamp = r.value FROM json_each(?1) AS r "
+            "WHERE messages.uuid = r.key AND messages.session_id = ?2 AND messages.timestamp IS NOT r.value",
+            (json.dumps(s.retime), s.session_id))
+        corrected = conn.changes()
+        if corrected:
+            retimed.add(s.session_id)
+    return corrected
 
 
 def _json_list(values: list[str]) -> str:

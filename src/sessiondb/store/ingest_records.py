@@ -41,6 +41,9 @@ class IngestSession:
     ``update_changed``: a stored message with the same uuid in this session whose text
     differs is updated (for sources that rewrite their files); otherwise stored rows win.
     ``reassign_project``: the session's project was a guess and is now known.
+    ``retime``: stored messages (by uuid) whose provisional time is now known.
+    ``links``: ``(uuid, linked uuid)`` of messages without a time of their own, which take
+    the linked message's time when it is stored.
     """
 
     session_id: str
@@ -57,6 +60,8 @@ class IngestSession:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     update_changed: bool = False
     reassign_project: bool = False
+    retime: dict[str, int] = field(default_factory=dict)
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
