@@ -7,6 +7,7 @@ import json
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 FLAGS = ("--libdir", "--includedir", "--pkgconfigdir", "--cflags", "--libs")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -15,12 +16,13 @@ INCLUDEDIR = PACKAGE_DIR / "include"
 PKGCONFIGDIR = LIBDIR / "pkgconfig"
 
 
-def build_info() -> dict:
+def build_info() -> dict[str, Any]:
     """What the build recorded next to the library (empty if it was never built)."""
     try:
-        return json.loads((LIBDIR / "build_info.json").read_text(encoding="utf-8"))
+        info = json.loads((LIBDIR / "build_info.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return info if isinstance(info, dict) else {}
 
 
 def python_link_flags() -> list[str]:

@@ -6,8 +6,8 @@ import os
 import time
 from pathlib import Path
 
-from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
-                           TimeRemainingColumn, TransferSpeedColumn)
+from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TaskProgressColumn,
+                           TextColumn, TimeRemainingColumn, TransferSpeedColumn)
 
 from ..collector import CollectResult, Collector
 from .output import Output, plural
@@ -21,7 +21,7 @@ class CollectProgress:
         self.out = out
         self.enabled = out.interactive and not out.as_json
         self.progress: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
         self.files_total = 0
         self._last = 0.0
 
@@ -32,17 +32,17 @@ class CollectProgress:
                                  TaskProgressColumn(), DownloadColumn(), TransferSpeedColumn(),
                                  TextColumn("ETA"), TimeRemainingColumn(),
                                  console=self.out.console, transient=True)
-        self.task = self.progress.add_task("looking for sessions...", total=None)
+        task = self.task = self.progress.add_task("looking for sessions...", total=None)
         self.progress.start()
         self.files_total, size = collector.plan(sources)
-        self.progress.update(self.task, total=max(size, 1), description=self._files(0))
+        self.progress.update(task, total=max(size, 1), description=self._files(0))
 
     def _files(self, done: int) -> str:
         return f"{done:,}/{plural(self.files_total, 'file')}"
 
     def update(self, result: CollectResult) -> None:
         now = time.monotonic()
-        if self.progress is None or now - self._last < 0.1:
+        if self.progress is None or self.task is None or now - self._last < 0.1:
             return
         self._last = now
         self.progress.update(self.task, completed=result.bytes_read,

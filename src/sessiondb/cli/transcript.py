@@ -27,7 +27,8 @@ from rich.markdown import Markdown
 from rich.padding import Padding
 from rich.text import Text
 
-from ..models import Message, MessageType, SessionOverview
+from ..db import SessionDB
+from ..models import Message, MessageType, Project, Session, SessionOverview
 from .common import (EXIT_NOTHING, EXIT_OK, UserError, add_db_option, add_json_option, db_argument, open_db,
                      resolve_session, short_id)
 from .output import Output, plural, safe_text, terminal_safe, when
@@ -45,7 +46,7 @@ RESULT_LINES = 12
 SUBAGENT_TOOLS = ("Task", "Agent")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
         "show", help="print a session's transcript (paged on a terminal)",
         description="A session's transcript: times to the second, assistant text as markdown, tool calls with "
@@ -376,8 +377,11 @@ def _window(messages: list[Message], args: argparse.Namespace) -> tuple[int, int
     return max(0, target - args.context), min(len(messages), target + args.context + 1), target
 
 
-def _load(db, session_id: str, args: argparse.Namespace, depth: int = 0) -> Transcript:
+def _load(db: SessionDB, session_id: str) -> Transcript:
     overview = db.get_session_overview(session_id)
+    if overview is None:
+        raise UserError(f"no session matches {session_id!r}", "list sessions with `sessiondb sessions`",
+                        EXIT_NOTHING)
     messages = db.list_messages(session_id)
     children = db.list_session_overviews(parent_session_id=session_id, limit=None)
     return Transcript(overview, messages, children)
@@ -388,11 +392,11 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
         raise UserError("--limit must not be negative")
     with open_db(args) as db:
         session_id = resolve_session(db, args.session)
-        transcript = _load(db, session_id, args)
+        transcript = _load(db, session_id)
         nested = {}
         if args.subagents:
             for child in transcript.children:
-                nested[child.session_id] = _load(db, child.session_id, args)
+                nested[child.session_id] = _load(db, child.session_id)
         session = db.get_session(session_id)
         project = db.get_project(session.project_id) if session else None
     start, end, target = _window(transcript.messages, args)
@@ -427,7 +431,7 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if transcript.messages else EXIT_NOTHING
 
 
-def _json(t: Transcript, shown: list[Message], session, project) -> dict:
+def _json(t: Transcript, shown: list[Message], session: Session | None, project: Project | None) -> dict[str, Any]:
     o = t.overview
     roles: dict[str, int] = {}
     for m in t.messages:
