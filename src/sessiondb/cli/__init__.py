@@ -14,9 +14,9 @@ import typing
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import PermissionDenied, SessionDBError
-from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, explain_database_error
+from ..errors import PermissionDenied, RemoteError, SessionDBError
 from . import library_flags
+from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, explain_database_error
 from .output import Output
 
 # Subcommands that other faces provide (viewer, MCP server, mirror). Each module has
@@ -127,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except PermissionDenied as exc:
         out.error(str(exc), "another program is the writer; see `sessiondb status`")
+        return EXIT_DATABASE
+    except RemoteError as exc:
+        out.error(str(exc))
         return EXIT_DATABASE
     except SessionDBError as exc:
         out.error(*explain_database_error(args, exc))

@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--since", help="from this time: 2026-01-31, 2026-01-31T09:30, 7d, 12h, today, yesterday")
     p.add_argument("--until", help="up to this time (inclusive), same forms as --since")
     p.add_argument("--session", help="session id or its first characters")
+    _machine_option(p)
     p.add_argument("--order", choices=list(_ORDERS), default="score",
                    help="score (best match first), newest or oldest")
     p.add_argument("--limit", type=int, default=20, help="at most this many hits")
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("projects", help="list projects with their sessions and messages")
     p.add_argument("--limit", type=int, default=100, help="at most this many projects")
+    _machine_option(p)
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(handler=cmd_projects)
@@ -57,6 +59,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_sessions)
 
     transcript.register(sub)
+
+
+def _machine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--machine", help="only this machine's sessions (a PostgreSQL mirror, --db postgresql://...)")
+
+
+def _machine(db, args: argparse.Namespace) -> dict:
+    """``machine=`` for an archive of several machines; a local file is one machine."""
+    if not getattr(args, "machine", None):
+        return {}
+    if not hasattr(db, "machines"):
+        raise UserError("--machine needs a mirror of several machines", "pass --db postgresql://USER@HOST/DB")
+    return {"machine": args.machine}
+
+
+def _machine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--machine", help="only this machine's sessions (a PostgreSQL mirror, --db postgresql://...)")
+
+
+def _machine(db, args: argparse.Namespace) -> dict:
+    """``machine=`` for an archive of several machines; a local file is one machine."""
+    if not getattr(args, "machine", None):
+        return {}
+    if not hasattr(db, "machines"):
+        raise UserError("--machine needs a mirror of several machines", "pass --db postgresql://USER@HOST/DB")
+    return {"machine": args.machine}
 
 
 def _time_option(value: str | None, option: str, *, end: bool = False) -> int | None:
@@ -90,16 +118,18 @@ def cmd_search(args: argparse.Namespace, out: Output) -> int:
     query = " ".join(args.query)
     since, until = _time_option(args.since, "--since"), _time_option(args.until, "--until", end=True)
     limit, offset = _check_count(args.limit), _check_count(args.offset, "--offset")
-    with open_db(args) as db:
+    with open_db(args, remote=True) as db:
         project_id = resolve_project(db, args.project) if args.project else None
         if args.session and not db.search_sessions_by_prefix(args.session, 1):
             raise UserError(f"no session matches {args.session!r}", "list sessions with `sessiondb sessions`",
                             EXIT_NOTHING)
         hits = db.search(query, limit=limit, offset=offset, project_id=project_id,
                          source=args.source, role=args.role, since=since, until=until, session_prefix=args.session,
-                         order=_ORDERS[args.order], highlight=(MARK_OPEN, MARK_CLOSE))
-        overviews = {sid: db.get_session_overview(sid) for sid in {h.session_id for h in hits}}
-        prefixes = {sid: unique_prefix(db, sid) for sid in overviews}
+                         order=_ORDERS[args.order], highlight=(MARK_OPEN, MARK_CLOSE), **_machine(db, args))
+        # A mirror (PostgreSQL) has no overviews: its hits print without the session title.
+        overviews = ({sid: db.get_session_overview(sid) for sid in {h.session_id for h in hits}}
+                     if hasattr(db, "get_session_overview") else {})
+        prefixes = {sid: unique_prefix(db, sid) for sid in {h.session_id for h in hits}}
     if out.as_json:
         out.json([{**_hit_fields(h, overviews.get(h.session_id)),
                    "snippet": h.snippet.replace(MARK_OPEN, "").replace(MARK_CLOSE, ""),
@@ -141,8 +171,8 @@ def _hit_fields(hit, overview) -> dict:
 
 
 def cmd_projects(args: argparse.Namespace, out: Output) -> int:
-    with open_db(args) as db:
-        projects = db.list_projects_with_stats(limit=_check_count(args.limit))
+    with open_db(args, remote=True) as db:
+        projects = db.list_projects_with_stats(limit=_check_count(args.limit), **_machine(db, args))
     if out.as_json:
         out.json(projects)
         return EXIT_OK if projects else EXIT_NOTHING
