@@ -4,6 +4,8 @@
 mode turns ``include/sessiondb.h`` and ``sessiondb.capi`` into
 ``sessiondb/_native/libsessiondb.so``, next to a relocatable ``pkgconfig/sessiondb.pc``
 and a copy of the header in ``sessiondb/include/`` (see ``csrc/build_capi.py``).
+Without a C compiler or Python's headers the rest installs anyway and build_info.json
+says what was missing (``SESSIONDB_REQUIRE_CAPI=1`` makes that an error instead).
 """
 
 from __future__ import annotations
@@ -34,8 +36,15 @@ class BuildCApi(build_ext):
             outdir = os.path.join(str(build_capi.PACKAGE), "_native")
         else:
             outdir = os.path.join(self.build_lib, "sessiondb", "_native")
-        self._capi_outputs = build_capi.build(outdir, tmpdir=os.path.join(self.build_temp, "cffi-embed"),
-                                              verbose=bool(self.verbose))
+        try:
+            self._capi_outputs = build_capi.build(outdir, tmpdir=os.path.join(self.build_temp, "cffi-embed"),
+                                                  verbose=bool(self.verbose))
+        except Exception as exc:  # noqa: BLE001 - any build failure: install the rest without the library
+            if os.environ.get("SESSIONDB_REQUIRE_CAPI") == "1":
+                raise
+            notice = build_capi.failure_notice(exc)
+            self._capi_outputs = build_capi.write_skipped(outdir, notice)
+            sys.stderr.write(notice + "\n")
 
     def get_outputs(self) -> list[str]:
         return super().get_outputs() + getattr(self, "_capi_outputs", [])

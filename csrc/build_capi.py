@@ -309,6 +309,45 @@ def build(outdir: str | os.PathLike[str], tmpdir: str | os.PathLike[str] | None 
     return [str(built), str(alias), str(info), *map(str, copies), str(pc)]
 
 
+HOW_TO_GET_A_COMPILER = ("Debian/Ubuntu: sudo apt install gcc python3-dev; Fedora: sudo dnf install gcc "
+                         "python3-devel; macOS: xcode-select --install")
+
+
+def missing_for_build() -> str | None:
+    """What the C library's build lacks on this machine (a compiler, Python's headers), or
+    None when both seem present. Checked before compiling, so the notice names the cause
+    instead of a compiler's output."""
+    include = sysconfig.get_paths().get("include") or ""
+    if not Path(include, "Python.h").is_file():
+        return f"Python's C headers (no Python.h in {include})"
+    compiler = os.environ.get("CC") or (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler.split()[0]) is None:
+        return f"a C compiler ({compiler} not found)"
+    return None
+
+
+def failure_notice(exc: BaseException) -> str:
+    """One line: the C library was not built, why, and how to get what is missing."""
+    missing = missing_for_build()
+    if missing is None:
+        compiler = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+        missing = f"a working C compiler ({compiler} failed; its messages are above with pip -v)"
+    return (f"sessiondb: the C library (libsessiondb, for C and Swift) was not built: missing {missing}. "
+            f"Python, the sessiondb command and everything else work. To add it: {HOW_TO_GET_A_COMPILER}; "
+            "then install again.")
+
+
+def write_skipped(outdir: str | os.PathLike[str], notice: str) -> list[str]:
+    """Record in build_info.json that the library was not built, and why (read by
+    ``python -m sessiondb --libs`` and by ./install)."""
+    outdir = Path(outdir).resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    info = outdir / "build_info.json"
+    info.write_text(json.dumps({"version": read_version(), "library": None, "not_built": notice}, indent=2) + "\n",
+                    encoding="utf-8")
+    return [str(info)]
+
+
 def write_pkgconfig(directory: str | os.PathLike[str], version: str, link_libpython: bool = True) -> Path:
     """A relocatable ``sessiondb.pc``: paths are relative to the file itself."""
     directory = Path(directory)

@@ -31,11 +31,16 @@ def test_sync_then_the_reading_commands_print_the_same_as_locally(tmp_path: Path
                     ["search", "heartbeat", "--role", "assistant", "--project", "/home/me/tools"]):
         want = cli(*command, "--db", str(local))
         got = cli(*command, "--db", pg_url)
-        assert (got.returncode, got.stdout) == (want.returncode, want.stdout), command
+        # Printed commands name the database they read; a URL's password is never printed.
+        assert "s3cret-pw" not in got.stdout + got.stderr, command
+        shown_url = pg_url.replace(":s3cret-pw@", "@")
+        assert (got.returncode, got.stdout.replace(shown_url, "DB")) == (
+            want.returncode, want.stdout.replace(str(local), "DB")), command
         assert want.returncode == 0 and want.stdout, command
     want = json.loads(cli("search", "parse_session", "--json", "--db", str(local)).stdout)
     got = json.loads(cli("search", "parse_session", "--json", "--db", pg_url).stdout)
-    drop = ("message_id", "project_id", "score")
+    drop = ("message_id", "project_id", "score", "open")   # ids are the mirror's own; "open" names its --db
+    assert all("s3cret-pw" not in hit["open"] for hit in got)
     assert [{k: v for k, v in h.items() if k not in drop} for h in got] == [
         {k: v for k, v in h.items() if k not in drop} for h in want]
 

@@ -110,7 +110,9 @@ def claude_line(uuid: str, cwd: str, text: str, when: datetime) -> str:
 def test_readme_shows_the_example_app() -> None:
     readme = (SWIFT_DIR.parent / "README.md").read_text(encoding="utf-8")
     example = (EXAMPLE_APP / "Sources" / "Notes" / "main.swift").read_text(encoding="utf-8")
-    assert f"```swift\n{example}```" in readme, "README's Swift example differs from swift/Examples/Notes"
+    # A block may start with a line naming its file (// ../MyApp/Sources/MyApp/main.swift).
+    blocks = [re.sub(r"\A// [\w./-]+\.swift\n", "", b) for b in re.findall(r"```swift\n(.*?)```", readme, re.S)]
+    assert example in blocks, "README's Swift example differs from swift/Examples/Notes"
 
 
 def test_example_app_builds_and_runs_with_an_rpath(tmp_path: Path) -> None:

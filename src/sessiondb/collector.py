@@ -189,6 +189,23 @@ class Collector:
             self._stop_writer()
         return self._finish()
 
+    def plan(self, sources: Iterable[str] | str | None = None) -> tuple[int, int]:
+        """How many units :meth:`collect_all` would look at now, and how many bytes it
+        would read (its ``files_seen`` and ``bytes_read`` when done), found by listing and
+        stat only; for a progress bar with a total."""
+        files = size = 0
+        for source in self._sources(sources):
+            states = self.db.load_file_states(source.name)
+            for unit in source.discover(self.roots_of(source), states):
+                files += 1
+                state = states.get(unit.key)
+                if unchanged(unit, state, source.parser_version) or unit.key != unit.path:
+                    continue
+                resumes = (unit.incremental and state is not None and state.inode == unit.inode
+                           and state.parser_version == source.parser_version and unit.size >= state.byte_offset)
+                size += unit.size - state.byte_offset if resumes else unit.size
+        return files, size
+
     def collect_by_path(self, path: str | os.PathLike[str]) -> CollectResult:
         """The one unit a changed file belongs to; no other file is listed or read."""
         text = os.fspath(path)

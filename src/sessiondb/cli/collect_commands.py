@@ -4,32 +4,40 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import signal
 import threading
 import time
+from collections import Counter
 from datetime import datetime
 
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from ..collector import CollectResult, Collector
-from ..errors import DatabaseError, InvalidArgument, SessionDBError
-from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, add_db_option, add_json_option, open_db
-from .output import Output
-
 from ..coordination.types import WriterType
-from ..sources import ALL_SOURCES
+from ..errors import DatabaseError, InvalidArgument, SessionDBError
+from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, SOURCES, UserError, add_db_option, add_json_option, open_db
+from .output import Output, plural
+from .progress import CollectProgress
 
-SOURCES = list(ALL_SOURCES)
+EXIT_INTERRUPTED = 130
 WRITER_TYPES = [t.value.replace("_", "-") for t in WriterType]
 # `sessiondb collect` as a writer: lowest priority, so it never preempts a daemon or a Kit.
 CLI_WRITER, CLI_PRIORITY = "sessiondb_cli", 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("collect", help="collect new session messages into the database (incremental)")
-    p.add_argument("--source", choices=SOURCES, action="append", help="only this source (repeatable)")
+    from .progress import sources_help
+
+    p = sub.add_parser("collect", help="collect new session messages into the database (incremental)",
+                       description="Reads what is new in the session files of Claude Code, Codex, OpenCode and "
+                                   "Gemini CLI and stores it (a file that did not change is not read again). "
+                                   "Shows a progress bar on a terminal and one summary line in a pipe; Ctrl-C "
+                                   "keeps what was written, and the next collect goes on from there. Runs as the "
+                                   "lowest-priority writer and refuses while another writer is active.",
+                       epilog=sources_help())
+    p.add_argument("--source", choices=SOURCES, action="append", help="only this source (repeatable; default: all)")
     p.add_argument("--path", action="append", metavar="FILE", help="only this session file (repeatable)")
     add_db_option(p)
     add_json_option(p)
@@ -63,13 +71,13 @@ def _writer_type(text: str, priority: int | None) -> tuple[str, int | None]:
 
 def _summary(result: CollectResult, seconds: float) -> str:
     mb = result.bytes_read / 2**20
-    line = (f"collected {result.messages_inserted:,} new messages from {result.files_read:,} files "
-            f"({result.sessions_scanned:,} sessions, {result.projects_scanned:,} projects; "
-            f"{result.files_unchanged:,} files unchanged) in {seconds:.1f} s")
+    line = (f"collected {plural(result.messages_inserted, 'new message')} from {plural(result.files_read, 'file')} "
+            f"({plural(result.sessions_scanned, 'session')}, {plural(result.projects_scanned, 'project')}; "
+            f"{plural(result.files_unchanged, 'file')} unchanged) in {seconds:.1f} s")
     if mb >= 1:
         line += f", {mb / max(seconds, 1e-6):.1f} MB/s"
     if result.error_count:
-        line += f"; {result.error_count} files with problems (first: {result.first_error})"
+        line += f"; {plural(result.error_count, 'file')} with problems (first: {result.first_error})"
     return line
 
 
@@ -117,26 +125,8 @@ def _database_hint(message: str) -> str:
 
 def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:
     started = time.monotonic()
-    progress = None
-    task = None
-    last_update = 0.0
-
-    def on_progress(result: CollectResult) -> None:
-        nonlocal last_update
-        now = time.monotonic()
-        if progress is None or now - last_update < 0.1:
-            return
-        last_update = now
-        rate = result.bytes_read / 2**20 / max(now - started, 1e-6)
-        progress.update(task, description=f"{result.files_seen:,} files, {result.messages_inserted:,} new messages, "
-                                          f"{rate:.1f} MB/s")
-
-    collector = Collector(db, on_progress=on_progress)
-    if out.interactive and not out.as_json:
-        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                            console=out.console, transient=True)
-        task = progress.add_task("looking for sessions...", total=None)
-        progress.start()
+    progress = CollectProgress(out)
+    collector = Collector(db, on_progress=progress.update)
     try:
         if args.path:
             missing = [p for p in args.path if not os.path.isfile(os.path.expanduser(p))]
@@ -150,22 +140,31 @@ def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResu
                                 "a session file lies in its tool's folder, e.g. ~/.claude/projects/<project>/<id>.jsonl",
                                 EXIT_USAGE)
         else:
+            progress.start(collector, args.source)
             result = collector.collect_all(args.source)
     except InvalidArgument as exc:
         raise UserError(str(exc)) from exc
+    except KeyboardInterrupt:
+        progress.stop()
+        kept = collector.result
+        raise UserError(f"interrupted: kept {plural(kept.messages_inserted, 'new message')} "
+                        f"({plural(kept.files_seen, 'file')} looked at, {kept.bytes_read / 2**20:.1f} MB read) "
+                        "written before Ctrl-C",
+                        "run `sessiondb collect` again to go on: it reads only what is not stored yet",
+                        EXIT_INTERRUPTED) from None
     finally:
-        if progress is not None:
-            progress.stop()
+        progress.stop()
     return result, time.monotonic() - started
 
 
 def _result_fields(result: CollectResult) -> dict:
-    return {"projects_scanned": result.projects_scanned, "sessions_scanned": result.sessions_scanned,
-            "messages_inserted": result.messages_inserted, "messages_updated": result.messages_updated,
-            "files_seen": result.files_seen, "files_read": result.files_read,
-            "files_unchanged": result.files_unchanged, "bytes_read": result.bytes_read,
-            "error_count": result.error_count, "errors": result.errors,
-            "unknown_records": dict(result.unknown_records)}
+    """Every field of the result (and ``first_error``), as JSON values."""
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    for name, value in fields.items():
+        if isinstance(value, Counter):
+            fields[name] = dict(value)
+    fields["first_error"] = result.first_error
+    return fields
 
 
 def cmd_watch(args: argparse.Namespace, out: Output) -> int:
@@ -191,7 +190,8 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
         if follower is not None and (result.messages_inserted or result.messages_updated):
             follower.poke()
         if result.messages_inserted or result.messages_updated or result.error_count:
-            text = f"collected {result.messages_inserted} new messages from {result.files_read} files"
+            text = (f"collected {plural(result.messages_inserted, 'new message')} from "
+                    f"{plural(result.files_read, 'file')}")
             if result.error_count:
                 text += f" ({result.error_count} with problems: {result.first_error})"
             log(text)

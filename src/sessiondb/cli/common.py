@@ -13,6 +13,15 @@ from ..errors import ConfigError
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
 
 
+def _source_names() -> list[str]:
+    from ..sources import ALL_SOURCES
+
+    return list(ALL_SOURCES)
+
+
+SOURCES = _source_names()
+
+
 class UserError(Exception):
     """A mistake the user can fix: printed as one line with a hint."""
 
@@ -71,6 +80,65 @@ def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = Fal
     return db
 
 
+def write_problem(path: str | Path) -> str | None:
+    """Why the database at ``path`` cannot be written, or None when it can (as far as the
+    file system says: a lock held by another program is not a problem here)."""
+    import os
+
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return "it is on a read-only file system"
+    except OSError:
+        return None
+    if path.exists() and not os.access(path, os.W_OK):
+        return "you have no write permission on the file"
+    if directory.exists() and not os.access(directory, os.W_OK | os.X_OK):
+        return (f"you have no write permission on its folder {directory} (SQLite creates {path.name}-wal "
+                "and -shm there)")
+    return None
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def not_a_database(path: str | Path) -> bool:
+    """True for an existing, non-empty file that is not an SQLite database."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError:
+        return False
+    return bool(head) and head != SQLITE_MAGIC
+
+
+def explain_database_error(args: argparse.Namespace, exc: Exception) -> tuple[str, str]:
+    """The one line and hint for a database error, with a hint that leads somewhere (never
+    back to the command that just failed)."""
+    try:
+        path = db_config(args, read_only=True).path
+    except UserError:
+        return str(exc), "pass a file path with --db PATH"
+    command = getattr(args, "command", "")
+    if not_a_database(path):
+        return (f"{path} is not a sessiondb database (SQLite says: {exc})",
+                "check the path given with --db or $CLAUDE_SESSION_DB_URL; to build a new database there, "
+                "move the file away and run `sessiondb collect`")
+    problem = write_problem(path)
+    if problem is not None:
+        if command in ("collect", "watch", "demo"):
+            return (f"{path} is read-only, so {command} cannot write it: {problem}",
+                    "collect into a database you can write: --db PATH")
+        return (f"{path} cannot be opened for reading: {problem}, and SQLite needs to create "
+                f"{Path(path).name}-shm beside a WAL database",
+                f"copy it somewhere you can write (cp {path} /tmp/) and pass --db with the copy")
+    if command == "doctor":
+        return (str(exc), "restore the file from a backup, or move it away and run `sessiondb collect` to build "
+                          "it again from the session files")
+    return str(exc), "check the file with `sessiondb doctor`"
+
+
 def resolve_project(db: SessionDB, text: str) -> int:
     """A project given as id, path, name or part of its path."""
     if text.isdigit() and db.get_project(int(text)):
@@ -88,7 +156,7 @@ def resolve_project(db: SessionDB, text: str) -> int:
             names = ", ".join(p.path for p in candidates[:5])
             raise UserError(f"{text!r} matches {len(candidates)} projects ({names}...)",
                             "give more of the path, or the project id from `sessiondb projects`")
-    raise UserError(f"no project matches {text!r}", "list them with `sessiondb projects`", EXIT_NOTHING)
+    raise UserError(f"no project matches {text!r}", "list projects with `sessiondb projects`", EXIT_NOTHING)
 
 
 def resolve_session(db: SessionDB, text: str) -> str:
@@ -101,3 +169,35 @@ def resolve_session(db: SessionDB, text: str) -> str:
         raise UserError(f"{text!r} matches several sessions ({found[0].session_id}, {found[1].session_id}, ...)",
                         "type more of the session id")
     return found[0].session_id
+
+
+def db_argument(args: argparse.Namespace) -> str:
+    """`` --db PATH`` when the user gave one, so printed commands work when pasted."""
+    import shlex
+
+    return f" --db {shlex.quote(without_password(args.db))}" if getattr(args, "db", None) else ""
+
+
+def without_password(target: str) -> str:
+    """A database path or URL fit to print: a URL's password is left out (``user@host``)."""
+    scheme, sep, rest = target.partition("://")
+    if not sep or "@" not in rest:
+        return target
+    credentials, _, location = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user + '@' if user else ''}{location}"
+
+
+def short_id(session_id: str, length: int = 8) -> str:
+    """The first characters of a session id (whole ids of other shapes stay whole)."""
+    return session_id[:length] if len(session_id) > length + 4 else session_id
+
+
+def unique_prefix(db: SessionDB, session_id: str, length: int = 8) -> str:
+    """The shortest prefix of at least ``length`` characters that names only this session."""
+    while length < len(session_id):
+        found = db.search_sessions_by_prefix(session_id[:length], 2)
+        if len(found) <= 1:
+            return session_id[:length]
+        length += 4
+    return session_id

@@ -6,12 +6,11 @@ import argparse
 import dataclasses
 import os
 
-from rich.table import Table
 from rich.text import Text
 
 from ..errors import SessionDBError
-from .common import EXIT_DATABASE, EXIT_OK, add_db_option, add_json_option, open_db
-from .output import Output, human_size, when
+from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, db_config, open_db, write_problem
+from .output import Output, human_size, plural, safe_text, when
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,15 +77,12 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     sizes = ", ".join(f"{k} {human_size(v)}" for k, v in status["size"].items())
     out.print(Text(f"          {sizes}", style="dim"))
     out.print(Text("contents  ", style="bold") +
-              Text(f"{stats.project_count} projects, {stats.session_count} sessions, "
-                   f"{stats.message_count} messages"))
+              Text(f"{plural(stats.project_count, 'project')}, {plural(stats.session_count, 'session')}, "
+                   f"{plural(stats.message_count, 'message')}"))
     if status["sources"]:
-        table = Table(box=None, header_style="bold", padding=(0, 2))
-        for column in ("source", "projects", "sessions", "messages"):
-            table.add_column(column, justify="left" if column == "source" else "right")
-        for row in status["sources"]:
-            table.add_row(row["source"], str(row["projects"]), str(row["sessions"]), str(row["messages"]))
-        out.print(table)
+        out.print(out.table(("source", "projects", "sessions", "messages"),
+                            ((row["source"], f"{row['projects']:,}", f"{row['sessions']:,}", f"{row['messages']:,}")
+                             for row in status["sources"]), right=("projects", "sessions", "messages")))
     writer = status["writer"]
     line = Text("writer    ", style="bold")
     if writer:
@@ -105,29 +101,55 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
-    with open_db(args, write=True) as db:
-        report = {"integrity": db.integrity_check(), "search_index": db.fts_integrity_check(),
-                  "cjk_queue": db.cjk_queue_length()}
+    read_only = write_problem(db_config(args, read_only=True).path)
+    if read_only and args.repair:
+        raise UserError(f"cannot repair {db_config(args, read_only=True).path}: {read_only}",
+                        "copy the file somewhere you can write, repair the copy (--db COPY) and put it back",
+                        EXIT_DATABASE)
+    with open_db(args, write=not read_only) as db:
+        search = db.fts_integrity_check()
+        if read_only and not search.ok and "readonly" in search.message.replace("-", "").replace(" ", ""):
+            search = None   # SQLite phrases this check as a write: it cannot run here, which is no fault
+        report = {"integrity": db.integrity_check(), "search_index": search,
+                  "cjk_queue": db.cjk_queue_length(), "read_only": read_only}
         if args.repair:
             db.rebuild_search_index()
             report["repaired"] = True
             report["search_index"] = db.fts_integrity_check()
-        report["checkpoint"] = dict(zip(("busy", "wal_pages", "checkpointed"), db.checkpoint("TRUNCATE")))
-    healthy = report["integrity"].ok and report["search_index"].ok
+        if not read_only:
+            report["checkpoint"] = dict(zip(("busy", "wal_pages", "checkpointed"), db.checkpoint("TRUNCATE")))
+    healthy = report["integrity"].ok and (report["search_index"] is None or report["search_index"].ok)
     if out.as_json:
         out.json({**report, "healthy": healthy})
         return EXIT_OK if healthy else EXIT_DATABASE
-    for label, result in (("integrity", report["integrity"]), ("search index", report["search_index"])):
+    if read_only:
+        out.print(Text("note ", style="bold yellow") + Text(f"read-only: {read_only}; checked without writing"))
+    labels = (("integrity", report["integrity"]), ("search index", report["search_index"]))
+    for label, result in labels:
+        if result is None:
+            out.print(Text("skip ", style="bold yellow") + Text(f"{label}: SQLite cannot run this check on a "
+                                                               "read-only file"))
+            continue
         mark = Text("ok   ", style="bold green") if result.ok else Text("FAIL ", style="bold red")
-        out.print(mark + Text(label) + (Text(f": {result.message}", style="red") if not result.ok else Text()))
+        out.print(mark + Text(label) + (safe_text(f": {result.message}", "red") if not result.ok else Text()))
     if report["cjk_queue"]:
-        out.print(Text(f"note {report['cjk_queue']} messages wait for the CJK index (a writer indexes them)"))
-    cp = report["checkpoint"]
-    out.print(Text("ok   ", style="bold green") + Text(f"WAL checkpoint ({cp['checkpointed']} pages written back)"))
+        out.print(Text(f"note {plural(report['cjk_queue'], 'message')} wait for the CJK index (a writer indexes "
+                       "them)"))
+    if "checkpoint" in report:
+        cp = report["checkpoint"]
+        out.print(Text("ok   ", style="bold green") +
+                  Text(f"WAL checkpoint ({plural(cp['checkpointed'], 'page')} written back)"))
     if report.get("repaired"):
         out.print(Text("ok   ", style="bold green") + Text("indexes rebuilt"))
     if not healthy:
-        out.error("the database has problems", "run `sessiondb doctor --repair`; if integrity still fails, "
-                                               "restore the file from a backup")
+        if report.get("repaired") or report["integrity"].ok is False and read_only:
+            hint = ("restore the file from a backup, or move it away and run `sessiondb collect` to build it again "
+                    "from the session files")
+        elif not report["integrity"].ok:
+            hint = ("run `sessiondb doctor --repair` (it rebuilds the indexes); if integrity still fails, restore "
+                    "the file from a backup")
+        else:
+            hint = "run `sessiondb doctor --repair` to rebuild the search index"
+        out.error("the database has problems", hint)
         return EXIT_DATABASE
     return EXIT_OK

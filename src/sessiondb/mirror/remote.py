@@ -19,15 +19,17 @@ import typing  # noqa: F401
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..errors import InvalidArgument
 from ..models import (ApprovalStatus, Message, MessageType, Project, ProjectWithStats, SearchOrder, SearchResult,
-                      Session, Stats, VectorIndexState)
+                      Session, SessionOverview, Stats, VectorIndexState)
 from ..search.engine import _role, _to_ms
 from ..search.snippet import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS, make_snippet
 from ..search.query import parse_query
 from ..search.ranking import B, K1, idf
 from ..store import validate
+from ..store.sessions import overview_from_row
 from . import schema
 from .connection import MirrorError, connect, describe, psycopg_module, redact
 from .text import query_sql, query_tsquery, term_needle
@@ -45,6 +47,17 @@ _MAX_CHAR = "\U0010ffff"
 _PROJECT = "p.id, p.name, p.path, p.source, p.encoded_dir_name, p.created_at, p.updated_at"
 _SESSION = ("s.id, s.session_id, s.project_id, s.message_count, s.last_message_at, s.cwd, s.model, s.channel, "
             "s.file_mtime, s.file_size, s.meta, s.created_at, s.updated_at")
+# The columns of store.sessions.overview_from_row, from one session row of the mirror.
+_OVERVIEW = (
+    "SELECT s.session_id, s.project_id, p.name, p.path, "
+    "COALESCE((SELECT m.source FROM messages m WHERE m.machine = s.machine AND m.session_id = s.session_id "
+    "LIMIT 1), p.source), s.meta, "
+    "(SELECT count(*) FROM messages m WHERE m.machine = s.machine AND m.session_id = s.session_id), "
+    "(SELECT min(m.timestamp) FROM messages m WHERE m.machine = s.machine AND m.session_id = s.session_id), "
+    "(SELECT max(m.timestamp) FROM messages m WHERE m.machine = s.machine AND m.session_id = s.session_id), "
+    "(SELECT m.content_text FROM messages m WHERE m.machine = s.machine AND m.session_id = s.session_id "
+    "AND m.type = 'user' AND btrim(m.content_text) <> '' ORDER BY m.sequence, m.local_id LIMIT 1), "
+    "s.model, s.cwd FROM sessions s LEFT JOIN projects p ON p.id = s.project_id")
 _MESSAGE = ("m.id, m.session_id, m.uuid, m.type, m.content_text, m.content_full, m.timestamp, m.sequence, "
             "m.source, m.channel, m.model, m.tool_call_id, m.tool_name, m.tool_args, m.raw, m.approval_status, "
             "m.approval_resolved_at")
@@ -182,6 +195,38 @@ class RemoteArchive:
         rows = self._rows(f"SELECT {_SESSION} FROM sessions s {clause} ORDER BY s.updated_at DESC, s.id DESC "
                           "LIMIT %s", [*params, _limit(limit)])
         return [Session(*r) for r in rows]
+
+    def list_session_overviews(self, *, project_id: int | None = None, source: str | None = None,
+                               parent_session_id: str | None = None, limit: int | None = 50,
+                               offset: int = 0, machine: str | None = None) -> list[SessionOverview]:
+        """Sessions with title, source, counts and first/last time, as ``SessionDB`` lists them."""
+        where: list[str] = []
+        params: list[Any] = []
+        if project_id is not None:
+            where.append("s.project_id = %s")
+            params.append(validate.integer("project_id", project_id))
+        if source is not None:
+            where.append("p.source = %s")
+            params.append(validate.text("source", source))
+        if parent_session_id is not None:
+            where.append("s.meta LIKE %s")
+            params.append(f"%{validate.text('parent_session_id', parent_session_id)}%")
+        if machine:
+            where.append("s.machine = %s")
+            params.append(machine)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        rows = self._rows(f"{_OVERVIEW} {clause} ORDER BY s.last_message_at DESC NULLS LAST, s.id DESC "
+                          "LIMIT %s OFFSET %s",
+                          [*params, _limit(limit), validate.integer("offset", offset, minimum=0)])
+        found = [overview_from_row(tuple(r)) for r in rows]
+        if parent_session_id is not None:   # the LIKE above only narrows; the link decides
+            found = [o for o in found if o.parent_session_id == parent_session_id]
+        return found
+
+    def get_session_overview(self, session_id: str) -> SessionOverview | None:
+        row = self._one(f"{_OVERVIEW} WHERE s.session_id = %s ORDER BY s.updated_at DESC, s.id DESC LIMIT 1",
+                        (validate.text("session_id", session_id, allow_empty=True),))
+        return overview_from_row(tuple(row)) if row else None
 
     def list_sessions(self, project_id: int) -> list[Session]:
         return self.get_sessions(project_id, limit=None)
