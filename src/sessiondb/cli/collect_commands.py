@@ -13,10 +13,11 @@ from rich.text import Text
 
 from ..collector import CollectResult, Collector
 from ..errors import InvalidArgument
+from ..sources import ALL_SOURCES
 from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, open_db
 from .output import Output
 
-SOURCES = ["claude", "codex", "opencode", "gemini"]
+SOURCES = list(ALL_SOURCES)
 WRITER_TYPES = ["memex-daemon", "vlaude-daemon", "memex-kit", "vlaude-kit"]
 # `sessiondb collect` as a writer: lowest priority, so it never preempts a daemon or a Kit.
 CLI_WRITER, CLI_PRIORITY = "sessiondb_cli", 0

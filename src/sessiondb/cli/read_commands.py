@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import MessageType, SearchOrder
+from ..sources import ALL_SOURCES
 from .common import (EXIT_NOTHING, EXIT_OK, UserError, add_db_option, add_json_option, open_db, resolve_project,
                      resolve_session)
 from .output import MARK_CLOSE, MARK_OPEN, Output, highlighted, when
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "identifiers (snake_case, db.py, a/b/c.rs) are found too.")
     p.add_argument("query", nargs="+", help="what to look for")
     p.add_argument("--project", help="project id, path, name or part of its path")
-    p.add_argument("--source", choices=["claude", "codex", "opencode", "gemini"])
+    p.add_argument("--source", choices=list(ALL_SOURCES))
     p.add_argument("--role", choices=[t.value for t in MessageType])
     p.add_argument("--since", help="from this time: 2026-01-31, 2026-01-31T09:30, 7d, 12h, today, yesterday")
     p.add_argument("--until", help="up to this time (inclusive), same forms as --since")
