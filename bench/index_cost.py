@@ -28,7 +28,7 @@ BATCH = 2000
 def build(path: Path, bodies: list[str], with_cjk: bool) -> float:
     db = SessionDB.connect(path)
     if not with_cjk:
-        db._connection().execute("DROP TRIGGER messages_cjk_ai")
+        db._store.connection().execute("DROP TRIGGER messages_cjk_ai")
     pid = db.get_or_create_project("p", "/bench")
     t0 = time.perf_counter()
     for start in range(0, len(bodies), BATCH):
@@ -43,7 +43,7 @@ def build(path: Path, bodies: list[str], with_cjk: bool) -> float:
 
 def sizes(path: Path) -> dict[str, int]:
     db = SessionDB.connect(path)
-    rows = db._read("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
+    rows = db._store.read("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
     db.close()
     groups: dict[str, int] = {}
     for name, size in rows:

@@ -64,7 +64,7 @@ def cold(args: argparse.Namespace) -> dict:
 
 def warm(args: argparse.Namespace) -> dict:
     db = SessionDB.connect(DbConfig.local(args.db))
-    conn = db._connection()
+    conn = db._store.connection()
     timings = []
     writes = 0
     changes_before = conn.total_changes()

@@ -33,7 +33,7 @@ def query_mix(db: SessionDB) -> list[tuple[str, str, dict]]:
     big = max(projects, key=lambda p: p.message_count)
     small = min(projects, key=lambda p: p.message_count)
     session = db.get_sessions(limit=1)[0].session_id
-    newest = db._read_value("SELECT MAX(timestamp) FROM messages")
+    newest = db._store.read_value("SELECT MAX(timestamp) FROM messages")
     month = 30 * 24 * 3600 * 1000
     return [
         ("rare term", rare, {}),

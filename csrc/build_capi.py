@@ -211,6 +211,7 @@ def make_builder(link_libpython: bool = True):
     cdef += [f"{p.returns} {p.name}({p.params});" for p in in_c]
     cdef += [f'extern "Python" {extern_python_signature(p)};' for p in in_python]
     cdef.append("void _sdb_set_error(int code, const char *message);\n"
+                "void _sdb_set_sqlite_code(int code);\n"
                 "void _sdb_set_init_error(const char *message);\n"
                 "char *_sdb_strndup(const char *s, size_t n);\n"
                 "void *_sdb_calloc(size_t count, size_t size);\n"

@@ -30,6 +30,7 @@
 #define SDB_ERROR_CAPACITY 2048
 static __thread char sdb_error_text[SDB_ERROR_CAPACITY];
 static __thread int sdb_error_code;
+static __thread int sdb_sqlite_code;
 
 /* Copy at most SDB_ERROR_CAPACITY-1 bytes without cutting a UTF-8 sequence in half. */
 static void sdb_copy_utf8(char *dst, size_t capacity, const char *src)
@@ -48,7 +49,14 @@ static void sdb_copy_utf8(char *dst, size_t capacity, const char *src)
 static void _sdb_set_error(int code, const char *message)
 {
     sdb_error_code = code;
+    sdb_sqlite_code = 0;
     sdb_copy_utf8(sdb_error_text, SDB_ERROR_CAPACITY, message);
+}
+
+/* Set after _sdb_set_error when the failure came from SQLite. */
+static void _sdb_set_sqlite_code(int code)
+{
+    sdb_sqlite_code = code;
 }
 
 /* Every call implemented in Python starts by forgetting the previous call's error, so
@@ -57,6 +65,7 @@ static void _sdb_set_error(int code, const char *message)
 static inline void sdb_clear_error(void)
 {
     sdb_error_code = 0;
+    sdb_sqlite_code = 0;
     sdb_error_text[0] = '\0';
 }
 
@@ -68,6 +77,11 @@ SDB_API const char *session_db_last_error(void)
 SDB_API enum SessionDbError session_db_last_error_code(void)
 {
     return (enum SessionDbError)sdb_error_code;
+}
+
+SDB_API int32_t session_db_last_sqlite_code(void)
+{
+    return sdb_sqlite_code;
 }
 
 /* ------------------------------------------------------------ memory helpers */

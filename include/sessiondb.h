@@ -729,6 +729,14 @@ const char *session_db_last_error(void);
 enum SessionDbError session_db_last_error_code(void);
 
 /**
+ * SQLite's extended result code behind the most recent call's DatabaseError on the
+ * calling thread (for example 13 SQLITE_FULL, 5 SQLITE_BUSY, 778 SQLITE_IOERR_WRITE),
+ * or 0 when that call succeeded or failed for another reason. Cleared like
+ * session_db_last_error.
+ */
+int32_t session_db_last_sqlite_code(void);
+
+/**
  * session_db_connect with options; 0 means "the default" for each number.
  * `read_only`: every write through this handle fails with PermissionDenied.
  * `heartbeat_interval_ms` (10000), `timeout_ms` (30000) and `confirm_count` (3): the

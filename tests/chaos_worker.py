@@ -67,7 +67,7 @@ def load_sources(projects_root: Path) -> list[tuple[str, str, list[MessageInput]
 
 def ingest(db: SessionDB, session_id: str, project: str, messages: list[MessageInput]) -> int:
     """One batch and its audit row, in one write transaction."""
-    with db._write() as conn:
+    with db._store.write() as conn:
         pid = db.get_or_create_project(Path(project).name, project, "claude")
         db.upsert_session(session_id, pid)
         inserted = db.insert_messages(session_id, messages)

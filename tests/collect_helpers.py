@@ -57,7 +57,7 @@ class StatementLog:
     """Records every statement the handle's connection executes (apsw exec trace)."""
 
     def __init__(self, db: SessionDB) -> None:
-        self.conn = db._connection()
+        self.conn = db._store.connection()
         self.statements: list[str] = []
 
     def __enter__(self) -> "StatementLog":
@@ -81,7 +81,7 @@ class StatementLog:
 
 def rows(db: SessionDB, session_id: str | None = None) -> list[tuple]:
     """Every stored message (of one session) as comparable tuples, in sequence order."""
-    conn = db._connection()
+    conn = db._store.connection()
     sql = ("SELECT session_id, uuid, type, content_text, content_full, timestamp, sequence, source, channel, model, "
            "tool_call_id, tool_name, tool_args, raw FROM messages")
     if session_id is None:

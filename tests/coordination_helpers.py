@@ -51,7 +51,7 @@ def batch(db: SessionDB, session: str, prefix: str, n: int = 3) -> int:
     messages = [MessageInput(uuid=f"{prefix}-{i}", type=MessageType.USER, content_text=f"{prefix} {i}",
                              content_full=f"{prefix} {i}", timestamp=WALL_START + i, sequence=i)
                 for i in range(n)]
-    with db._write():
+    with db._store.write():
         pid = db.get_or_create_project("demo", "/work/demo", "claude")
         db.upsert_session(session, pid)
         return db.insert_messages(session, messages)

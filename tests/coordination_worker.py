@@ -68,7 +68,7 @@ def _serve(db_path: str, settings: dict[str, Any]) -> None:
         messages = [MessageInput(uuid=f"{prefix}-{i}", type=MessageType.USER, content_text=f"{prefix} {i}",
                                  content_full=f"{prefix} {i}", timestamp=BASE_TS + i, sequence=i)
                     for i in range(start, start + n)]
-        with db._write():   # one transaction: project, session and the batch, or nothing
+        with db._store.write():   # one transaction: project, session and the batch, or nothing
             pid = db.get_or_create_project("demo", "/work/demo", "claude")
             db.upsert_session(session, pid)
             return db.insert_messages(session, messages)

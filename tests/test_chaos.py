@@ -102,7 +102,7 @@ def test_chaos_ingest_under_kill_stop_and_restart(tmp_path):
     log_dir.mkdir()
     expected = write_sources(source_dir, rng)
     setup = SessionDB.connect(DbConfig.local(db_path))
-    setup._connection().execute(AUDIT_DDL)
+    setup._store.connection().execute(AUDIT_DDL)
     setup.close()
 
     workers = [ChaosWorker(db_path, source_dir, log_dir, name, prio, rng.randrange(10 ** 6)) for name, prio in WORKERS]
@@ -153,7 +153,7 @@ def test_chaos_ingest_under_kill_stop_and_restart(tmp_path):
         assert collected.error_count == 0, collected.errors
         assert final.integrity_check().ok
         assert final.fts_integrity_check().ok
-        conn = final._connection()
+        conn = final._store.connection()
         total, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT uuid) FROM messages").fetchone()
         assert total == distinct
         stored = {row[0] for row in conn.execute("SELECT uuid FROM messages")}

@@ -130,8 +130,8 @@ def test_doctor_reports_a_broken_search_index(tmp_path: Path) -> None:
         db.upsert_session("s", pid)
         db.insert_messages("s", [msg("u", "indexed words")])
         # Change the content behind the index's back (as a careless tool might).
-        db._connection().execute("DROP TRIGGER messages_au")
-        db._connection().execute("UPDATE messages SET content_full = 'different words'")
+        db._store.connection().execute("DROP TRIGGER messages_au")
+        db._store.connection().execute("UPDATE messages SET content_full = 'different words'")
     result = run("doctor", db=path)
     assert result.returncode == 3
     assert "FAIL" in result.stdout and "--repair" in result.stderr

@@ -196,7 +196,7 @@ def test_batches_inside_a_large_file_resume_after_a_crash(db_path: Path, tmp_pat
 
 
 def test_a_reader_handle_may_not_collect(db: SessionDB, tmp_path: Path) -> None:
-    conn = db._connection()
+    conn = db._store.connection()
     conn.execute("INSERT INTO writer_registry VALUES (1, 'memex_daemon', 'other-writer', 1, 0, 0)")
     with pytest.raises(PermissionDenied):
         db.collect_all(["claude"], roots=only("claude", FIXTURES / "claude" / "projects", tmp_path))
@@ -235,7 +235,7 @@ def test_writing_on_a_second_thread_gives_the_same_rows(tmp_path: Path) -> None:
 
 
 def test_file_state_of_a_pre_release_shape_is_recreated_by_migration_4(db: SessionDB, tmp_path: Path) -> None:
-    conn = db._connection()
+    conn = db._store.connection()
     conn.execute("DELETE FROM schema_migrations WHERE version = 4")
     conn.execute("DROP TABLE file_state")
     conn.execute("CREATE TABLE file_state (path TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT, "

@@ -17,7 +17,7 @@ from coordination_helpers import (ManualClock, OriginalCoordinator, batch, count
 
 from sessiondb import (CoordinationError, DatabaseError, DbConfig, InvalidArgument, PermissionDenied,
                        ReadOnlyError, Role, SessionDB, WriterHealth, WriterInfo, WriterType)
-from sessiondb.coordination.protocol import resolve_writer
+from sessiondb.coordination.types import resolve_writer
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -160,7 +160,7 @@ def test_preempted_writer_is_refused_and_becomes_reader(handles, db_path):
     roles: list[Role] = []
     daemon, kit = handles(), handles()
     daemon.register_writer(WriterType.MEMEX_DAEMON)
-    daemon._add_role_listener(roles.append)
+    daemon.add_role_listener(roles.append)
     assert batch(daemon, "s1", "before") == 3
     old_id = daemon.writer_id
     assert kit.register_writer(WriterType.MEMEX_KIT) is Role.WRITER
@@ -190,7 +190,7 @@ def test_preempted_writer_heartbeat_is_refused(handles):
 def test_batch_in_flight_commits_wholly_before_a_preemption(handles, db_path):
     daemon, kit = handles(), handles(busy_timeout_ms=5000)
     daemon.register_writer(WriterType.MEMEX_DAEMON)
-    with daemon._write():
+    with daemon._store.write():
         batch(daemon, "s1", "inflight", n=50)
         # The preemption waits for the write lock: its BEGIN IMMEDIATE cannot start now.
         probe = apsw.Connection(str(db_path))
@@ -289,7 +289,7 @@ def test_crashed_writer_lock_file_lets_a_reader_take_over_at_once(handles, db_pa
     reader.register_writer(WriterType.MEMEX_DAEMON)
     assert reader.try_takeover() is False
     crashed_id = writer.writer_id
-    writer._own_lock.abandon()   # what the kernel does when the process dies
+    writer._fence.own_lock.abandon()   # what the kernel does when the process dies
     assert reader.check_writer_health() is WriterHealth.TIMEOUT
     # Lower priority, no time passed, no confirmations: the free lock is proof enough.
     assert reader.try_takeover() is True
@@ -503,7 +503,7 @@ def test_original_library_and_this_one_share_the_row(handles, db_path):
 def test_a_new_participant_after_a_crash_registers_as_writer_at_once(handles, db_path):
     crashed = handles()
     crashed.register_writer(WriterType.MEMEX_KIT)
-    crashed._own_lock.abandon()   # the process died; its row and lock file stay behind
+    crashed._fence.own_lock.abandon()   # the process died; its row and lock file stay behind
     stray = db_path.with_name(f"{db_path.name}.writer-{uuid.uuid4()}.lock")
     stray.write_text("pid 1\n")
     newcomer = handles(timeout_ms=3_600_000)
@@ -560,7 +560,7 @@ def test_a_takeover_that_fails_keeps_the_crash_proof_for_others(handles, db_path
     second = handles(timeout_ms=3_600_000)
     first.register_writer(WriterType.MEMEX_DAEMON)
     second.register_writer(WriterType.VLAUDE_DAEMON)
-    crashed._own_lock.abandon()
+    crashed._fence.own_lock.abandon()
     blocker = apsw.Connection(str(db_path))
     blocker.execute("BEGIN IMMEDIATE")
     try:
@@ -582,7 +582,7 @@ def test_a_handle_dropped_without_close_hands_over_at_once(db_path):
         dropped = open_handle(db_path)
         dropped.register_writer(WriterType.MEMEX_KIT)
         reader.register_writer(WriterType.MEMEX_DAEMON)
-        dropped._conn.close()   # what garbage collection does to the connection
+        dropped._store.connection().close()   # what garbage collection does to the connection
         del dropped
         gc.collect()
         assert reader.try_takeover() is True

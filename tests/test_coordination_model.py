@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from sessiondb import Clock, CoordinationError, PermissionDenied, Role, SessionDB, WriterHealth
-from sessiondb.coordination.protocol import resolve_writer
-from sessiondb.store.core import DatabaseCore
+from sessiondb.coordination.types import resolve_writer
 
 SLOTS = 4
 TIMEOUT_MS = 1_000
@@ -172,11 +171,12 @@ class CoordinationMachine(RuleBasedStateMachine):
         db = self.handles[slot]
         if db is None:
             return
-        if db._own_lock is not None:
-            self.killed_ids.add(db._own_lock.writer_id)
-            db._own_lock.abandon()
-            db._own_lock = None
-        DatabaseCore.close(db)   # the connection goes, nothing is released
+        fence = db._fence
+        if fence.own_lock is not None:
+            self.killed_ids.add(fence.own_lock.writer_id)
+            fence.own_lock.abandon()
+            fence.own_lock = None
+        db._store.close()   # the connection goes, nothing is released
         self.handles[slot] = None
 
     @rule(slot=st.integers(0, SLOTS - 1))

@@ -89,11 +89,11 @@ def test_19_failed_vector_indexing_reads_as_failed_not_indexed(db: SessionDB) ->
 
 def test_20_flag_updates_leave_the_fts_index_alone(db: SessionDB) -> None:
     add_session(db, "s", ["searchable text"])
-    before = db._read_value("SELECT COUNT(*) FROM messages_fts_data")
+    before = db._store.read_value("SELECT COUNT(*) FROM messages_fts_data")
     for _ in range(20):
         db.mark_messages_indexed([1])
         db.update_approval_status("s-0", "pending", 0)
-    assert db._read_value("SELECT COUNT(*) FROM messages_fts_data") == before
+    assert db._store.read_value("SELECT COUNT(*) FROM messages_fts_data") == before
 
 
 def test_21_id_lists_are_not_limited_by_sql_variables(db: SessionDB) -> None:
@@ -110,7 +110,7 @@ def test_24_get_or_create_project_is_one_atomic_statement(db: SessionDB) -> None
 
 
 def test_26_foreign_keys_are_enforced_on_every_connection(db: SessionDB) -> None:
-    assert db._read_value("PRAGMA foreign_keys") == 1
+    assert db._store.read_value("PRAGMA foreign_keys") == 1
 
 
 def test_28_empty_query_returns_empty_not_an_error(db: SessionDB) -> None:

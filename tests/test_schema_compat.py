@@ -51,7 +51,7 @@ def test_new_database_has_the_original_tables_columns_and_indexes(tmp_path: Path
 
 
 def test_every_connection_gets_the_pragmas(db: SessionDB) -> None:
-    conn = db._connection()
+    conn = db._store.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
@@ -59,7 +59,7 @@ def test_every_connection_gets_the_pragmas(db: SessionDB) -> None:
 
 
 def test_migrations_are_recorded(db: SessionDB) -> None:
-    versions = [r[0] for r in db._read("SELECT version FROM schema_migrations ORDER BY version")]
+    versions = [r[0] for r in db._store.read("SELECT version FROM schema_migrations ORDER BY version")]
     assert versions == list(range(1, LATEST_VERSION + 1))
 
 
@@ -82,7 +82,7 @@ def test_database_made_by_the_original_opens_upgrades_and_works(tmp_path: Path) 
         db.insert_messages("s-orig", [msg("u3", "a newer message about the database", seq=2)])
         assert {r.uuid for r in db.search("database")} == {"u1", "u3"}
         assert db.get_session("s-orig").message_count == 3
-        versions = [r[0] for r in db._read("SELECT version FROM schema_migrations ORDER BY version")]
+        versions = [r[0] for r in db._store.read("SELECT version FROM schema_migrations ORDER BY version")]
         assert versions == list(range(1, LATEST_VERSION + 1))
 
 
@@ -96,7 +96,7 @@ def test_legacy_database_without_approval_columns_is_upgraded(tmp_path: Path) ->
     conn.close()
 
     with SessionDB.connect(DbConfig.local(path)) as db:
-        columns = {r[1] for r in db._read("PRAGMA table_info(messages)")}
+        columns = {r[1] for r in db._store.read("PRAGMA table_info(messages)")}
         assert {"approval_status", "approval_resolved_at"} <= columns
         assert db.update_approval_status("u-old", "approved", 5) == 1
         assert db.get_message_by_uuid("u-old").approval_status.value == "approved"
@@ -150,12 +150,12 @@ def test_our_database_works_for_a_program_that_only_knows_the_original(db: Sessi
 
 def test_update_trigger_only_rewrites_fts_when_content_changes(db: SessionDB) -> None:
     """messages_au fired on every column update in the original (reference §8.2 #20)."""
-    sql = db._read_value("SELECT sql FROM sqlite_master WHERE name = 'messages_au'")
+    sql = db._store.read_value("SELECT sql FROM sqlite_master WHERE name = 'messages_au'")
     assert "UPDATE OF content_full" in sql
     add_session(db, "s", ["approval target"])
     db.mark_messages_indexed([1])
     db.update_approval_status("s-0", "approved", 1)
-    conn = db._connection()
+    conn = db._store.connection()
     conn.execute("UPDATE messages SET content_full = 'rewritten body' WHERE uuid = 's-0'")
     assert [r.uuid for r in db.search("rewritten")] == ["s-0"]
     assert db.search("approval") == []
@@ -167,4 +167,4 @@ def test_message_types_are_stored_as_the_original_strings(db: SessionDB, role: M
     pid = db.get_or_create_project("p", "/p")
     db.upsert_session("s", pid)
     db.insert_messages("s", [msg("u", "x", role=role)])
-    assert db._read_value("SELECT type FROM messages") == role.value
+    assert db._store.read_value("SELECT type FROM messages") == role.value

@@ -72,13 +72,13 @@ def test_cjk_substrings(corpus: SessionDB, query: str, expected: set[str]) -> No
 
 
 def test_cjk_messages_written_by_others_are_found_before_and_after_indexing(corpus: SessionDB) -> None:
-    conn = corpus._connection()
+    conn = corpus._store.connection()
     conn.execute("INSERT INTO messages(session_id, uuid, type, content_text, content_full, timestamp, sequence) "
                  "VALUES ('s-zh', 'foreign', 'user', 'x', '外部程序写入的消息', 1, 99)")
-    assert corpus._read_value("SELECT COUNT(*) FROM messages_cjk_pending") == 1
+    assert corpus._store.read_value("SELECT COUNT(*) FROM messages_cjk_pending") == 1
     assert uuids(corpus.search("程序写")) == ["foreign"]
     assert corpus.catch_up_search_index() == 1
-    assert corpus._read_value("SELECT COUNT(*) FROM messages_cjk_pending") == 0
+    assert corpus._store.read_value("SELECT COUNT(*) FROM messages_cjk_pending") == 0
     assert uuids(corpus.search("程序写")) == ["foreign"]
 
 

@@ -71,7 +71,7 @@ def test_reconcile_runs_when_a_root_appears(db: SessionDB, tmp_path: Path) -> No
 
 def test_a_handle_that_may_not_write_does_not_ingest(db_path: Path, project: Path, tmp_path: Path) -> None:
     db = SessionDB.connect(DbConfig.local(db_path))
-    db._connection().execute("INSERT INTO writer_registry VALUES (1, 'vlaude_kit', 'someone-else', 2, 0, 0)")
+    db._store.connection().execute("INSERT INTO writer_registry VALUES (1, 'vlaude_kit', 'someone-else', 2, 0, 0)")
     watcher = Watcher(db, sources=["claude"], roots=only("claude", project.parent, tmp_path))
     assert watcher.reconcile() is None
     assert watcher.ingest_paths([project / "live.jsonl"]) is None

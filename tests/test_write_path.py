@@ -30,7 +30,7 @@ def test_writes_take_the_write_lock_up_front(db: SessionDB, db_path: Path) -> No
 
 def test_a_failure_inside_a_batch_rolls_back_the_whole_batch(db: SessionDB) -> None:
     add_session(db, "s", ["kept"])
-    db._connection().execute("CREATE TEMP TRIGGER fail_on_poison BEFORE INSERT ON main.messages "
+    db._store.connection().execute("CREATE TEMP TRIGGER fail_on_poison BEFORE INSERT ON main.messages "
                              "WHEN new.uuid = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END")
     with pytest.raises(DatabaseError, match="poisoned"):
         db.insert_messages("s", [msg("ok-1", seq=1), msg("poison", seq=2), msg("ok-3", seq=3)])
@@ -40,7 +40,7 @@ def test_a_failure_inside_a_batch_rolls_back_the_whole_batch(db: SessionDB) -> N
 
 def test_disk_full_is_a_clear_error_and_loses_nothing(db: SessionDB) -> None:
     add_session(db, "s", ["existing"])
-    conn = db._connection()
+    conn = db._store.connection()
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count = {pages + 2}")
     with pytest.raises(DatabaseError, match="full"):
@@ -61,7 +61,7 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_read_only_handle_reads_and_refuses_writes(db: SessionDB, db_path: Path) -> None:
     pid = add_session(db, "s", ["shared text"])
     with SessionDB.connect(DbConfig.local(db_path, read_only=True)) as reader:
-        assert reader.read_only and reader._read_value("PRAGMA query_only") == 1
+        assert reader.read_only and reader._store.read_value("PRAGMA query_only") == 1
         assert [r.uuid for r in reader.search("shared")] == ["s-0"]
         for write in (lambda: reader.get_or_create_project("x", "/x"), lambda: reader.upsert_session("t", pid),
                       lambda: reader.insert_messages("s", [msg("new")]), lambda: reader.mark_messages_indexed([1]),

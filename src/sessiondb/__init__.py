@@ -8,19 +8,18 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
     from typing import Any
 
 from .config import CoordinationConfig, DbConfig
-from .coordination.protocol import Clock, Role, WriterHealth, WriterInfo, WriterType
-from .coordination.loop import Coordinator
+from .coordination import Clock, Coordinator, Role, WriterHealth, WriterInfo, WriterType
 from .db import SessionDB
 from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseError, InvalidArgument,
                      NotFoundError, PermissionDenied, ReadOnlyError, SessionDBError)
 from .models import (ApprovalStatus, IntegrityCheckResult, Message, MessageInput, MessageType, Project,
                      ProjectWithSource, ProjectWithStats, SearchOrder, SearchResult, Session, SessionInput,
-                     SessionOverview, SessionWithProject, Stats, VectorIndexState)
+                     SessionOverview, SessionWithProject, SourceCounts, Stats, VectorIndexState)
 
 __version__ = "0.1.0"
 
@@ -30,7 +29,7 @@ __all__ = [
     "DbConfig", "IntegrityCheckResult", "InvalidArgument", "Message", "MessageInput", "MessageType",
     "NotFoundError", "PermissionDenied", "Project", "ProjectWithSource", "ProjectWithStats", "ReadOnlyError",
     "SearchOrder", "SearchResult", "Session", "SessionDB", "SessionDBError", "SessionInput",
-    "SessionOverview", "SessionWithProject", "Stats", "VectorIndexState", "Role", "WriterHealth", "WriterInfo", "WriterType",
+    "SessionOverview", "SessionWithProject", "SourceCounts", "Stats", "VectorIndexState", "Role", "WriterHealth", "WriterInfo", "WriterType",
     "parse_query", "__version__",
 ]
 

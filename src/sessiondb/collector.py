@@ -1,7 +1,7 @@
 """The collector: reads what changed in the sources' files and writes it to the database.
 
-It joins :mod:`sessiondb.sources` (files to records) and :class:`SessionDB` (records to
-rows); neither knows the other.
+It joins :mod:`sessiondb.sources` (files to records) and the store's ingest path
+(records to rows, through a ``SessionDB``); neither knows the other.
 
 Incremental rules (per unit, with its saved row in ``file_state``):
 
@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -56,7 +56,22 @@ from .sources.records import MessageRecord, ParseIssues, SessionRecord, Timeline
 from .store.ingest_records import FileState, IngestSession
 
 if TYPE_CHECKING:
-    from .db import SessionDB
+    from collections.abc import Sequence
+
+    from .store.ingest_records import IngestOutcome
+
+
+class IngestTarget(Protocol):
+    """What the collector writes into: a ``SessionDB`` (its ingest part)."""
+
+    def load_file_states(self, source: str | None = None) -> dict[str, FileState]: ...
+
+    def get_file_state(self, path: str) -> FileState | None: ...
+
+    def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = ()) -> IngestOutcome: ...
+
+    def get_session_latest_timestamp(self, session_id: str) -> int | None: ...
+
 
 # Error texts kept in a result (the count is always exact).
 MAX_ERRORS = 100
@@ -130,7 +145,7 @@ class Collector:
     # (FTS5 indexing), and a parser competing for the cores made cold ingest slower.
     pipeline = False
 
-    def __init__(self, db: "SessionDB", *, roots: dict[str, Any] | None = None,
+    def __init__(self, db: IngestTarget, *, roots: dict[str, Any] | None = None,
                  batch_messages: int = BATCH_MESSAGES, batch_bytes: int = BATCH_BYTES,
                  on_progress: Callable[[CollectResult], None] | None = None) -> None:
         self.db = db

@@ -18,7 +18,16 @@ class ConfigError(SessionDBError):
 
 
 class DatabaseError(SessionDBError):
-    """SQLite failed: locked beyond the busy timeout, disk full, corrupt file, constraint, ..."""
+    """SQLite failed: locked beyond the busy timeout, disk full, corrupt file, constraint, ...
+
+    ``sqlite_code`` is SQLite's extended result code when SQLite reported the failure
+    (``13`` SQLITE_FULL, ``5`` SQLITE_BUSY, ``778`` SQLITE_IOERR_WRITE, ...), else None;
+    ``sqlite_code & 0xFF`` is the primary code.
+    """
+
+    def __init__(self, message: str = "", *, sqlite_code: int | None = None) -> None:
+        super().__init__(message)
+        self.sqlite_code = sqlite_code
 
 
 class NotFoundError(DatabaseError):

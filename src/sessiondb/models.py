@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .errors import InvalidArgument
+
 
 class MessageType(str, enum.Enum):
     """Who produced a message. Stored as the lowercase string in ``messages.type``."""
@@ -40,7 +42,7 @@ class MessageType(str, enum.Enum):
         for member, value in _MESSAGE_TYPE_CODES.items():
             if value == code:
                 return member
-        raise ValueError(f"unknown message type code {code}")
+        raise InvalidArgument(f"unknown message type code {code}")
 
 
 _MESSAGE_TYPE_CODES = {MessageType.USER: 0, MessageType.ASSISTANT: 1, MessageType.TOOL: 2,
@@ -273,3 +275,13 @@ class SessionOverview:
     session_type: str | None
     model: str | None
     cwd: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCounts:
+    """Projects, sessions and messages of one source."""
+
+    source: str
+    projects: int
+    sessions: int
+    messages: int

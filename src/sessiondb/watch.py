@@ -110,11 +110,11 @@ class Watcher:
     def _may_write(self) -> bool:
         if self._coordinator is None:
             return True
-        from .coordination.protocol import Role
-        return self._coordinator.role == Role.WRITER
+        from .coordination.types import Role
+        return self._coordinator.role is Role.WRITER
 
     def _role_changed(self, role: Any) -> None:
-        from .coordination.protocol import Role
+        from .coordination.types import Role
         if role == Role.WRITER:
             self._catch_up.set()
         if self.on_role_change is not None:

@@ -25,9 +25,10 @@ from .support import (CHECKPOINT_MODES, EXPORTS, SUCCESS, UNKNOWN, HandleState, 
                       approval_status, error_code, error_message, export, message_type, optional_ms, row_limit,
                       search_limit, search_order)
 from ..config import CoordinationConfig, DbConfig
+from ..errors import InvalidArgument
 from ..db import SessionDB
 from ..models import MessageInput
-from ..search.engine import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
+from ..search.snippet import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
 
 class CApi(CoordinationFunctions, FileFunctions):
@@ -303,11 +304,15 @@ def _guard(api: "CApi", name: str, kind: str) -> Callable[..., Any]:
     method = getattr(api, name)
     c_name = f"session_db_{name}"
     set_error = api.lib._sdb_set_error
+    set_sqlite_code = api.lib._sdb_set_sqlite_code
 
     def fail(exc: BaseException) -> int:
         code = error_code(exc)
         try:
             set_error(code, error_message(c_name, exc).encode("utf-8", "replace"))
+            sqlite_code = getattr(exc, "sqlite_code", None)
+            if sqlite_code:
+                set_sqlite_code(sqlite_code)
         except BaseException:  # never let reporting fail the host call
             pass
         return code
@@ -344,7 +349,7 @@ def _guard(api: "CApi", name: str, kind: str) -> Callable[..., Any]:
                 out.session = null
                 out.error = fail(exc)
     else:  # pragma: no cover - a programming error caught at start-up
-        raise ValueError(f"unknown export kind {kind!r}")
+        raise InvalidArgument(f"unknown export kind {kind!r}")
     call.__name__ = f"_py_session_db_{name}"
     return call
 

@@ -185,7 +185,7 @@ class HandleTable:
         if self.open_lock.acquire(timeout=FORK_WAIT_S):
             held.append(self.open_lock)
         for _, state in sorted(self.states.items()):
-            lock = getattr(state.db, "_lock", None)
+            lock = getattr(state.db, "lock", None)
             if lock is not None and lock.acquire(timeout=FORK_WAIT_S):
                 held.append(lock)
         self._held = held

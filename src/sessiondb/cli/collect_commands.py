@@ -13,12 +13,14 @@ from rich.text import Text
 
 from ..collector import CollectResult, Collector
 from ..errors import InvalidArgument
-from ..sources import ALL_SOURCES
 from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, open_db
 from .output import Output
 
+from ..coordination.types import WriterType
+from ..sources import ALL_SOURCES
+
 SOURCES = list(ALL_SOURCES)
-WRITER_TYPES = ["memex-daemon", "vlaude-daemon", "memex-kit", "vlaude-kit"]
+WRITER_TYPES = [t.value.replace("_", "-") for t in WriterType]
 # `sessiondb collect` as a writer: lowest priority, so it never preempts a daemon or a Kit.
 CLI_WRITER, CLI_PRIORITY = "sessiondb_cli", 0
 
@@ -46,8 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _writer_type(text: str, priority: int | None) -> tuple[str, int | None]:
-    from ..coordination.protocol import WriterType
-
     known = WriterType.from_name(text.replace("-", "_"))
     if known is not None:
         return known.value, priority
@@ -70,7 +70,7 @@ def _summary(result: CollectResult, seconds: float) -> str:
 
 
 def cmd_collect(args: argparse.Namespace, out: Output) -> int:
-    from ..coordination.protocol import Role
+    from ..coordination.types import Role
     from ..coordination.loop import Coordinator
 
     with open_db(args, write=True, create=True) as db:
@@ -138,7 +138,7 @@ def _result_fields(result: CollectResult) -> dict:
 
 
 def cmd_watch(args: argparse.Namespace, out: Output) -> int:
-    from ..coordination.protocol import Role
+    from ..coordination.types import Role
     from ..watch import Watcher
 
     name, priority = _writer_type(args.writer, args.priority)

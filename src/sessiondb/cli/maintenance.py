@@ -34,15 +34,13 @@ def _file_sizes(path: str) -> dict[str, int]:
 
 def collect_status(db) -> dict:
     """Everything ``status`` reports, as plain data (also used by --json)."""
-    per_source = [dict(zip(("source", "projects", "sessions", "messages"), row)) for row in db._read(
-        "SELECT p.source, COUNT(DISTINCT p.id), COUNT(s.id), COALESCE(SUM(s.message_count), 0) FROM projects p "
-        "LEFT JOIN sessions s ON s.project_id = p.id GROUP BY p.source ORDER BY 4 DESC")]
+    per_source = [dataclasses.asdict(counts) for counts in db.source_counts()]
     status = {
         "database": db.path,
         "size": _file_sizes(db.path),
         "stats": db.get_stats(),
         "sources": per_source,
-        "last_collection": db._read_value("SELECT MAX(updated_at) FROM file_state"),
+        "last_collection": db.last_collection_at(),
         "writer": None,
         "roots": [],
     }
@@ -109,10 +107,9 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
 def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
     with open_db(args, write=True) as db:
         report = {"integrity": db.integrity_check(), "search_index": db.fts_integrity_check(),
-                  "cjk_queue": db._read_value("SELECT COUNT(*) FROM messages_cjk_pending", (), 0)}
+                  "cjk_queue": db.cjk_queue_length()}
         if args.repair:
             db.rebuild_search_index()
-            db._read("REINDEX")
             report["repaired"] = True
             report["search_index"] = db.fts_integrity_check()
         report["checkpoint"] = dict(zip(("busy", "wal_pages", "checkpointed"), db.checkpoint("TRUNCATE")))

@@ -1,11 +1,13 @@
 """Writer coordination: exactly one participant writes, the others read and take over.
 
-``protocol`` holds the rules (registration, preemption, the fence inside every write
-transaction, takeover); ``lock_files`` the per-writer ``flock`` proof of life; ``loop``
-the background loop that heartbeats and takes over.
+``types`` is the vocabulary (writer types, roles, health); ``registry`` the
+``writer_registry`` row; ``fence`` the check inside every write transaction;
+``protocol`` the rules (registration, preemption, heartbeat, takeover, release);
+``lock_files`` the per-writer ``flock`` proof of life; ``loop`` the background loop
+that heartbeats and takes over.
 """
 
 from .loop import Coordinator
-from .protocol import Clock, Role, WriterHealth, WriterInfo, WriterType
+from .types import Clock, Role, WriterHealth, WriterInfo, WriterType
 
 __all__ = ["Clock", "Coordinator", "Role", "WriterHealth", "WriterInfo", "WriterType"]

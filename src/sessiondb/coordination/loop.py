@@ -20,16 +20,43 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .protocol import CoordinationMixin, Role, WriterHealth, WriterType, resolve_writer
+from .. import _startup
 from ..errors import InvalidArgument, PermissionDenied, SessionDBError
 from .lock_files import LockState
+from .types import Role, WriterHealth, WriterType, resolve_writer
 
-
-
-def _log():
-    """The logger, imported on first use (logging costs milliseconds at import)."""
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
     import logging
-    return logging.getLogger("sessiondb.coordination")
+    from typing import Protocol
+
+    from ..config import DbConfig
+    from .registry import Observation
+    from .types import Clock
+
+    class CoordinatedHandle(Protocol):
+        """What the loop drives: a ``SessionDB`` (its coordination part)."""
+
+        @property
+        def role(self) -> Role | None: ...
+        @property
+        def closed(self) -> bool: ...
+        @property
+        def config(self) -> DbConfig: ...
+        @property
+        def clock(self) -> Clock: ...
+        def register_writer(self, writer_type: WriterType | str | int, *, priority: int | None = None) -> Role: ...
+        def heartbeat(self) -> None: ...
+        def release_writer(self) -> None: ...
+        def try_takeover(self) -> bool: ...
+        def observe_writer(self, *, count: bool) -> Observation: ...
+        def add_role_listener(self, listener: Callable[[Role], None]) -> None: ...
+        def remove_role_listener(self, listener: Callable[[Role], None]) -> None: ...
+
+
+def _log() -> logging.Logger:
+    return _startup.log("sessiondb.coordination")
+
 
 DEFAULT_POLL_INTERVAL_MS = 200
 
@@ -43,7 +70,7 @@ class Coordinator:
     reported at once.
     """
 
-    def __init__(self, db: CoordinationMixin, writer_type: WriterType | str | int, *, priority: int | None = None,
+    def __init__(self, db: CoordinatedHandle, writer_type: WriterType | str | int, *, priority: int | None = None,
                  on_role_change: Callable[[Role], None] | None = None,
                  poll_interval_ms: int = DEFAULT_POLL_INTERVAL_MS) -> None:
         self._name, self._priority = resolve_writer(writer_type, priority)
@@ -87,7 +114,7 @@ class Coordinator:
                 except PermissionDenied:
                     pass   # preempted: the handle is a Reader now
             else:
-                seen = db._observe_writer(count=True)
+                seen = db.observe_writer(count=True)
                 if seen.health is not WriterHealth.ALIVE or seen.preemptable:
                     db.try_takeover()
             role = db.role
@@ -103,11 +130,11 @@ class Coordinator:
             assert role is not None
             return role
         self._stop.clear()
-        self.db._add_role_listener(self._on_db_role)
+        self.db.add_role_listener(self._on_db_role)
         try:
             role = self.step()
         except BaseException:
-            self.db._remove_role_listener(self._on_db_role)
+            self.db.remove_role_listener(self._on_db_role)
             raise
         self._thread = threading.Thread(target=self._run, name="sessiondb-coordinator", daemon=True)
         self._thread.start()
@@ -120,7 +147,7 @@ class Coordinator:
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join()
-        self.db._remove_role_listener(self._on_db_role)
+        self.db.remove_role_listener(self._on_db_role)
         try:
             if release and not self.db.closed:
                 with self._step_lock:
@@ -171,7 +198,7 @@ class Coordinator:
     def _act_now(self) -> bool:
         """A cheap look between rounds; runs a round at once when there is no reason to wait."""
         with self._step_lock:
-            seen = self.db._observe_writer(count=False)
+            seen = self.db.observe_writer(count=False)
             self._last_seen_stale_at = seen.stale_at
             if self.db.role is Role.WRITER:
                 return False

@@ -1,4 +1,4 @@
-"""Full-text search: the ``SearchMixin`` API of :class:`sessiondb.SessionDB`.
+"""Full-text search: the search part of :class:`sessiondb.SessionDB`.
 
 The query language is :mod:`sessiondb.search.query`; how a query runs (plans over the
 unicode61 index and the CJK side index, BM25 ranking) is :mod:`sessiondb.search.plans`,
@@ -13,10 +13,15 @@ from datetime import datetime, timezone
 from ..errors import InvalidArgument
 from ..models import MessageType, SearchOrder, SearchResult
 from ..store import validate
-from ..store.core import DatabaseCore
+from . import ranking
+from .snippet import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
-DEFAULT_HIGHLIGHT = ("<mark>", "</mark>")
-DEFAULT_SNIPPET_CHARS = 200
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    import apsw
+
+    from ..store.core import Store
+
 
 
 def _to_ms(name: str, value: int | datetime | None) -> int | None:
@@ -36,7 +41,24 @@ def _role(value: MessageType | str | None) -> str | None:
     raise InvalidArgument(f"unknown role {value!r}; use user, assistant, tool or system")
 
 
-class SearchMixin(DatabaseCore):
+def prepare_connection(conn: apsw.Connection, objects: set[str]) -> None:
+    """What search needs on every connection: the BM25 function and, per index, an
+    ``fts5vocab`` view (temp: no schema change) for term-weight estimates."""
+    ranking.register(conn)
+    for index in ("messages_fts", "messages_cjk"):
+        if index in objects:
+            conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{index}_vocab USING fts5vocab(main, {index}, row)")
+
+
+class Search:
+    """Search over one store; keeps the term statistics it has estimated."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._idf_cache: dict[str, float] = {}
+        # Plans chosen by the last search, per index (for tests and benchmarks).
+        self.last_search_plans: tuple[str, ...] = ()
+
     def search(self, query: str, *, limit: int = 20, offset: int = 0, project_id: int | None = None,
                source: str | None = None, role: MessageType | str | None = None,
                since: int | datetime | None = None, until: int | datetime | None = None,
@@ -55,7 +77,8 @@ class SearchMixin(DatabaseCore):
         if not (isinstance(highlight, tuple) and len(highlight) == 2 and all(isinstance(h, str) for h in highlight)):
             raise InvalidArgument("highlight must be a pair of strings (opening, closing)")
         from . import query as query_lang
-        from .plans import SearchFilters, Searcher, make_snippet
+        from .plans import SearchFilters, Searcher
+        from .snippet import make_snippet
 
         filters = SearchFilters(
             project_id=validate.optional_integer("project_id", project_id),
@@ -66,8 +89,8 @@ class SearchMixin(DatabaseCore):
         self.last_search_plans = ()
         if parsed.is_empty or limit == 0:
             return []
-        with self._snapshot() as conn:
-            searcher = Searcher(conn, parsed, filters, order, offset + limit, self._has_cjk_index,
+        with self._store.snapshot() as conn:
+            searcher = Searcher(conn, parsed, filters, order, offset + limit, self._store.has_cjk_index,
                                 self._idf_cache)
             scores = dict(searcher.run()[offset:offset + limit])
             self.last_search_plans = tuple(searcher.plans_used)
@@ -87,9 +110,6 @@ class SearchMixin(DatabaseCore):
                 content_full=r[5], snippet=make_snippet(r[5], highlighter, highlight, snippet_chars),
                 score=scores[rowid], timestamp=r[6], uuid=r[7], source=r[8], project_path=r[9]))
         return results
-
-    # Plans chosen by the last search on this handle, per index (for tests and benchmarks).
-    last_search_plans: tuple[str, ...] = ()
 
     # The original crate's entry points.
     def search_fts(self, query: str, limit: int = 20) -> list[SearchResult]:

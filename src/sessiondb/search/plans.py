@@ -29,16 +29,16 @@ from __future__ import annotations
 import typing  # noqa: F401
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 
 import apsw
+from typing import Any
 
 from . import query as query_lang
 from . import ranking
 from ..models import SearchOrder
-from .engine import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
+from ..store.connection import scalar
 
 # Score order ranks at most this many matches, the newest ones, found within the budget.
 RANK_WINDOW = 500
@@ -52,7 +52,6 @@ PROBE_COST_US = 45.0
 SCAN_COST_US = 2.0
 IDF_SAMPLE_ROWS = 20_000
 _MAX_CHAR = "\U0010ffff"
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass
@@ -119,7 +118,7 @@ class Searcher:
     """
 
     def __init__(self, conn: apsw.Connection, parsed: query_lang.ParsedQuery, filters: SearchFilters,
-                 order: SearchOrder, need: int, cjk_index: bool, idf_cache: dict) -> None:
+                 order: SearchOrder, need: int, cjk_index: bool, idf_cache: dict[Any, Any]) -> None:
         self.conn, self.parsed, self.filters, self.order, self.need = conn, parsed, filters, order, need
         self.cjk_index, self.idf_cache = cjk_index, idf_cache
         self.indexes = []
@@ -127,7 +126,7 @@ class Searcher:
             self.indexes.append("messages_fts")
         if cjk_index:
             self.indexes.append("messages_cjk")
-        self.max_rowid = conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0
+        self.max_rowid = int(scalar(conn, "SELECT MAX(id) FROM messages") or 0)
         self.window = max(RANK_WINDOW, need)
         self.deadline = time.perf_counter() + SCAN_BUDGET_S  # shared by every index's window
         self.plans_used: list[str] = []
@@ -198,11 +197,14 @@ class Searcher:
         deadline = self.deadline
         hits: list[tuple[int, float, int | None]] = []
         complete = False
-        self.conn.set_progress_handler(lambda: time.perf_counter() > deadline, 2000)
+        need = self.need
+        # The budget only cuts a scan short once it has a page of answers: on a busy
+        # machine a search may be slow, never empty.
+        self.conn.set_progress_handler(lambda: len(hits) >= need and time.perf_counter() > deadline, 2000)
         try:
             for rowid, score in self.conn.execute(sql, params):
                 hits.append((rowid, score, None))
-                if not len(hits) % 64 and time.perf_counter() > deadline:
+                if not len(hits) % 64 and len(hits) >= need and time.perf_counter() > deadline:
                     break
             else:
                 complete = True
@@ -233,9 +235,10 @@ class Searcher:
     def _session_ranges(self, sessions: list[str]) -> list[tuple[int, int]]:
         ranges = []
         for sid in sessions:
-            lo, hi = self.conn.execute("SELECT MIN(id), MAX(id) FROM messages WHERE session_id = ?", (sid,)).fetchone()
+            lo, hi = self.conn.execute("SELECT MIN(id), MAX(id) FROM messages WHERE session_id = ?",
+                                       (sid,)).fetchone() or (None, None)
             if lo is not None:
-                ranges.append((lo, hi))
+                ranges.append((int(lo), int(hi or lo)))
         ranges.sort()
         merged: list[tuple[int, int]] = []
         for lo, hi in ranges:
@@ -266,7 +269,8 @@ class Searcher:
         f = self.filters
         if f.project_id is None and not f.session_prefix:
             return None
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if f.project_id is not None:
             where.append("project_id = ?")
             params.append(f.project_id)
@@ -275,9 +279,9 @@ class Searcher:
             params += [f.session_prefix, f.session_prefix + _MAX_CHAR]
         rows = self.conn.execute(f"SELECT session_id, message_count FROM sessions WHERE {' AND '.join(where)} "
                                  "LIMIT ?", [*params, MAX_FILTER_SESSIONS + 1]).fetchall()
-        if len(rows) > MAX_FILTER_SESSIONS or sum(r[1] for r in rows) > SMALL_FILTER:
+        if len(rows) > MAX_FILTER_SESSIONS or sum(int(r[1] or 0) for r in rows) > SMALL_FILTER:
             return None
-        return [r[0] for r in rows]
+        return [str(r[0]) for r in rows]
 
     def _weights(self, index: str) -> list[float]:
         """One weight per positive phrase, in the order they appear in the expression."""
@@ -293,12 +297,12 @@ class Searcher:
         key = (index, expr, self.max_rowid // IDF_SAMPLE_ROWS)
         if key not in self.idf_cache:
             low = max(0, self.max_rowid - IDF_SAMPLE_ROWS)
-            count = self.conn.execute(f"SELECT COUNT(*) FROM {index} WHERE {index} MATCH ? AND rowid > ?",
-                                      (expr, low)).fetchone()[0]
+            count = int(scalar(self.conn, f"SELECT COUNT(*) FROM {index} WHERE {index} MATCH ? AND rowid > ?",
+                               (expr, low)))
             if len(self.idf_cache) > 512:
                 self.idf_cache.clear()
             self.idf_cache[key] = round(count * self.max_rowid / max(self.max_rowid - low, 1))
-        return self.idf_cache[key]
+        return int(self.idf_cache[key])
 
     # ---------------------------------------------------------------- rows the side index has not seen
     def _unindexed_matches(self) -> list[int]:
@@ -323,27 +327,3 @@ class Searcher:
         newest_first = self.order is SearchOrder.TIME_DESC
         ranked = sorted(times, key=lambda rowid: (times[rowid], rowid), reverse=newest_first)
         return [(rowid, hits[rowid][0]) for rowid in ranked]
-
-
-def make_snippet(text: str, highlighter: query_lang.Highlighter | None,
-                 highlight: tuple[str, str] = DEFAULT_HIGHLIGHT, max_chars: int = DEFAULT_SNIPPET_CHARS,
-                 ellipsis: str = "...") -> str:
-    """A short excerpt of ``text`` around the first match, matches wrapped in markers."""
-    first = highlighter.first(text) if highlighter is not None else None
-    if first is None or len(text) <= max_chars or first[1] <= max_chars * 3 // 4:
-        start = 0   # the beginning of the text already shows the match
-    else:
-        start = max(0, first[0] - max_chars // 4)
-        # Begin at a word boundary when one is close.
-        space = text.rfind(" ", max(0, start - 20), start + 1)
-        start = space + 1 if space >= 0 and start > 0 else start
-    end = min(len(text), start + max_chars)
-    pieces, at = [], start
-    if highlighter is not None:
-        opening, closing = highlight
-        for span_start, span_end in highlighter.spans(text, start, end):
-            pieces += [text[at:span_start], opening, text[span_start:span_end], closing]
-            at = span_end
-    pieces.append(text[at:end])
-    window = _SPACES.sub(" ", "".join(pieces)).strip()
-    return (ellipsis if start > 0 else "") + window + (ellipsis if end < len(text) else "")

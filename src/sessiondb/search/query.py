@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from .cjk_index import CJK_RANGES, has_cjk, is_cjk_char, spaced_cjk
+from ..store.cjk_index import CJK_RANGES, has_cjk, is_cjk_char, spaced_cjk
 
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 32
@@ -228,11 +228,11 @@ def _has_token(text: str) -> bool:
 
 def parse_query(query: str) -> ParsedQuery:
     """Parse user input; never raises for any string."""
-    if not isinstance(query, str):
-        return ParsedQuery(())
+    if not isinstance(query, str):   # callers from C or JSON may pass anything
+        return ParsedQuery(())  # type: ignore[unreachable]
     # NUL would end the expression early inside SQLite's C string handling.
     text = query[:MAX_QUERY_CHARS].replace("\x00", " ")
-    items: list[tuple[str, object]] = []  # ("term", (Term, negated)) | ("or", None)
+    items: list[tuple[str, tuple[Term, bool] | None]] = []  # ("term", (Term, negated)) | ("or", None)
     i, n = 0, len(text)
     negate_next = False
     while i < n:
@@ -275,15 +275,15 @@ def parse_query(query: str) -> ParsedQuery:
     return ParsedQuery(tuple(_group(items))[:MAX_CLAUSES])
 
 
-def _group(items: list[tuple[str, object]]) -> list[Clause]:
+def _group(items: list[tuple[str, tuple[Term, bool] | None]]) -> list[Clause]:
     """Join OR-separated positive terms into one clause each."""
     clauses: list[Clause] = []
     pending_or = False
     for kind, value in items:
-        if kind == "or":
+        if kind == "or" or value is None:
             pending_or = bool(clauses) and not clauses[-1].negated
             continue
-        term, negated = value  # type: ignore[misc]
+        term, negated = value
         if pending_or and not negated:
             last = clauses.pop()
             clauses.append(Clause(last.terms + (term,)))

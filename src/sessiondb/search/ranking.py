@@ -43,4 +43,4 @@ def idf(documents: int, matching: int) -> float:
 
 
 def register(conn: apsw.Connection) -> None:
-    conn.register_fts5_function(FUNCTION, _rank)
+    conn.register_fts5_function(FUNCTION, _rank)  # type: ignore[arg-type]  # weights are floats

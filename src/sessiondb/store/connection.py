@@ -12,6 +12,10 @@ from collections.abc import Iterator
 
 import apsw
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import Any
+
 from ..config import DbConfig
 from ..errors import DatabaseError, NotFoundError, SessionDBError
 
@@ -58,6 +62,12 @@ def open_connection(config: DbConfig) -> apsw.Connection:
     return conn
 
 
+def scalar(conn: apsw.Connection, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
 def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
     """The sessiondb error for an apsw exception, with a message a user can act on."""
     if isinstance(exc, apsw.BusyError):
@@ -72,7 +82,9 @@ def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
         text = f"unable to open database file ({exc})"
     else:
         text = str(exc) or type(exc).__name__
-    return DatabaseError(f"{context}: {text}" if context else text)
+    code = getattr(exc, "extendedresult", None)
+    return DatabaseError(f"{context}: {text}" if context else text,
+                         sqlite_code=code if isinstance(code, int) else None)
 
 
 @contextlib.contextmanager

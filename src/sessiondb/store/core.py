@@ -1,55 +1,69 @@
-"""The handle: one connection, one lock, and the single place where writes happen.
+"""The store: one connection, one lock, and the single place where writes happen.
 
-Every write of the library goes through :meth:`DatabaseCore._write`, which opens the
+Every write of the library goes through :meth:`Store.write`, which opens the
 transaction with ``BEGIN IMMEDIATE`` (so the write lock is taken up front and a
 deferred read-then-write can never fail half way with SQLITE_BUSY_SNAPSHOT), runs the
-writer fence inside it, and commits or rolls back as a whole.
+writer fence it was given inside it, and commits or rolls back as a whole. The store
+knows rows, not files, and not who may write: that is the fence's decision.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
-    from typing import Any
+
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any, Protocol, TypeVar
+
+    import apsw
+
+    T = TypeVar("T")
+
+    class Fence(Protocol):
+        def check(self, conn: apsw.Connection) -> None: ...
 
 import apsw
 
-from ..search import ranking, cjk_index as textindex
-from . import schema
 from ..config import DbConfig
-from .connection import open_connection, sqlite_errors, translate
-from ..errors import DatabaseError, PermissionDenied, ReadOnlyError
-from ..models import IntegrityCheckResult, Stats
+from ..errors import DatabaseError, ReadOnlyError
+from . import cjk_index, schema
+from .connection import open_connection, scalar, sqlite_errors, translate
 
 # Backlog of queued CJK rows (written by other programs) indexed per write transaction.
 _CJK_BACKLOG_PER_WRITE = 1000
+# Staging tables of the bulk insert paths: created once per connection, outside any
+# transaction, so that a rolled-back write can never take them away.
+STAGING_TABLES = ("sessiondb_stage", "sessiondb_ingest")
 
 
-class DatabaseCore:
-    """Connection lifecycle, transactions, statistics and maintenance."""
+class Store:
+    """Connection lifecycle, reads, and the fenced write transaction."""
 
-    def __init__(self, config: DbConfig) -> None:
+    def __init__(self, config: DbConfig, fence: Fence,
+                 prepare: Callable[[apsw.Connection, set[str]], None] | None = None) -> None:
+        """Open (and create or upgrade) the database. ``prepare(connection, objects)``
+        runs once the schema is in place and before a read-only connection turns
+        ``query_only`` (search registers its functions and views there)."""
         self._config = config
-        self._lock = threading.RLock()
+        self._fence = fence
+        self.lock = threading.RLock()
         self._write_depth = 0
         self._conn: apsw.Connection | None = open_connection(config)
         try:
             with sqlite_errors("cannot prepare the schema"):
-                textindex.register_functions(self._conn)
-                ranking.register(self._conn)
-                self._idf_cache: dict = {}
+                cjk_index.register_functions(self._conn)
                 if not config.read_only and not schema.is_current(self._conn):
                     schema.ensure_schema(self._conn)
-                objects = schema.existing_objects(self._conn)
-                self._has_cjk_index = "messages_cjk" in objects
-                # Per-connection vocabulary views for search estimates (temp: no schema change).
-                for index in ("messages_fts", "messages_cjk"):
-                    if index in objects:
-                        self._conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{index}_vocab "
-                                           f"USING fts5vocab(main, {index}, row)")
+                self.objects: set[str] = set(schema.existing_objects(self._conn))
+                self.has_cjk_index = "messages_cjk" in self.objects
+                if prepare is not None:
+                    prepare(self._conn, self.objects)
+                if not config.read_only:
+                    for table in STAGING_TABLES:
+                        self._conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} "
+                                           f"({schema.MESSAGE_INSERT_COLUMNS})")
                 if config.read_only:
                     self._conn.execute("PRAGMA query_only=ON")
         except BaseException:
@@ -75,42 +89,57 @@ class DatabaseCore:
     def closed(self) -> bool:
         return self._conn is None
 
+    @property
+    def in_write(self) -> bool:
+        """A write transaction of this store is open (on the thread holding the lock)."""
+        return self._write_depth > 0
+
     def close(self) -> None:
         """Close the connection. Safe to call twice."""
-        with self._lock:
+        with self.lock:
             conn, self._conn = self._conn, None
             if conn is not None:
                 conn.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _connection(self) -> apsw.Connection:
+    def connection(self) -> apsw.Connection:
+        """The open connection (hold :attr:`lock` while using it)."""
         if self._conn is None:
             raise DatabaseError("the database handle is closed")
         return self._conn
 
     # ------------------------------------------------------------------ reading
-    def _read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
-        with self._lock, sqlite_errors():
-            return list(self._connection().execute(sql, params))
+    def read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock, sqlite_errors():
+            return list(self.connection().execute(sql, params))
 
-    def _read_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple | None:
-        with self._lock, sqlite_errors():
-            return self._connection().execute(sql, params).fetchone()
+    def read_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[Any, ...] | None:
+        with self.lock, sqlite_errors():
+            row: tuple[Any, ...] | None = self.connection().execute(sql, params).fetchone()
+            return row
 
-    def _read_value(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), default: Any = None) -> Any:
-        row = self._read_one(sql, params)
+    def read_value(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), default: Any = None) -> Any:
+        row = self.read_one(sql, params)
         return default if row is None or row[0] is None else row[0]
 
+    def read_int(self, sql: str, params: Sequence[Any] = (), default: int = 0) -> int:
+        """An integer result (``default`` for no row or NULL)."""
+        value = self.read_value(sql, params)
+        return default if value is None else int(value)
+
+    def read_optional_int(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        value = self.read_value(sql, params)
+        return None if value is None else int(value)
+
+    def with_connection(self, use: Callable[[apsw.Connection], T], context: str | None = None) -> T:
+        """``use(connection)`` under the lock, SQLite errors translated."""
+        with self.lock, sqlite_errors(context):
+            return use(self.connection())
+
     @contextlib.contextmanager
-    def _snapshot(self) -> Iterator[apsw.Connection]:
+    def snapshot(self) -> Iterator[apsw.Connection]:
         """Several reads that see one consistent state of the database."""
-        with self._lock, sqlite_errors():
-            conn = self._connection()
+        with self.lock, sqlite_errors():
+            conn = self.connection()
             if conn.in_transaction:
                 yield conn
                 return
@@ -119,17 +148,17 @@ class DatabaseCore:
                 yield conn
             finally:
                 if conn.in_transaction:
-                    conn.execute("COMMIT")
+                    conn.execute("COMMIT")  # type: ignore[unreachable]  # apsw types in_transaction too narrowly
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
-    def _write(self) -> Iterator[apsw.Connection]:
+    def write(self) -> Iterator[apsw.Connection]:
         """The one way to write: ``BEGIN IMMEDIATE``, the writer fence, then all or nothing.
 
-        Re-entrant: a write method called inside another joins its transaction.
+        Re-entrant: a write called inside another joins its transaction.
         """
-        with self._lock:
-            conn = self._connection()
+        with self.lock:
+            conn = self.connection()
             if self._write_depth:
                 self._write_depth += 1
                 try:
@@ -143,98 +172,50 @@ class DatabaseCore:
                 conn.execute("BEGIN IMMEDIATE")
             self._write_depth = 1
             try:
-                self._fence(conn)
-                first_new_id = self._next_message_id(conn)
+                self._fence.check(conn)
+                first_new_id = _next_message_id(conn)
                 try:
                     yield conn
-                    if self._has_cjk_index:
-                        textindex.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE)
+                    if self.has_cjk_index:
+                        cjk_index.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE)
                     conn.execute("COMMIT")
                 except apsw.Error as exc:
                     raise translate(exc) from exc
             except BaseException:
-                if conn.in_transaction:
-                    with contextlib.suppress(apsw.Error):
-                        conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             finally:
                 self._write_depth = 0
 
-    @staticmethod
-    def _next_message_id(conn: apsw.Connection) -> int:
-        return (conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0) + 1
+    @contextlib.contextmanager
+    def unfenced_write(self, context: str) -> Iterator[apsw.Connection]:
+        """``BEGIN IMMEDIATE`` without the fence, for the writer registry itself.
 
-    def _fence(self, conn: apsw.Connection) -> None:
-        """Inside the write transaction: may this handle write? Raises PermissionDenied.
-
-        A handle that never registered as a writer may write only while no writer is
-        registered. Writer coordination overrides this with the full ownership check.
+        Registry changes decide what the fence allows, so the fence cannot guard them;
+        coordination is the only caller. Joins a write already open on this thread.
         """
-        row = conn.execute("SELECT writer_type, writer_id FROM writer_registry WHERE id = 1").fetchone()
-        if row is not None:
-            raise PermissionDenied(
-                f"writer {row[0]} ({row[1]}) owns the database; register as a writer to write")
+        with self.lock:
+            conn = self.connection()
+            if self._write_depth:
+                yield conn
+                return
+            with sqlite_errors(context):
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, apsw.Error):
+                    raise translate(exc, context) from exc
+                raise
 
-    # ------------------------------------------------------------------ stats & maintenance
-    def get_stats(self) -> Stats:
-        """Counts of projects, sessions and messages, read from one snapshot."""
-        with self._snapshot() as conn:
-            counts = [conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                      for table in ("projects", "sessions", "messages")]
-        return Stats(*counts)
 
-    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
-        """``PRAGMA wal_checkpoint(mode)``: returns (busy, wal pages, pages checkpointed).
+def _next_message_id(conn: apsw.Connection) -> int:
+    return int(scalar(conn, "SELECT MAX(id) FROM messages") or 0) + 1
 
-        PASSIVE never blocks other connections. TRUNCATE also shrinks the WAL file to
-        zero bytes when no reader is using it (the original only ever ran PASSIVE, so
-        the WAL could grow without bound).
-        """
-        mode = mode.upper()
-        if mode not in {"PASSIVE", "FULL", "RESTART", "TRUNCATE"}:
-            raise ValueError(f"unknown checkpoint mode {mode!r}")
-        row = self._read_one(f"PRAGMA wal_checkpoint({mode})")
-        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
-    def quick_check(self) -> IntegrityCheckResult:
-        """``PRAGMA quick_check``: every problem it reports, not only the first."""
-        return self._check("quick_check")
-
-    def integrity_check(self) -> IntegrityCheckResult:
-        """``PRAGMA integrity_check``: every problem it reports, not only the first."""
-        return self._check("integrity_check")
-
-    def _check(self, pragma: str) -> IntegrityCheckResult:
-        rows = [str(r[0]) for r in self._read(f"PRAGMA {pragma}")]
-        if rows == ["ok"]:
-            return IntegrityCheckResult(True)
-        return IntegrityCheckResult(False, tuple(rows))
-
-    def fts_integrity_check(self) -> IntegrityCheckResult:
-        """FTS5 'integrity-check' of ``messages_fts`` against the ``messages`` rows."""
-        try:
-            self._read("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
-        except DatabaseError as exc:
-            return IntegrityCheckResult(False, (f"messages_fts: {exc}",))
-        return IntegrityCheckResult(True)
-
-    def rebuild_search_index(self) -> None:
-        """Rebuild ``messages_fts`` from ``messages`` and re-queue the CJK side index."""
-        with self._write() as conn:
-            conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
-            if self._has_cjk_index:
-                conn.execute("DELETE FROM messages_cjk")
-                conn.execute("INSERT OR IGNORE INTO messages_cjk_pending(message_id) SELECT id FROM messages "
-                             f"WHERE {textindex.NON_ASCII_SQL.format('content_full')}")
-                textindex.drain_pending(conn)
-
-    def catch_up_search_index(self) -> int:
-        """Index every queued CJK message now (rows written by other programs).
-
-        Returns how many were indexed. A search also finds queued rows, by scanning
-        them, so this only makes searching them fast.
-        """
-        if not self._has_cjk_index:
-            return 0
-        with self._write() as conn:
-            return textindex.drain_pending(conn)
+def _rollback(conn: apsw.Connection) -> None:
+    if conn.in_transaction:
+        with contextlib.suppress(apsw.Error):
+            conn.execute("ROLLBACK")

@@ -3,7 +3,7 @@ transaction, and the per-file state table (``file_state``).
 
 This module knows rows, not files: the collector hands it prepared message rows and
 the state to remember for each source file, and everything of one batch is written
-atomically through :meth:`DatabaseCore._write` (so the writer fence guards it): a
+atomically through :meth:`Store.write` (so the writer fence guards it): a
 crash or a lost writer role never leaves messages without the offset that covers
 them, or an offset ahead of its messages.
 """
@@ -15,15 +15,16 @@ from collections.abc import Iterable, Sequence
 import apsw
 
 from ..timeutil import now_ms
-from .core import DatabaseCore
+from .connection import scalar
+from .schema import MESSAGE_INSERT_COLUMNS
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
+    from typing import Any
+
+    from .core import Store
     from .ingest_records import FileState, IngestOutcome, IngestSession
 
-# Column order of a message row handed to ingest_batch (the messages INSERT columns).
-MESSAGE_ROW_COLUMNS = ("session_id, uuid, type, content_text, content_full, timestamp, sequence, source, channel, "
-                       "model, tool_call_id, tool_name, tool_args, raw, approval_status, approval_resolved_at")
 _STATE_COLUMNS = ("path, source, session_id, size, mtime_ns, inode, byte_offset, prefix_hash, parser_version, "
                   "parser_state, bad_lines, first_error, updated_at")
 # A batch this large gets a bigger FTS5 buffer for its one INSERT (fewer, larger index
@@ -42,22 +43,24 @@ _META_MERGE = ("CASE WHEN excluded.meta IS NULL THEN sessions.meta WHEN sessions
                "THEN json_patch(sessions.meta, excluded.meta) ELSE sessions.meta END")
 
 
-class IngestMixin(DatabaseCore):
-    _ingest_stage_ready = False
+class Ingest:
+    """The collector's bulk write path and per-file state (``SessionDB`` forwards to it)."""
 
+    def __init__(self, store: Store) -> None:
+        self._store = store
     # ------------------------------------------------------------------ file state
     def load_file_states(self, source: str | None = None) -> dict[str, FileState]:
         """Every saved file state (of one source), keyed by path."""
         from .ingest_records import FileState
         if source is None:
-            rows = self._read(f"SELECT {_STATE_COLUMNS} FROM file_state")
+            rows = self._store.read(f"SELECT {_STATE_COLUMNS} FROM file_state")
         else:
-            rows = self._read(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE source = ?", (source,))
+            rows = self._store.read(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE source = ?", (source,))
         return {r[0]: FileState(*r) for r in rows}
 
     def get_file_state(self, path: str) -> FileState | None:
         from .ingest_records import FileState
-        row = self._read_one(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE path = ?", (path,))
+        row = self._store.read_one(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE path = ?", (path,))
         return FileState(*row) if row else None
 
     # ------------------------------------------------------------------ batch write
@@ -76,11 +79,11 @@ class IngestMixin(DatabaseCore):
 
         outcome = IngestOutcome()
         states = list(states)
-        with self._write() as conn:
+        with self._store.write() as conn:
             now = now_ms()
-            first_id = (conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0) + 1
+            first_id = int(scalar(conn, "SELECT MAX(id) FROM messages") or 0) + 1
             project_ids: dict[str, int] = {}
-            rows: list[tuple] = []
+            rows: list[tuple[Any, ...]] = []
             mutable: list[str] = []
             written: list[IngestSession] = []
             for s in sessions:
@@ -90,12 +93,11 @@ class IngestMixin(DatabaseCore):
                     continue
                 pid = project_ids.get(s.project_path)
                 if pid is None:
-                    pid = conn.execute(
-                        "INSERT INTO projects(name, path, source, encoded_dir_name, created_at, updated_at) "
+                    pid = int(scalar(
+                        conn, "INSERT INTO projects(name, path, source, encoded_dir_name, created_at, updated_at) "
                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET updated_at = excluded.updated_at, "
                         "encoded_dir_name = COALESCE(excluded.encoded_dir_name, projects.encoded_dir_name) "
-                        "RETURNING id", (s.project_name, s.project_path, s.source, s.encoded_dir_name, now, now)
-                    ).fetchone()[0]
+                        "RETURNING id", (s.project_name, s.project_path, s.source, s.encoded_dir_name, now, now)))
                     project_ids[s.project_path] = pid
                     outcome.projects.add(s.project_path)
                 project_update = "project_id = excluded.project_id, " if s.reassign_project else ""
@@ -130,11 +132,8 @@ class IngestMixin(DatabaseCore):
                      for st in states])
         return outcome
 
-    def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple], mutable: list[str],
+    def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple[Any, ...]], mutable: list[str],
                           retimed: set[str]) -> tuple[int, int]:
-        if not self._ingest_stage_ready:
-            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS sessiondb_ingest ({MESSAGE_ROW_COLUMNS})")
-            self._ingest_stage_ready = True
         placeholders = ", ".join("?" * 16)
         big = len(rows) >= _BIG_BATCH_ROWS
         if big:
@@ -149,7 +148,7 @@ class IngestMixin(DatabaseCore):
                 conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})",
                                  [tuple(_encodable(v) for v in row) for row in rows])
             # ORDER BY rowid keeps file order, so ids follow sequence within a session.
-            conn.execute(f"INSERT INTO messages({MESSAGE_ROW_COLUMNS}) SELECT {MESSAGE_ROW_COLUMNS} "
+            conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
                          "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
             inserted = conn.changes()
             updated = 0
@@ -195,8 +194,7 @@ class IngestMixin(DatabaseCore):
         outcome.inserted_by_session = {sid: n for sid, (n, _) in counts.items()}
         for sid in touched:
             if sid not in counts:
-                counts[sid] = (0, conn.execute("SELECT MAX(timestamp) FROM messages WHERE session_id = ?",
-                                               (sid,)).fetchone()[0])
+                counts[sid] = (0, scalar(conn, "SELECT MAX(timestamp) FROM messages WHERE session_id = ?", (sid,)))
         conn.executemany(
             "UPDATE sessions SET message_count = (SELECT COUNT(*) FROM messages WHERE session_id = ?1), "
             "last_message_at = MAX(COALESCE(last_message_at, ?2), ?2), updated_at = ?3 WHERE session_id = ?1",

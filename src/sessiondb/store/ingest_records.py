@@ -11,6 +11,7 @@ from __future__ import annotations
 import typing  # noqa: F401
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -56,7 +57,7 @@ class IngestSession:
     meta: str | None = None
     file_mtime: int | None = None
     file_size: int | None = None
-    rows: list[tuple] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
     update_changed: bool = False
     reassign_project: bool = False
     retime: dict[str, int] = field(default_factory=dict)

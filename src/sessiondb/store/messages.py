@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .core import Store
+    from .sessions import Sessions
+
 import json
 from collections.abc import Iterable, Sequence
 
@@ -11,18 +18,16 @@ from ..errors import InvalidArgument, NotFoundError
 from ..models import ApprovalStatus, Message, MessageInput, MessageType, VectorIndexState
 from ..timeutil import now_ms
 from . import validate
-from .sessions import SessionsMixin
+from .schema import MESSAGE_INSERT_COLUMNS
 
 MESSAGE_COLUMNS = ("id, session_id, uuid, type, content_text, content_full, timestamp, sequence, source, "
                    "channel, model, tool_call_id, tool_name, tool_args, raw, vector_indexed, approval_status, "
                    "approval_resolved_at")
-_INSERT_COLUMNS = ("session_id, uuid, type, content_text, content_full, timestamp, sequence, source, channel, "
-                   "model, tool_call_id, tool_name, tool_args, raw, approval_status, approval_resolved_at")
 # Scan checkpoint safety margin of scan_session_incremental (as in the original).
 SCAN_SAFETY_MARGIN_MS = 60_000
 
 
-def message_from_row(row: tuple) -> Message:
+def message_from_row(row: tuple[Any, ...]) -> Message:
     vector = row[15]
     state = (VectorIndexState.NOT_INDEXED if not vector else
              VectorIndexState.FAILED if vector < 0 else VectorIndexState.INDEXED)
@@ -50,7 +55,7 @@ def _message_type(value: MessageType | str) -> str:
     raise InvalidArgument(f"invalid message type {value!r}")
 
 
-def _row(session_id: str, m: MessageInput) -> tuple:
+def _row(session_id: str, m: MessageInput) -> tuple[Any, ...]:
     if not isinstance(m, MessageInput):
         raise InvalidArgument(f"messages must be MessageInput, not {type(m).__name__}")
     return (session_id, validate.text("uuid", m.uuid), _message_type(m.type),
@@ -70,9 +75,12 @@ def _ids_json(name: str, ids: Iterable[int]) -> str:
     return json.dumps(validate.id_list(name, ids))
 
 
-class MessagesMixin(SessionsMixin):
-    _stage_ready = False
+class Messages:
+    """Messages of one store (``SessionDB`` forwards to it)."""
 
+    def __init__(self, store: Store, sessions: Sessions) -> None:
+        self._store = store
+        self._sessions = sessions
     # ------------------------------------------------------------------ insert
     def insert_messages(self, session_id: str, messages: Iterable[MessageInput]) -> int:
         """Insert messages into an existing session; returns how many were new.
@@ -85,7 +93,7 @@ class MessagesMixin(SessionsMixin):
         """
         sid = validate.text("session_id", session_id)
         rows = [_row(sid, m) for m in messages]
-        with self._write() as conn:
+        with self._store.write() as conn:
             if conn.execute("SELECT 1 FROM sessions WHERE session_id = ?", (sid,)).fetchone() is None:
                 raise NotFoundError(f"session {sid!r} does not exist; upsert it before inserting messages")
             inserted = self._insert_rows(conn, rows)
@@ -97,13 +105,10 @@ class MessagesMixin(SessionsMixin):
                     "WHERE session_id = ?1", (sid, newest, now_ms()))
         return inserted
 
-    def _insert_rows(self, conn: apsw.Connection, rows: Sequence[tuple]) -> int:
+    def _insert_rows(self, conn: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert prepared rows with one statement (so FTS5 flushes once, not per row)."""
         if not rows:
             return 0
-        if not self._stage_ready:
-            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS sessiondb_stage ({_INSERT_COLUMNS})")
-            self._stage_ready = True
         placeholders = ", ".join("?" * 16)
         try:
             conn.executemany(f"INSERT INTO temp.sessiondb_stage VALUES ({placeholders})", rows)
@@ -111,7 +116,7 @@ class MessagesMixin(SessionsMixin):
             conn.execute("DELETE FROM temp.sessiondb_stage")
             raise InvalidArgument(f"message text is not valid Unicode: {exc.reason}") from exc
         try:
-            conn.execute(f"INSERT INTO messages({_INSERT_COLUMNS}) SELECT {_INSERT_COLUMNS} "
+            conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
                          "FROM temp.sessiondb_stage WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
             return conn.changes()
         finally:
@@ -125,9 +130,9 @@ class MessagesMixin(SessionsMixin):
         (the original stored the last message's time, which could regress).
         """
         batch = list(messages)
-        with self._write():
-            self.upsert_session(session_id, project_id)
-            checkpoint = self.get_scan_checkpoint(session_id)
+        with self._store.write():
+            self._sessions.upsert_session(session_id, project_id)
+            checkpoint = self._sessions.get_scan_checkpoint(session_id)
             if checkpoint is not None:
                 batch = [m for m in batch if m.timestamp > checkpoint - SCAN_SAFETY_MARGIN_MS]
             if not batch:
@@ -135,7 +140,7 @@ class MessagesMixin(SessionsMixin):
             inserted = self.insert_messages(session_id, batch)
             newest = max(m.timestamp for m in batch)
             if checkpoint is None or newest > checkpoint:
-                self.update_session_last_message(session_id, newest)
+                self._sessions.update_session_last_message(session_id, newest)
             return inserted
 
     # ------------------------------------------------------------------ read
@@ -143,7 +148,7 @@ class MessagesMixin(SessionsMixin):
                       desc: bool = False) -> list[Message]:
         """Messages of a session in sequence order (ties broken by insertion order)."""
         order = "DESC" if desc else "ASC"
-        rows = self._read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? "
+        rows = self._store.read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? "
                           f"ORDER BY sequence {order}, id {order} LIMIT ? OFFSET ?",
                           (validate.text("session_id", session_id, allow_empty=True), validate.limit(limit),
                            validate.integer("offset", offset, minimum=0)))
@@ -158,29 +163,28 @@ class MessagesMixin(SessionsMixin):
     get_messages_with_options = get_messages
 
     def get_messages_by_ids(self, ids: Iterable[int]) -> list[Message]:
-        rows = self._read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT value FROM json_each(?)) "
+        rows = self._store.read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT value FROM json_each(?)) "
                           "ORDER BY id", (_ids_json("ids", ids),))
         return [message_from_row(r) for r in rows]
 
     def get_message_by_uuid(self, uuid: str) -> Message | None:
-        row = self._read_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE uuid = ?",
+        row = self._store.read_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE uuid = ?",
                              (validate.text("uuid", uuid, allow_empty=True),))
         return message_from_row(row) if row else None
 
     # ------------------------------------------------------------------ vector index
     def get_unindexed_messages(self, limit: int | None = 100) -> list[Message]:
         """Assistant messages not yet vector-indexed, oldest first."""
-        rows = self._read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE vector_indexed = 0 AND type = 'assistant' "
+        rows = self._store.read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE vector_indexed = 0 AND type = 'assistant' "
                           "ORDER BY id LIMIT ?", (validate.limit(limit),))
         return [message_from_row(r) for r in rows]
 
     def count_unindexed_messages(self) -> int:
-        return self._read_value("SELECT COUNT(*) FROM messages WHERE vector_indexed = 0 AND type = 'assistant'",
-                                (), 0)
+        return self._store.read_int("SELECT COUNT(*) FROM messages WHERE vector_indexed = 0 AND type = 'assistant'")
 
     def _set_vector_state(self, ids: Iterable[int], state: VectorIndexState) -> int:
         payload = _ids_json("ids", ids)
-        with self._write() as conn:
+        with self._store.write() as conn:
             conn.execute("UPDATE messages SET vector_indexed = ? WHERE id IN (SELECT value FROM json_each(?))",
                          (int(state), payload))
             return conn.changes()
@@ -195,29 +199,29 @@ class MessagesMixin(SessionsMixin):
         return self._set_vector_state(ids, VectorIndexState.FAILED)
 
     def get_failed_indexed_messages(self, limit: int | None = 100) -> list[Message]:
-        rows = self._read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE vector_indexed = -1 ORDER BY id LIMIT ?",
+        rows = self._store.read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE vector_indexed = -1 ORDER BY id LIMIT ?",
                           (validate.limit(limit),))
         return [message_from_row(r) for r in rows]
 
     def count_failed_indexed_messages(self) -> int:
-        return self._read_value("SELECT COUNT(*) FROM messages WHERE vector_indexed = -1", (), 0)
+        return self._store.read_int("SELECT COUNT(*) FROM messages WHERE vector_indexed = -1")
 
     def reset_failed_indexed_messages(self) -> int:
-        with self._write() as conn:
+        with self._store.write() as conn:
             conn.execute("UPDATE messages SET vector_indexed = 0 WHERE vector_indexed = -1")
             return conn.changes()
 
     # ------------------------------------------------------------------ approvals
     def get_pending_approvals(self, session_id: str) -> list[Message]:
-        rows = self._read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND approval_status = "
+        rows = self._store.read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND approval_status = "
                           "'pending' ORDER BY sequence, id", (validate.text("session_id", session_id),))
         return [message_from_row(r) for r in rows]
 
     def count_pending_approvals(self, session_id: str | None = None) -> int:
         if session_id is None:
-            return self._read_value("SELECT COUNT(*) FROM messages WHERE approval_status = 'pending'", (), 0)
-        return self._read_value("SELECT COUNT(*) FROM messages WHERE approval_status = 'pending' AND session_id = ?",
-                                (validate.text("session_id", session_id),), 0)
+            return self._store.read_int("SELECT COUNT(*) FROM messages WHERE approval_status = 'pending'")
+        return self._store.read_int("SELECT COUNT(*) FROM messages WHERE approval_status = 'pending' "
+                                    "AND session_id = ?", (validate.text("session_id", session_id),))
 
     def _set_approval(self, where: str, param: object, status: ApprovalStatus | str,
                       resolved_at: int | None) -> int:
@@ -225,7 +229,7 @@ class MessagesMixin(SessionsMixin):
         if value is None:
             raise InvalidArgument("approval status must not be None")
         resolved = validate.optional_integer("resolved_at", resolved_at)
-        with self._write() as conn:
+        with self._store.write() as conn:
             conn.execute(f"UPDATE messages SET approval_status = ?, approval_resolved_at = ? WHERE {where}",
                          (value, resolved, param))
             return conn.changes()

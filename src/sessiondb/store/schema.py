@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import apsw
 
-from ..search import cjk_index as textindex
+from . import cjk_index
 from ..timeutil import now_ms
+
+# The columns of a message row as the insert paths stage it (all but id and vector_indexed).
+MESSAGE_INSERT_COLUMNS = ("session_id, uuid, type, content_text, content_full, timestamp, sequence, source, channel, "
+                          "model, tool_call_id, tool_name, tool_args, raw, approval_status, approval_resolved_at")
+
 
 # Version 1 is the original's migration (approval columns). Version 2 adds the CJK side
 # index and fills in columns missing from old files. Version 3 adds file_state; version
@@ -114,7 +119,7 @@ CREATE TABLE IF NOT EXISTS writer_registry (
 );
 """
 
-_NEW_NON_ASCII = textindex.NON_ASCII_SQL.format("new.content_full")
+_NEW_NON_ASCII = cjk_index.NON_ASCII_SQL.format("new.content_full")
 CJK_INDEX = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_cjk USING fts5(
     body, content='', contentless_delete=1, tokenize='unicode61');
@@ -235,7 +240,7 @@ def _migrate(conn: apsw.Connection) -> None:
     if had_messages and version < 2:
         # Queue the CJK messages written before this index existed.
         conn.execute("INSERT OR IGNORE INTO messages_cjk_pending(message_id) SELECT id FROM messages "
-                     f"WHERE {textindex.NON_ASCII_SQL.format('content_full')}")
+                     f"WHERE {cjk_index.NON_ASCII_SQL.format('content_full')}")
     applied = now_ms()
     conn.executemany("INSERT OR IGNORE INTO schema_migrations(version, applied_at) VALUES (?, ?)",
                      [(v, applied) for v in range(1, LATEST_VERSION + 1)])

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .core import Store
+
 import json
 
 import apsw
@@ -10,7 +16,6 @@ from ..errors import NotFoundError
 from ..models import Session, SessionInput, SessionOverview, SessionWithProject
 from ..timeutil import now_ms
 from . import validate
-from .core import DatabaseCore
 
 SESSION_COLUMNS = ("id, session_id, project_id, message_count, last_message_at, cwd, model, channel, "
                    "file_mtime, file_size, meta, created_at, updated_at")
@@ -29,11 +34,11 @@ _OVERVIEW_SELECT = (
 _MAX_CHAR = "\U0010ffff"
 
 
-def session_from_row(row: tuple) -> Session:
+def session_from_row(row: tuple[Any, ...]) -> Session:
     return Session(*row)
 
 
-def _meta_dict(meta: str | None) -> dict:
+def _meta_dict(meta: str | None) -> dict[str, Any]:
     try:
         value = json.loads(meta) if meta else {}
     except ValueError:
@@ -48,7 +53,7 @@ def _one_line(text: object) -> str:
     return line if len(line) <= TITLE_CHARS else line[:TITLE_CHARS - 1].rstrip() + "…"
 
 
-def overview_from_row(row: tuple) -> SessionOverview:
+def overview_from_row(row: tuple[Any, ...]) -> SessionOverview:
     (sid, pid, pname, ppath, source, meta, count, first, last, prompt, model, cwd) = row
     info = _meta_dict(meta)
     summary = info.get("summary") if isinstance(info.get("summary"), str) else None
@@ -60,7 +65,11 @@ def overview_from_row(row: tuple) -> SessionOverview:
                            model, cwd)
 
 
-class SessionsMixin(DatabaseCore):
+class Sessions:
+    """Sessions of one store (``SessionDB`` forwards to it)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
     def _require_project(self, conn: apsw.Connection, project_id: int) -> None:
         if conn.execute("SELECT 1 FROM projects WHERE id = ?", (project_id,)).fetchone() is None:
             raise NotFoundError(f"project {project_id} does not exist")
@@ -70,7 +79,7 @@ class SessionsMixin(DatabaseCore):
         session_id = validate.text("session_id", session_id)
         project_id = validate.integer("project_id", project_id)
         now = now_ms()
-        with self._write() as conn:
+        with self._store.write() as conn:
             self._require_project(conn, project_id)
             conn.execute(
                 "INSERT INTO sessions(session_id, project_id, created_at, updated_at) VALUES (?, ?, ?, ?) "
@@ -95,7 +104,7 @@ class SessionsMixin(DatabaseCore):
         if session.message_count is not None:
             validate.integer("message_count", session.message_count)
         now = now_ms()
-        with self._write() as conn:
+        with self._store.write() as conn:
             self._require_project(conn, pid)
             conn.execute(
                 "INSERT INTO sessions(session_id, project_id, cwd, model, channel, file_mtime, file_size, meta, "
@@ -110,7 +119,7 @@ class SessionsMixin(DatabaseCore):
 
     def list_sessions(self, project_id: int) -> list[Session]:
         """Sessions of a project, most recently updated first."""
-        rows = self._read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE project_id = ? "
+        rows = self._store.read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE project_id = ? "
                           "ORDER BY updated_at DESC, id DESC", (validate.integer("project_id", project_id),))
         return [session_from_row(r) for r in rows]
 
@@ -121,7 +130,7 @@ class SessionsMixin(DatabaseCore):
         ``encoded_dir_name`` is the project's (the original read a sessions column that
         its own schema no longer had, so this call always failed on a new database).
         """
-        rows = self._read(
+        rows = self._store.read(
             "SELECT s.id, s.session_id, s.project_id, p.name, p.path, s.message_count, s.last_message_at, "
             "s.cwd, s.model, s.channel, s.file_mtime, s.file_size, p.encoded_dir_name, s.meta, "
             "s.created_at, s.updated_at FROM sessions s JOIN projects p ON p.id = s.project_id "
@@ -132,30 +141,30 @@ class SessionsMixin(DatabaseCore):
         return [SessionWithProject(*r) for r in rows]
 
     def get_session(self, session_id: str) -> Session | None:
-        row = self._read_one(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?",
+        row = self._store.read_one(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?",
                              (validate.text("session_id", session_id, allow_empty=True),))
         return session_from_row(row) if row else None
 
     def session_exists(self, session_id: str) -> bool:
-        return self._read_one("SELECT 1 FROM sessions WHERE session_id = ?",
+        return self._store.read_one("SELECT 1 FROM sessions WHERE session_id = ?",
                               (validate.text("session_id", session_id, allow_empty=True),)) is not None
 
     def get_session_message_count(self, session_id: str) -> int:
         """Messages stored for the session, counted now."""
-        return self._read_value("SELECT COUNT(*) FROM messages WHERE session_id = ?",
-                                (validate.text("session_id", session_id, allow_empty=True),), 0)
+        return self._store.read_int("SELECT COUNT(*) FROM messages WHERE session_id = ?",
+                                    (validate.text("session_id", session_id, allow_empty=True),))
 
     def get_session_latest_timestamp(self, session_id: str) -> int | None:
-        return self._read_value("SELECT MAX(timestamp) FROM messages WHERE session_id = ?",
-                                (validate.text("session_id", session_id, allow_empty=True),))
+        return self._store.read_optional_int("SELECT MAX(timestamp) FROM messages WHERE session_id = ?",
+                                             (validate.text("session_id", session_id, allow_empty=True),))
 
     def get_sessions(self, project_id: int | None = None, limit: int | None = 100) -> list[Session]:
         """Most recently updated sessions, optionally of one project."""
         if project_id is None:
-            rows = self._read(f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT ?",
+            rows = self._store.read(f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT ?",
                               (validate.limit(limit),))
         else:
-            rows = self._read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE project_id = ? "
+            rows = self._store.read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE project_id = ? "
                               "ORDER BY updated_at DESC, id DESC LIMIT ?",
                               (validate.integer("project_id", project_id), validate.limit(limit)))
         return [session_from_row(r) for r in rows]
@@ -172,27 +181,27 @@ class SessionsMixin(DatabaseCore):
 
     def search_sessions_by_prefix(self, prefix: str, limit: int | None = 20) -> list[Session]:
         prefix = validate.text("prefix", prefix)
-        rows = self._read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id >= ? AND session_id < ? "
+        rows = self._store.read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id >= ? AND session_id < ? "
                           "ORDER BY updated_at DESC, id DESC LIMIT ?",
                           (prefix, prefix + _MAX_CHAR, validate.limit(limit)))
         return [session_from_row(r) for r in rows]
 
     def get_scan_checkpoint(self, session_id: str) -> int | None:
         """``last_message_at`` of the session; None if unset or the session is unknown."""
-        return self._read_value("SELECT last_message_at FROM sessions WHERE session_id = ?",
-                                (validate.text("session_id", session_id, allow_empty=True),))
+        return self._store.read_optional_int("SELECT last_message_at FROM sessions WHERE session_id = ?",
+                                             (validate.text("session_id", session_id, allow_empty=True),))
 
     def update_session_last_message(self, session_id: str, timestamp: int) -> bool:
         """Set the session's scan checkpoint; True if the session exists."""
         sid = validate.text("session_id", session_id)
         ts = validate.integer("timestamp", timestamp)
-        with self._write() as conn:
+        with self._store.write() as conn:
             conn.execute("UPDATE sessions SET last_message_at = ?, updated_at = ? WHERE session_id = ?",
                          (ts, now_ms(), sid))
             return conn.changes() > 0
 
     def count_sessions_without_cwd(self) -> int:
-        return self._read_value("SELECT COUNT(*) FROM sessions WHERE cwd IS NULL OR cwd = ''", (), 0)
+        return self._store.read_int("SELECT COUNT(*) FROM sessions WHERE cwd IS NULL OR cwd = ''")
 
     def list_session_overviews(self, *, project_id: int | None = None, source: str | None = None,
                                parent_session_id: str | None = None, limit: int | None = 50,
@@ -202,7 +211,8 @@ class SessionsMixin(DatabaseCore):
         ``source`` keeps sessions whose messages come from that source;
         ``parent_session_id`` keeps the subagent/child sessions of one session.
         """
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if project_id is not None:
             where.append("s.project_id = ?")
             params.append(validate.integer("project_id", project_id))
@@ -214,13 +224,13 @@ class SessionsMixin(DatabaseCore):
             where.append("json_valid(s.meta) AND json_extract(s.meta, '$.parent_session_id') = ?")
             params.append(validate.text("parent_session_id", parent_session_id))
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        rows = self._read(f"{_OVERVIEW_SELECT}{clause} ORDER BY s.last_message_at IS NULL, s.last_message_at DESC, "
+        rows = self._store.read(f"{_OVERVIEW_SELECT}{clause} ORDER BY s.last_message_at IS NULL, s.last_message_at DESC, "
                           "s.id DESC LIMIT ? OFFSET ?",
                           (*params, validate.limit(limit), validate.integer("offset", offset, minimum=0)))
         return [overview_from_row(r) for r in rows]
 
     def get_session_overview(self, session_id: str) -> SessionOverview | None:
         """The overview of one session (see :meth:`list_session_overviews`), None if unknown."""
-        row = self._read_one(f"{_OVERVIEW_SELECT} WHERE s.session_id = ?",
+        row = self._store.read_one(f"{_OVERVIEW_SELECT} WHERE s.session_id = ?",
                              (validate.text("session_id", session_id, allow_empty=True),))
         return overview_from_row(row) if row else None

@@ -22,6 +22,10 @@ import re
 
 import apsw
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import Any
+
 # Ideographs, kana, hangul and their extensions: scripts written without spaces
 # between words. CJK punctuation (U+3000-303F) is left out: it separates tokens.
 CJK_RANGES: tuple[tuple[int, int], ...] = (
@@ -85,8 +89,10 @@ def _space_run(match: re.Match[str]) -> str:
 
 def register_functions(conn: apsw.Connection) -> None:
     """Make :func:`spaced_cjk` and :func:`has_cjk` callable from SQL on this connection."""
-    conn.create_scalar_function("sessiondb_spaced_cjk", _sql_spaced_cjk, 1, deterministic=True)
-    conn.create_scalar_function("sessiondb_has_cjk", _sql_has_cjk, 1, deterministic=True)
+    # apsw types a scalar function as taking every SQLite value type; these accept any object.
+    conn.create_scalar_function("sessiondb_spaced_cjk", _sql_spaced_cjk, 1,  # type: ignore[arg-type]
+                                deterministic=True)
+    conn.create_scalar_function("sessiondb_has_cjk", _sql_has_cjk, 1, deterministic=True)  # type: ignore[arg-type]
 
 
 def _sql_spaced_cjk(value: object) -> str:
@@ -111,7 +117,7 @@ def drain_pending(conn: apsw.Connection, *, min_id: int = 0, max_rows: int | Non
     return done
 
 
-def _drain_range(conn: apsw.Connection, where: str, params: tuple, budget: int | None) -> int:
+def _drain_range(conn: apsw.Connection, where: str, params: tuple[Any, ...], budget: int | None) -> int:
     done = 0
     while budget is None or done < budget:
         take = _DRAIN_CHUNK if budget is None else min(_DRAIN_CHUNK, budget - done)
