@@ -58,6 +58,7 @@ from .store.ingest_records import FileState, IngestSession
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .models import Project
     from .store.ingest_records import IngestOutcome
 
 
@@ -71,6 +72,8 @@ class IngestTarget(Protocol):
     def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = ()) -> IngestOutcome: ...
 
     def get_session_latest_timestamp(self, session_id: str) -> int | None: ...
+
+    def list_projects(self) -> list[Project]: ...
 
 
 # Error texts kept in a result (the count is always exact).

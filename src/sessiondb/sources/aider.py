@@ -91,6 +91,10 @@ class AiderParser(LineParser):
             self.run = f"aider-{self.digest}-0"
         return self.run
 
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self.run = value
+
     def session(self) -> SessionRecord:
         meta = dict(self.meta)
         meta["history_file"] = self.unit.path

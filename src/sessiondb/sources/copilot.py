@@ -116,6 +116,10 @@ class CopilotParser(LineParser):
             self.sid = clean_id(self.unit.context.get("session_id") or _session_id_from_path(self.unit.path))
         return self.sid
 
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self.sid = value
+
     def session(self) -> SessionRecord:
         project = self.cwd or self.workspace_cwd
         return SessionRecord(self.session_id, self.source.name, project_path=project,

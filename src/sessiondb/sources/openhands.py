@@ -57,6 +57,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _event_key(name: str) -> tuple[int, str]:
     stem = name[:-len(".json")]
     return (int(stem), name) if stem.isdigit() else (1 << 62, name)
@@ -277,7 +281,7 @@ def _event(out: Recorder, event: dict[str, Any], raw: str, model: str | None) ->
     source = _text(event.get("source"))
     if "action" in event:
         action = _text(event.get("action")) or "(no action)"
-        args = event.get("args") if isinstance(event.get("args"), dict) else {}
+        args = _dict(event.get("args"))
         if action in SKIPPED_ACTIONS:
             out.observe_time(event.get("timestamp"))
             out.skip(f"action:{action}")
@@ -318,7 +322,7 @@ def _event(out: Recorder, event: dict[str, Any], raw: str, model: str | None) ->
             out.skip(f"observation:{observation}")
             return None
         body = _text(event.get("content")) or _text(event.get("message"))
-        extras = event.get("extras") if isinstance(event.get("extras"), dict) else {}
+        extras = _dict(event.get("extras"))
         failed = observation in ("error", "user_rejected")
         metadata = extras.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("exit_code"), int) and metadata["exit_code"] not in (
@@ -338,7 +342,7 @@ def _sdk_event(out: Recorder, event: dict[str, Any], uuid: str, raw: str, at: in
         out.skip(kind)
         return None
     if kind == "MessageEvent":
-        message = event.get("llm_message") if isinstance(event.get("llm_message"), dict) else {}
+        message = _dict(event.get("llm_message"))
         role = _text(message.get("role"))
         text = content.result_text(message.get("content"))
         if not text:
@@ -349,7 +353,7 @@ def _sdk_event(out: Recorder, event: dict[str, Any], uuid: str, raw: str, at: in
         return out.emit(uuid, message_type, text if message_type != MessageType.SYSTEM else "", text, raw, at=at,
                         model=model if message_type == MessageType.ASSISTANT else None)
     if kind == "ActionEvent":
-        call = event.get("tool_call") if isinstance(event.get("tool_call"), dict) else {}
+        call = _dict(event.get("tool_call"))
         name = _text(event.get("tool_name")) or _text(call.get("name")) or None
         args = _text(call.get("arguments")) or content.as_text(event.get("action")) or ""
         parts = []

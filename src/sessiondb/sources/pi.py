@@ -118,6 +118,10 @@ class PiParser(LineParser):
             self.sid = clean_id(session_id_from_name(self.unit.path))
         return self.sid
 
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self.sid = value
+
     def session(self) -> SessionRecord:
         project = self.cwd or _decode_dir(self.unit.context.get("project_dir"))
         return SessionRecord(self.session_id, self.source.name, project_path=project,

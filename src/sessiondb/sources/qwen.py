@@ -49,7 +49,7 @@ SKIPPED_SUBTYPES = frozenset({"ui_telemetry", "attribution_snapshot", "agent_boo
 # --------------------------------------------------------------------------- line schema
 class Message(msgspec.Struct):
     role: str | None = None
-    parts: list[dict[str, Any]] | None = None
+    parts: list[Any] | None = None
 
 
 class Record(msgspec.Struct):
@@ -93,7 +93,7 @@ def function_response_text(response: Any) -> tuple[str, bool]:
 class Parts:
     """The text, full text and tool fields of a list of Gemini-style parts."""
 
-    def __init__(self, parts: list[dict[str, Any]] | None) -> None:
+    def __init__(self, parts: list[Any] | None) -> None:
         self.text: list[str] = []
         self.full: list[str] = []
         self.call: ToolFields | None = None
@@ -142,6 +142,10 @@ class QwenParser(LineParser):
             name = Path(self.unit.path).name
             self.sid = clean_id(name[:-len(".jsonl")] if name.endswith(".jsonl") else name)
         return self.sid
+
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self.sid = value
 
     def session(self) -> SessionRecord:
         return SessionRecord(self.session_id, self.source.name, project_path=self.cwd,
