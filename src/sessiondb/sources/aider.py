@@ -155,7 +155,7 @@ class AiderParser(LineParser):
             return
         if final:
             self.block = None
-        lines = block["lines"]
+        lines = list(block["lines"])   # the kept block goes on with its blank lines
         while lines and not lines[-1].strip():
             lines.pop()
         text = "\n".join(lines).strip("\n")
