@@ -168,3 +168,20 @@ def test_a_file_without_a_header_and_with_invalid_utf8(db: SessionDB, project: P
     assert result.error_count == 0
     (run,) = _runs(db)
     assert contents(db, run) == [("user", "hello \ufffd there"), ("assistant", "reply")]
+
+
+def test_user_messages_take_their_time_from_the_input_history(db: SessionDB, project: Path, tmp_path: Path) -> None:
+    (project / aider.HISTORY).write_text(RUN_1 + RUN_2, encoding="utf-8")
+    # prompt_toolkit's file history: "# <local time>" then the input's lines after "+".
+    (project / aider.INPUT_HISTORY).write_text(
+        "\n# 2025-04-30 08:00:00.000000\n+add a retry to fetch_orders\n+with exponential backoff\n"   # an older run
+        "\n# 2025-05-01 10:00:20.250000\n+add a retry to fetch_orders\n+with exponential backoff\n"
+        "\n# 2025-05-01 10:03:00.000000\n+/run pytest -q\n"
+        "\n# 2025-05-02 09:31:10.000000\n+说明一下 fetch_orders\n", encoding="utf-8")
+    collect(db, "aider", project, tmp_path)
+    first, second = _runs(db)
+    times = [(m.type.value, m.timestamp) for m in db.list_messages(first)]
+    asked, ran = _ms("2025-05-01 10:00:20") + 250, _ms("2025-05-01 10:03:00")
+    assert times == [("system", _ms("2025-05-01 10:00:00")), ("user", asked), ("assistant", asked),
+                     ("system", asked), ("user", ran), ("tool", ran)]
+    assert [m.timestamp for m in db.list_messages(second)][1:] == [_ms("2025-05-02 09:31:10")] * 2

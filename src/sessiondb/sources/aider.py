@@ -20,7 +20,9 @@ the file's directory. In a run:
 
 Formats handled: the history of aider 0.x and later (the header, ``####`` and
 ``>`` prefixes have not changed), including files that start without a header. The
-markdown carries no time but the run's start, which every message of the run takes.
+markdown carries no time but the run's start; a user message takes the time of its
+entry in ``.aider.input.history`` beside it (``# <time>`` then ``+`` lines), and the
+replies and output after it take the time of the message before them.
 The last block of a read may continue in an append: it is stored as it is and
 updated when it grows (the same uuid, the same sequence).
 """
@@ -43,6 +45,9 @@ from .records import MessageRecord, SessionRecord, SourceUnit, project_name_of
 from .roots import RootSpec
 
 HISTORY = ".aider.chat.history.md"
+INPUT_HISTORY = ".aider.input.history"
+# The input history is read for the times of the user's messages up to this size.
+MAX_INPUT_HISTORY_BYTES = 32 << 20
 HEADER = re.compile(r"^# aider chat started at (\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\s*$")
 MODEL = re.compile(r"^(?:Main model|Model): (\S+)")
 VERSION = re.compile(r"^Aider v(\S+)")
@@ -64,6 +69,36 @@ def started_ms(text: str) -> int | None:
         return None
 
 
+def input_times(path: str) -> list[tuple[int, str]]:
+    """The entries of an ``.aider.input.history`` (prompt_toolkit's file history: a
+    ``# <local time>`` line, then the input's lines each after ``+``): (epoch ms, text)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT_HISTORY_BYTES)
+    except OSError:
+        return []
+    entries: list[tuple[int, str]] = []
+    moment: int | None = None
+    lines: list[str] = []
+    for line in data.decode("utf-8", "replace").splitlines() + ["# end"]:
+        if line.startswith("# "):
+            if moment is not None and lines:
+                entries.append((moment, "\n".join(lines)))
+            moment, lines = _input_time(line[2:].strip()), []
+        elif line.startswith("+"):
+            lines.append(line[1:])
+    return entries
+
+
+def _input_time(text: str) -> int | None:
+    for layout in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return int(datetime.strptime(text, layout).timestamp() * 1000)
+        except (ValueError, OverflowError, OSError):
+            continue
+    return None
+
+
 def path_digest(path: str) -> str:
     return hashlib.blake2b(os.path.abspath(path).encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
@@ -72,18 +107,20 @@ class AiderParser(LineParser):
     """The lines of one chat history file (see the module docstring)."""
 
     decoder = None  # type: ignore[assignment]   # markdown, not JSON
-    carried = ("run", "run_index", "run_start", "block", "command")
+    carried = ("run", "run_index", "run_start", "block", "command", "input_after")
     run: str | None = None            # the current run's session id
     run_index = 0
     run_start: int | None = None
     block: dict[str, Any] | None = None   # the block being read: kind, offset, sequence, lines
     command: str | None = None        # uuid of the user's command whose output follows
+    input_after = 0                   # entries of the input history already matched
 
     def __init__(self, source: LineSource, unit: SourceUnit, carry: Mapping[str, Any] | None = None) -> None:
         super().__init__(source, unit, carry)
         self.project = str(Path(unit.path).parent)
         self.digest = path_digest(unit.path)
         self.finished: list[tuple[SessionRecord, list[MessageRecord]]] = []
+        self._inputs: list[tuple[int, str]] | None = None
 
     @property
     def session_id(self) -> str:
@@ -167,14 +204,29 @@ class AiderParser(LineParser):
         sequence_after = self.sequence
         self.sequence = block["seq"]
         if kind == "user":
-            self._user(uuid, text, raw)
+            if block.get("at") is None:
+                block["at"] = self._input_time(text)
+            self._user(uuid, text, raw, block["at"])
         elif kind == "aider":
             self._aider(uuid, text, raw)
         else:
-            self.emit(uuid, MessageType.ASSISTANT, text, text, raw, at=self.run_start, model=self.model)
+            self.emit(uuid, MessageType.ASSISTANT, text, text, raw, at=None, model=self.model)
         self.sequence = sequence_after
 
-    def _user(self, uuid: str, text: str, raw: str) -> None:
+    def _input_time(self, text: str) -> int | None:
+        """When the user typed ``text``: the next matching entry of the input history
+        (aider records each input there before the chat history)."""
+        if self._inputs is None:
+            self._inputs = input_times(os.path.join(self.project, INPUT_HISTORY))
+        wanted = text.strip()
+        for index in range(self.input_after, len(self._inputs)):
+            moment, entry = self._inputs[index]
+            if entry.strip() == wanted and (self.run_start is None or moment >= self.run_start):
+                self.input_after = index + 1
+                return moment
+        return None
+
+    def _user(self, uuid: str, text: str, raw: str, at: int | None) -> None:
         stripped = text.strip()
         word = stripped.split(" ", 1)[0]
         command = None
@@ -186,10 +238,10 @@ class AiderParser(LineParser):
             command = stripped
         if command is None:
             self.command = None
-            self.emit(uuid, MessageType.USER, text, text, raw, at=self.run_start)
+            self.emit(uuid, MessageType.USER, text, text, raw, at=at)
             return
         self.command = uuid
-        self.emit(uuid, MessageType.USER, text, content.tool_call("run", command), raw, at=self.run_start,
+        self.emit(uuid, MessageType.USER, text, content.tool_call("run", command), raw, at=at,
                   tool=(uuid, "run", command or None))
 
     def _aider(self, uuid: str, text: str, raw: str) -> None:
@@ -202,10 +254,10 @@ class AiderParser(LineParser):
                 self.meta["aider_version"] = version.group(1)
         if self.command is not None:
             # The output of the command the user ran just before.
-            self.emit(uuid, MessageType.TOOL, "", content.tool_result(text), raw, at=self.run_start,
+            self.emit(uuid, MessageType.TOOL, "", content.tool_result(text), raw, at=None,
                       tool=(self.command, "run", None))
             return
-        self.emit(uuid, MessageType.SYSTEM, "", content.tagged("aider", text), raw, at=self.run_start)
+        self.emit(uuid, MessageType.SYSTEM, "", content.tagged("aider", text), raw, at=None)
 
 
 # --------------------------------------------------------------------------- the source
