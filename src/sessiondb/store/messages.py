@@ -18,6 +18,7 @@ from ..errors import InvalidArgument, NotFoundError
 from ..models import ApprovalStatus, Message, MessageInput, MessageType, VectorIndexState
 from ..timeutil import now_ms
 from . import validate
+from .connection import scalar
 from .schema import MESSAGE_INSERT_COLUMNS
 
 MESSAGE_COLUMNS = ("id, session_id, uuid, type, content_text, content_full, timestamp, sequence, source, "
@@ -166,6 +167,21 @@ class Messages:
         rows = self._store.read(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT value FROM json_each(?)) "
                           "ORDER BY id", (_ids_json("ids", ids),))
         return [message_from_row(r) for r in rows]
+
+    def get_message_position(self, message_id: int) -> tuple[str, int] | None:
+        """Where a message sits in its session: ``(session_id, index)``, None if no such id.
+
+        ``index`` is 0-based in :meth:`list_messages` order, so the page of ``limit``
+        messages that shows it starts at ``offset = index // limit * limit``.
+        """
+        mid = validate.integer("message_id", message_id)
+        with self._store.snapshot() as conn:
+            row = conn.execute("SELECT session_id, sequence FROM messages WHERE id = ?", (mid,)).fetchone()
+            if row is None:
+                return None
+            index = scalar(conn, "SELECT COUNT(*) FROM messages WHERE session_id = ?1 "
+                                 "AND (sequence < ?2 OR (sequence = ?2 AND id < ?3))", (row[0], row[1], mid))
+        return str(row[0]), int(index)
 
     def get_message_by_uuid(self, uuid: str) -> Message | None:
         row = self._store.read_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE uuid = ?",

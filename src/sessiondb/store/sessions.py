@@ -20,16 +20,18 @@ from . import validate
 SESSION_COLUMNS = ("id, session_id, project_id, message_count, last_message_at, cwd, model, channel, "
                    "file_mtime, file_size, meta, created_at, updated_at")
 TITLE_CHARS = 120
-# Aggregates per session row: stored source, first time, first user prompt.
-_OVERVIEW_SELECT = (
+# Aggregates per session row: stored source, first time, first user prompt. ``+m.type``
+# keeps SQLite on the session index (the type index would scan every user message).
+_OVERVIEW_COLUMNS = (
     "SELECT s.session_id, s.project_id, p.name, p.path, "
     "COALESCE((SELECT m.source FROM messages m WHERE m.session_id = s.session_id LIMIT 1), p.source), "
     "s.meta, (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.session_id), "
     "(SELECT MIN(m.timestamp) FROM messages m WHERE m.session_id = s.session_id), "
     "(SELECT MAX(m.timestamp) FROM messages m WHERE m.session_id = s.session_id), "
-    "(SELECT m.content_text FROM messages m WHERE m.session_id = s.session_id AND m.type = 'user' "
-    " AND trim(m.content_text) <> '' ORDER BY m.sequence, m.id LIMIT 1), s.model, s.cwd "
-    "FROM sessions s JOIN projects p ON p.id = s.project_id")
+    "(SELECT m.content_text FROM messages m WHERE m.session_id = s.session_id AND +m.type = 'user' "
+    " AND trim(m.content_text) <> '' ORDER BY m.sequence, m.id LIMIT 1), s.model, s.cwd ")
+_OVERVIEW_SELECT = _OVERVIEW_COLUMNS + "FROM sessions s JOIN projects p ON p.id = s.project_id"
+_OVERVIEW_ORDER = "ORDER BY s.last_message_at IS NULL, s.last_message_at DESC, s.id DESC"
 # Upper bound for prefix ranges over TEXT with the BINARY collation.
 _MAX_CHAR = "\U0010ffff"
 
@@ -224,10 +226,33 @@ class Sessions:
             where.append("json_valid(s.meta) AND json_extract(s.meta, '$.parent_session_id') = ?")
             params.append(validate.text("parent_session_id", parent_session_id))
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        rows = self._store.read(f"{_OVERVIEW_SELECT}{clause} ORDER BY s.last_message_at IS NULL, s.last_message_at DESC, "
-                          "s.id DESC LIMIT ? OFFSET ?",
+        # The page of sessions is chosen first, so the aggregates run for its rows only.
+        rows = self._store.read(
+            f"{_OVERVIEW_COLUMNS}FROM (SELECT s.* FROM sessions s JOIN projects p ON p.id = s.project_id"
+            f"{clause} {_OVERVIEW_ORDER} LIMIT ? OFFSET ?) s JOIN projects p ON p.id = s.project_id "
+            f"{_OVERVIEW_ORDER}",
                           (*params, validate.limit(limit), validate.integer("offset", offset, minimum=0)))
         return [overview_from_row(r) for r in rows]
+
+    def get_session_titles(self, session_ids: list[str] | tuple[str, ...]) -> dict[str, str]:
+        """Titles of several sessions, cheaply: ``{session_id: title}`` for those that exist.
+
+        The title is the one :meth:`get_session_overview` gives (custom title, else
+        summary, else first user prompt), except that the first prompt is the earliest
+        stored one, which lets each lookup stop at that message instead of reading the
+        whole session (a search page shows titles of sessions with thousands of messages).
+        """
+        ids = validate.text_list("session_ids", session_ids)
+        rows = self._store.read(
+            "SELECT s.session_id, s.meta, (SELECT m.content_text FROM messages m WHERE m.session_id = s.session_id "
+            "AND +m.type = 'user' AND trim(m.content_text) <> '' ORDER BY m.id LIMIT 1) "
+            "FROM sessions s WHERE s.session_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+        titles: dict[str, str] = {}
+        for sid, meta, prompt in rows:
+            info = _meta_dict(meta)
+            summary = info.get("summary") if isinstance(info.get("summary"), str) else None
+            titles[sid] = _one_line(info.get("title")) or _one_line(summary) or _one_line(prompt)
+        return titles
 
     def get_session_overview(self, session_id: str) -> SessionOverview | None:
         """The overview of one session (see :meth:`list_session_overviews`), None if unknown."""
