@@ -111,8 +111,8 @@ class CollectResult:
     files_reparsed: int = 0
     bytes_read: int = 0
     bad_lines: int = 0
-    skipped_records: Counter = field(default_factory=Counter)
-    unknown_records: Counter = field(default_factory=Counter)
+    skipped_records: Counter[str] = field(default_factory=Counter)
+    unknown_records: Counter[str] = field(default_factory=Counter)
 
     @property
     def first_error(self) -> str | None:
@@ -169,7 +169,7 @@ class Collector:
         self._failed_sources: set[str] = set()
         # With ``pipeline``, collect_all writes batches on a second thread (SQLite runs
         # without the GIL, so parsing and writing overlap).
-        self._queue: queue.Queue | None = None
+        self._queue: queue.Queue[Any] | None = None
         self._writer: threading.Thread | None = None
         self._writer_error: BaseException | None = None
 
@@ -222,8 +222,8 @@ class Collector:
                     if str(db_root) not in seen:
                         seen.add(str(db_root))
                         states = self.db.load_file_states(source.name)
-                        for unit in source.discover_database(db_root, states):
-                            self._process(source, unit, states.get(unit.key))
+                        for db_unit in source.discover_database(db_root, states):
+                            self._process(source, db_unit, states.get(db_unit.key))
                     break
                 unit = source.unit_for_path(path, roots)
                 if unit is None:
@@ -272,12 +272,14 @@ class Collector:
             self.on_progress(self.result)
 
     def _read_lines(self, source: LineSource, unit: SourceUnit, state: FileState | None, upgrade: bool) -> None:
-        start, carry, tally = 0, None, [0, None]
+        start: int = 0
+        carry: Any = None
+        tally: list[Any] = [0, None]   # the file's [bad line count, first error]
         if state is not None:
             resumable = (state.parser_version == source.parser_version and state.inode == unit.inode
                          and unit.size >= state.byte_offset and state.parser_state is not None
                          and prefix_hash(unit.path, state.byte_offset) == state.prefix_hash)
-            if resumable:
+            if resumable and state.parser_state is not None:
                 try:
                     carry = json.loads(state.parser_state)
                     start, tally = state.byte_offset, [state.bad_lines, state.first_error]

@@ -113,7 +113,7 @@ def output_text(raw: msgspec.Raw) -> str:
         try:
             value = msgspec.json.decode(value)
         except msgspec.DecodeError:
-            return value
+            return str(value)
     if isinstance(value, dict) and "output" in value:
         value = value["output"]
     return content.result_text(value)
@@ -131,6 +131,10 @@ class CodexParser(LineParser):
         if self.sid is None:
             self.sid = session_id_from_name(self.unit.path)
         return self.sid
+
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self.sid = value
 
     def session(self) -> SessionRecord:
         root = self.unit.context.get("root")

@@ -13,6 +13,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import BinaryIO
 
 from ..timeutil import parse_timestamp_ms
 
@@ -52,7 +53,7 @@ class LineReader:
                 handle.seek(self.start)
             yield from self._lines(handle)
 
-    def _lines(self, handle) -> Iterator[tuple[bytes, int]]:
+    def _lines(self, handle: BinaryIO) -> Iterator[tuple[bytes, int]]:
         pending = b""
         pending_at = self.start      # file offset of pending[0]
         position = self.start        # file offset just past the bytes read so far
