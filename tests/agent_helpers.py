@@ -4,14 +4,12 @@ source, and check the incremental rules every append-only source keeps."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from collect_helpers import StatementLog, only, rows
 
 from sessiondb import SessionDB
-from sessiondb.sources.records import project_name_of
 
 
 def jsonl(path: Path, records: list[dict[str, Any]], *, mode: str = "w") -> Path:
@@ -80,5 +78,3 @@ def project_of(db: SessionDB, session_id: str) -> str:
     assert project is not None
     return project.path
 
-
-__all__ = ["check_incremental_rules", "collect", "contents", "jsonl", "meta", "os", "project_name_of", "project_of"]

@@ -39,7 +39,7 @@ from . import content
 from . import roots as roots_module
 from .base import LineParser, LineSource, ToolFields, own_time
 from .lenient import LenientDecoder
-from .records import MessageRecord, SessionRecord, SourceUnit, clean_id, project_name_of
+from .records import SessionRecord, SourceUnit, clean_id, project_name_of
 from .roots import RootSpec
 
 SKIPPED_TYPES = frozenset({"thinking_level_change", "label", "custom"})
