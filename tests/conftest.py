@@ -17,7 +17,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     for var in ("CLAUDE_SESSION_DB_URL", "CLAUDE_CONFIG_DIR", "CLAUDE_PROJECTS_PATH", "CODEX_HOME", "CODEX_PATH",
-                "OPENCODE_PATH", "XDG_DATA_HOME", "GEMINI_TMP_PATH"):
+                "OPENCODE_PATH", "XDG_DATA_HOME", "GEMINI_TMP_PATH", "COPILOT_PATH", "COPILOT_HOME", "QWEN_PATH",
+                "QWEN_RUNTIME_DIR", "QWEN_HOME", "PI_PATH", "PI_CODING_AGENT_DIR", "OPENHANDS_PATH",
+                "OPENHANDS_PERSISTENCE_DIR", "AIDER_PATH", "AIDER_CHAT_HISTORY_FILE"):
         monkeypatch.delenv(var, raising=False)
 
 

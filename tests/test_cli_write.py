@@ -27,14 +27,17 @@ def home(tmp_path: Path) -> Path:
     """A home directory holding the bundled sample sessions where the agents keep theirs."""
     home = tmp_path / "home"
     targets = {"claude": home / ".claude" / "projects", "codex": home / ".codex",
-               "opencode": home / ".local" / "share" / "opencode", "gemini": home / ".gemini" / "tmp"}
+               "opencode": home / ".local" / "share" / "opencode", "gemini": home / ".gemini" / "tmp",
+               "copilot": home / ".copilot", "qwen": home / ".qwen", "pi": home / ".pi" / "agent" / "sessions",
+               "openhands": home / ".openhands", "aider": home / "code"}
     for source, root in SAMPLE_ROOTS.items():
         shutil.copytree(root, targets[source], dirs_exist_ok=True)
     return home
 
 
 def env_for(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "CODEX_", "OPENCODE_", "GEMINI_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "CODEX_", "OPENCODE_", "GEMINI_", "COPILOT_",
+                                                                          "QWEN_", "PI_", "OPENHANDS_", "AIDER_"))}
     env.pop("XDG_DATA_HOME", None)
     env["HOME"] = str(home)
     return env
@@ -64,7 +67,7 @@ def search_uuids(db_path: Path, query: str) -> list[str]:
 def test_collect_once_then_nothing_new(home: Path) -> None:
     first = run(home, "collect")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("collected 25 new messages from ")
+    assert first.stdout.startswith("collected 47 new messages from ")
     db_path = home / ".vimo" / "db" / "ai-cli-session.db"
     assert db_path.is_file()
     again = run(home, "collect", "--json")
@@ -103,7 +106,7 @@ def test_demo_builds_a_database_and_shows_what_to_type_next(tmp_path: Path) -> N
                             text=True, timeout=120, env=env_for(tmp_path / "empty-home"))
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "25 messages of 5 sample sessions in 5 projects (claude, codex, gemini, opencode)" in out
+    assert "53 messages of 10 sample sessions in 6 projects (aider, claude, codex, gemini, opencode)" in out
     assert "结账测试" in out and "ネットワーク" in out and "parse_order_total" in out
     assert "Try next:" in out and f"--db {target}" in out
     assert target.is_file()

@@ -12,6 +12,7 @@ import pytest
 from collect_helpers import CLAUDE_MAIN, FIXTURES, StatementLog, claude_tree, only, opencode_tree, rows
 
 from sessiondb import DbConfig, PermissionDenied, SessionDB
+from sessiondb.cli.demo import SAMPLE_ROOTS
 from sessiondb.collector import Collector
 from sessiondb.sources import claude
 
@@ -38,8 +39,11 @@ def test_warm_rescan_writes_nothing(db: SessionDB, tmp_path: Path) -> None:
     root = claude_tree(tmp_path)
     oc = opencode_tree(tmp_path)
     roots = {"claude": root, "codex": FIXTURES / "codex", "opencode": oc, "gemini": FIXTURES / "gemini" / "tmp"}
+    for name in ("copilot", "qwen", "pi", "openhands", "aider"):
+        roots[name] = shutil.copytree(SAMPLE_ROOTS[name], tmp_path / "samples" / name)
     first = db.collect_all(roots=roots)
     assert first.messages_inserted > 50
+    assert {m.source for s in db.get_sessions(limit=200) for m in db.list_messages(s.session_id)[:1]} >= set(roots)
     with StatementLog(db) as log:
         warm = db.collect_all(roots=roots)
     assert log.changes == 0 and log.writes == []

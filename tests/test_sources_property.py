@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessiondb import DbConfig, SessionDB
-from sessiondb.sources import claude, codex, gemini, opencode
+from sessiondb.sources import ALL_SOURCES, aider, claude, codex, copilot, gemini, opencode, openhands, pi, qwen
 from sessiondb.sources.jsonl import timestamp_ms
 from sessiondb.sources.records import SourceUnit
 from sessiondb.timeutil import parse_timestamp_ms
@@ -217,5 +217,101 @@ def test_untimed_records_grown_in_random_chunks_get_the_times_of_one_collection(
         assert rows(incremental) == rows(whole)
         assert incremental.get_session("grow").last_message_at == whole.get_session("grow").last_message_at \
             == timestamp_ms("2025-09-14T09:33:00Z")
+        incremental.close()
+        whole.close()
+
+
+# --------------------------------------------------------------------------- the agents of issue 18 (part A)
+NEW_LINE_SOURCES = (copilot, qwen, pi, aider)
+NEW_KEYS = ["type", "id", "uuid", "timestamp", "data", "agentId", "message", "parts", "subtype", "systemPayload",
+            "cwd", "sessionId", "content", "role", "toolRequests", "result", "functionCall", "summary", "version"]
+NEW_TYPES = ["session.start", "user.message", "assistant.message", "tool.execution_complete", "subagent.started",
+             "user", "assistant", "tool_result", "system", "session", "message", "compaction", "model_change",
+             "toolResult", "bashExecution", "custom_message", "zzz"]
+
+
+def _new_objects():
+    values = st.one_of(json_values, st.sampled_from(NEW_TYPES), st.lists(json_values, max_size=3),
+                       st.fixed_dictionaries({}, optional={"role": st.sampled_from(["user", "assistant", "toolResult"]),
+                                                           "content": json_values, "parts": json_values,
+                                                           "toolRequests": json_values, "model": json_values}))
+    return st.dictionaries(st.sampled_from(NEW_KEYS), values, max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=300), max_size=8))
+def test_new_line_parsers_never_raise_on_arbitrary_bytes(lines: list[bytes]) -> None:
+    for module in NEW_LINE_SOURCES:
+        parser = module.SOURCE.line_parser(_unit("/nonexistent/--p--/x_s.jsonl"))
+        for offset, line in enumerate(lines):
+            parser.feed(line, offset)
+        for session, messages in parser.take_sessions():
+            assert isinstance(session.session_id, str)
+            assert all(isinstance(m.content_full, str) for m in messages)
+        json.dumps(parser.carry())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_new_objects(), max_size=8))
+def test_new_line_parsers_never_raise_on_wrong_typed_fields(records: list[dict]) -> None:
+    for module in NEW_LINE_SOURCES:
+        parser = module.SOURCE.line_parser(_unit("/nonexistent/--p--/x_s.jsonl"))
+        for record in records:
+            parser.feed(json.dumps(record).encode(), 0)
+        for _, messages in parser.take_sessions():
+            for m in messages:
+                assert isinstance(m.uuid, str) and isinstance(m.content_full, str) and isinstance(m.timestamp, int)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=600), st.lists(_new_objects(), max_size=4))
+def test_openhands_never_raises(data: bytes, events: list[dict]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "sessions" / "s" / "events"
+        folder.mkdir(parents=True)
+        (folder / "0.json").write_bytes(data)
+        for i, event in enumerate(events, start=1):
+            (folder / f"{i}.json").write_text(json.dumps(event))
+        (folder.parent / "metadata.json").write_bytes(data)
+        openhands.SOURCE.parse(openhands.SOURCE.session_unit(str(folder.parent)))
+        trajectory = Path(tmp) / "t.json"
+        trajectory.write_text(json.dumps(events))
+        openhands.SOURCE.parse(openhands.SOURCE.stat_unit(str(trajectory), context={"trajectory": True}))
+        trajectory.write_bytes(data)
+        openhands.SOURCE.parse(openhands.SOURCE.stat_unit(str(trajectory), context={"trajectory": True}))
+
+
+_AIDER_HISTORY = ("\n# aider chat started at 2025-05-01 10:00:00\n\n> Aider v0.82.2  \n> Model: gpt-4o with diff "
+                  "edit format  \n\n#### first question  \n#### second line  \n\nAn answer\n\nwith two paragraphs\n\n"
+                  "> Tokens: 1k sent  \n> Applied edit to a.py  \n\n#### /run make  \n\n> ok  \n"
+                  "\n# aider chat started at 2025-05-02 11:00:00\n\n#### 你好  \n\n回答\n").encode()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=120), min_size=1, max_size=12))
+def test_aider_history_grown_in_random_chunks_equals_one_collection(cuts: list[int]) -> None:
+    data = _AIDER_HISTORY
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        project = tmp_path / "grow" / "proj"
+        project.mkdir(parents=True)
+        path = project / aider.HISTORY
+        roots = {name: tmp_path / "x" for name in ALL_SOURCES}
+        roots["aider"] = tmp_path / "grow"
+        incremental = SessionDB.connect(DbConfig.local(tmp_path / "inc.db"))
+        position = 0
+        with path.open("wb") as handle:
+            for cut in cuts + [len(data)]:
+                end = min(len(data), position + cut)
+                handle.write(data[position:end])
+                handle.flush()
+                position = end
+                incremental.collect_all(["aider"], roots=roots)
+                if position >= len(data):
+                    break
+        whole = SessionDB.connect(DbConfig.local(tmp_path / "whole.db"))
+        whole.collect_all(["aider"], roots=roots)
+        assert rows(incremental) == rows(whole)
+        assert len({r[0] for r in rows(whole)}) == 2
         incremental.close()
         whole.close()

@@ -58,6 +58,7 @@ from .store.ingest_records import FileState, IngestSession
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .models import Project
     from .store.ingest_records import IngestOutcome
 
 
@@ -71,6 +72,8 @@ class IngestTarget(Protocol):
     def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = ()) -> IngestOutcome: ...
 
     def get_session_latest_timestamp(self, session_id: str) -> int | None: ...
+
+    def list_projects(self) -> list[Project]: ...
 
 
 # Error texts kept in a result (the count is always exact).
@@ -182,8 +185,14 @@ class Collector:
         try:
             for source in chosen:
                 states = self.db.load_file_states(source.name)
+                found: set[str] = set()
                 for unit in source.discover(self.roots_of(source), states):
+                    found.add(unit.key)
                     self._process(source, unit, states.get(unit.key))
+                if source.project_files:
+                    for unit in source.discover_projects(self._project_paths(), states):
+                        if unit.key not in found:
+                            self._process(source, unit, states.get(unit.key))
             self._flush()
         finally:
             self._stop_writer()
@@ -205,6 +214,10 @@ class Collector:
                            and state.parser_version == source.parser_version and unit.size >= state.byte_offset)
                 size += unit.size - state.byte_offset if resumes else unit.size
         return files, size
+
+    def _project_paths(self) -> set[str]:
+        """Every project directory known: stored ones and those seen in this collection."""
+        return {p.path for p in self.db.list_projects() if p.path} | self._seen_projects
 
     def collect_by_path(self, path: str | os.PathLike[str]) -> CollectResult:
         """The one unit a changed file belongs to; no other file is listed or read."""
@@ -343,7 +356,7 @@ class Collector:
         parser.issues = ParseIssues()
         session = parser.session()
         links = self._settle(parser.timeline, session.session_id, unit)
-        messages = parser.take_messages()
+        made = parser.take_sessions()
         self._account(unit, issues)
         tally[0] += issues.bad_lines
         tally[1] = tally[1] or issues.first_error
@@ -353,8 +366,12 @@ class Collector:
                           unit.mtime_ns, unit.inode, offset, prefix_hash(unit.path, offset), source.parser_version,
                           json.dumps(self._carry(parser, upgrade and not finished), ensure_ascii=False),
                           tally[0], tally[1])
-        self._add(source, session, messages, update_changed=upgrade, reassign=parser.reassign_project, unit=unit,
-                  retime=parser.take_retimed(), links=links)
+        retime = parser.take_retimed()
+        for made_session, messages in made:
+            main = made_session.session_id == session.session_id
+            self._add(source, made_session, messages, update_changed=upgrade or source.updates_in_place,
+                      reassign=parser.reassign_project and main, unit=unit,
+                      retime=retime if main else None, links=links if main else None)
         parser.reassign_project = False
         self._states.append(state)
 

@@ -1,7 +1,8 @@
 """demo: try sessiondb without any sessions of your own.
 
 Builds a database from the sample sessions shipped in the package (one or two of
-each of Claude Code, Codex, OpenCode and Gemini CLI), runs a few searches that show
+each of Claude Code, Codex, OpenCode, Gemini CLI, GitHub Copilot CLI,
+Qwen Code, Pi, OpenHands and Aider), runs a few searches that show
 what the search finds, and prints what to type next.
 """
 
@@ -22,7 +23,9 @@ from .output import MARK_CLOSE, MARK_OPEN, Output, highlighted, when
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_ROOTS = {"claude": SAMPLES / "claude" / "projects", "codex": SAMPLES / "codex",
-                "opencode": SAMPLES / "opencode", "gemini": SAMPLES / "gemini" / "tmp"}
+                "opencode": SAMPLES / "opencode", "gemini": SAMPLES / "gemini" / "tmp",
+                "copilot": SAMPLES / "copilot", "qwen": SAMPLES / "qwen", "pi": SAMPLES / "pi" / "sessions",
+                "openhands": SAMPLES / "openhands", "aider": SAMPLES / "aider"}
 QUERIES = (
     ("words, all of them", "database locked"),
     ("a phrase", '"token bucket"'),
@@ -76,7 +79,7 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     for line in (f'sessiondb search "busy_timeout OR backoff" {db_arg}',
                  f"sessiondb show {session[:8]} {db_arg}",
                  f"sessiondb projects {db_arg}",
-                 "sessiondb collect          # your own Claude Code, Codex, OpenCode and Gemini CLI sessions",
+                 "sessiondb collect          # your own sessions, of every agent found on this machine",
                  'sessiondb search "..."     # then search them (default database ~/.vimo/db/ai-cli-session.db)'):
         out.print(f"  {line}", markup=False)
     return EXIT_OK

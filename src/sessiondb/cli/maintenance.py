@@ -94,9 +94,10 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     out.print(line)
     out.print(Text("collected ", style="bold") + Text(when(status["last_collection"])
                                                         if status["last_collection"] else "never"))
+    width = max((len(root["source"]) for root in status["roots"]), default=0) + 1
     for root in status["roots"]:
         mark = Text("found   " if root["exists"] else "missing ", style="green" if root["exists"] else "dim")
-        out.print(Text(f"  {root['source']:9}", style="bold") + mark + Text(root["path"]))
+        out.print(Text(f"  {root['source']:{width}}", style="bold") + mark + Text(root["path"]))
     return EXIT_OK
 
 

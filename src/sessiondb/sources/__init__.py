@@ -14,17 +14,20 @@ Adding a source: a module with a ``LineSource`` (append-only JSONL, with a
 from __future__ import annotations
 
 from ..errors import InvalidArgument
-from . import claude, codex, gemini, opencode
+from . import aider, claude, codex, copilot, gemini, opencode, openhands, pi, qwen
 from .base import LineParser, LineSource, Source, WholeSource
 from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, project_name_of
 
 # Every source, by its name in ``messages.source``, in the order they are collected.
-SOURCES: dict[str, Source] = {s.name: s for s in (claude.SOURCE, codex.SOURCE, opencode.SOURCE, gemini.SOURCE)}
+# Aider comes last: its files are also looked for in the projects the others name.
+SOURCES: dict[str, Source] = {s.name: s for s in (claude.SOURCE, codex.SOURCE, opencode.SOURCE, gemini.SOURCE,
+                                                  copilot.SOURCE, qwen.SOURCE, pi.SOURCE, openhands.SOURCE,
+                                                  aider.SOURCE)}
 ALL_SOURCES = tuple(SOURCES)
 
 
 def source_for(name: str) -> Source:
-    """The source of a name (``claude``, ``codex``, ``opencode``, ``gemini``)."""
+    """The source of a name (``claude``, ``codex``, ``opencode``, ``gemini``, ``copilot``, ...)."""
     try:
         return SOURCES[name]
     except (KeyError, TypeError):
@@ -32,5 +35,5 @@ def source_for(name: str) -> Source:
 
 
 __all__ = ["ALL_SOURCES", "LineParser", "LineSource", "MessageRecord", "ParseIssues", "ParsedUnit", "SOURCES",
-           "SessionRecord", "Source", "SourceUnit", "WholeSource", "claude", "codex", "gemini", "opencode",
-           "project_name_of", "source_for"]
+           "SessionRecord", "Source", "SourceUnit", "WholeSource", "aider", "claude", "codex", "copilot", "gemini",
+           "opencode", "openhands", "pi", "project_name_of", "qwen", "source_for"]

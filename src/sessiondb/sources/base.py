@@ -52,6 +52,12 @@ class Source:
     # The endings of the files whose changes the watcher hands to the collector.
     file_suffixes: ClassVar[tuple[str, ...]] = (".jsonl",)
     title: ClassVar[str] = ""
+    # Files kept inside project directories (Aider's history): also looked for in every
+    # project directory the database knows (:meth:`discover_projects`).
+    project_files: ClassVar[bool] = False
+    # A line source whose last record of a read may grow with the next append: stored
+    # again then, it updates the stored row.
+    updates_in_place: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<source {self.name} v{self.parser_version}>"
@@ -70,6 +76,11 @@ class Source:
         """Every unit under ``roots``, found by listing and stat only. ``known`` maps unit
         keys to their saved state, for sources that can skip work with it."""
         raise NotImplementedError
+
+    def discover_projects(self, projects: Iterable[str], known: Mapping[str, Any] | None = None
+                          ) -> Iterator[SourceUnit]:
+        """The units kept inside the given project directories (sources with ``project_files``)."""
+        return iter(())
 
     def unit_for_path(self, path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
         """The unit a changed file belongs to, without listing anything else (None if none)."""
@@ -209,6 +220,7 @@ class LineParser(Recorder):
                 setattr(self, name, carry[name])
         # Set when the session's project was a guess and is now known.
         self.reassign_project = False
+        self._child_of: dict[int, str] = {}   # id(record) -> subagent, for records of child sessions
 
     @property
     def version(self) -> int:
@@ -247,6 +259,35 @@ class LineParser(Recorder):
             self.timeline.settle(self.unit.mtime_ns // 1_000_000)
         out, self.messages = self.messages, []
         return out
+
+    def take_sessions(self) -> list[tuple[SessionRecord, list[MessageRecord]]]:
+        """The sessions made since the last call, each with its records: this file's
+        session, and one per subagent whose records are interleaved in it (see
+        :meth:`assign_child`). A parser whose files hold several sessions of their own
+        (runs of a chat log) overrides this."""
+        main = self.session()
+        records = self.take_messages()
+        if not self._child_of:
+            return [(main, records)]
+        own: list[MessageRecord] = []
+        children: dict[str, list[MessageRecord]] = {}
+        for record in records:
+            child = self._child_of.get(id(record))
+            (children.setdefault(child, []) if child is not None else own).append(record)
+        self._child_of = {}
+        return [(main, own)] + [(self.child_session(child, main), messages) for child, messages in children.items()]
+
+    def assign_child(self, record: MessageRecord, child_id: str) -> None:
+        """``record`` is a message of the subagent ``child_id``, written into this file."""
+        self._child_of[id(record)] = child_id
+
+    def child_session(self, child_id: str, parent: SessionRecord) -> SessionRecord:
+        """The session of a subagent interleaved in ``parent``'s file: ``<parent>:<child>``."""
+        return SessionRecord(clean_id(f"{parent.session_id}:{child_id}"), parent.source,
+                             project_path=parent.project_path, project_name=parent.project_name,
+                             encoded_dir_name=parent.encoded_dir_name, cwd=parent.cwd, model=parent.model,
+                             meta={"parent_session_id": parent.session_id, "session_type": "subagent",
+                                   "agent_id": child_id})
 
     def take_retimed(self) -> dict[str, int]:
         """Corrected times of records handed out earlier with a provisional one."""
