@@ -9,6 +9,7 @@ from pathlib import Path
 import apsw
 
 from sessiondb import SessionDB
+from sessiondb.sources import ALL_SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLAUDE_MAIN = "11111111-1111-4111-8111-111111111111"
@@ -47,7 +48,7 @@ def nowhere(tmp_path: Path) -> str:
 
 def only(source: str, root: object, tmp_path: Path) -> dict[str, object]:
     """Root overrides that point every other source at an empty directory."""
-    roots: dict[str, object] = {s: nowhere(tmp_path) for s in ("claude", "codex", "opencode", "gemini")}
+    roots: dict[str, object] = {s: nowhere(tmp_path) for s in ALL_SOURCES}
     roots[source] = root
     return roots
 

@@ -17,7 +17,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     for var in ("CLAUDE_SESSION_DB_URL", "CLAUDE_CONFIG_DIR", "CLAUDE_PROJECTS_PATH", "CODEX_HOME", "CODEX_PATH",
-                "OPENCODE_PATH", "XDG_DATA_HOME", "GEMINI_TMP_PATH"):
+                "OPENCODE_PATH", "XDG_DATA_HOME", "GEMINI_TMP_PATH", "XDG_CONFIG_HOME", "CURSOR_PATH", "CLINE_PATH",
+                "GOOSE_SESSIONS_PATH", "GOOSE_PATH_ROOT", "CRUSH_PATH", "CRUSH_GLOBAL_DATA"):
         monkeypatch.delenv(var, raising=False)
 
 

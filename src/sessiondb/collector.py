@@ -58,6 +58,7 @@ from .store.ingest_records import FileState, IngestSession
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .models import Project
     from .store.ingest_records import IngestOutcome
 
 
@@ -71,6 +72,8 @@ class IngestTarget(Protocol):
     def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = ()) -> IngestOutcome: ...
 
     def get_session_latest_timestamp(self, session_id: str) -> int | None: ...
+
+    def list_projects(self) -> list[Project]: ...
 
 
 # Error texts kept in a result (the count is always exact).
@@ -182,12 +185,22 @@ class Collector:
         try:
             for source in chosen:
                 states = self.db.load_file_states(source.name)
+                found: set[str] = set()
                 for unit in source.discover(self.roots_of(source), states):
+                    found.add(unit.key)
                     self._process(source, unit, states.get(unit.key))
+                if source.project_files:
+                    for unit in source.discover_projects(self._project_paths(), states):
+                        if unit.key not in found:
+                            self._process(source, unit, states.get(unit.key))
             self._flush()
         finally:
             self._stop_writer()
         return self._finish()
+
+    def _project_paths(self) -> set[str]:
+        """Every project directory known: stored ones and those seen in this collection."""
+        return {p.path for p in self.db.list_projects() if p.path} | self._seen_projects
 
     def collect_by_path(self, path: str | os.PathLike[str]) -> CollectResult:
         """The one unit a changed file belongs to; no other file is listed or read."""

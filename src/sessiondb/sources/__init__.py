@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from ..errors import InvalidArgument
 from . import claude, codex, gemini, opencode
+from . import cline, crush, cursor, goose
 from .base import LineParser, LineSource, Source, WholeSource
 from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, project_name_of
 
 # Every source, by its name in ``messages.source``, in the order they are collected.
 SOURCES: dict[str, Source] = {s.name: s for s in (claude.SOURCE, codex.SOURCE, opencode.SOURCE, gemini.SOURCE)}
+# Crush comes after the others: its databases are also looked for in the projects they name.
+SOURCES.update((s.name, s) for s in (cursor.SOURCE, cline.SOURCE, goose.SOURCE, crush.SOURCE))
 ALL_SOURCES = tuple(SOURCES)
 
 
@@ -32,5 +35,6 @@ def source_for(name: str) -> Source:
 
 
 __all__ = ["ALL_SOURCES", "LineParser", "LineSource", "MessageRecord", "ParseIssues", "ParsedUnit", "SOURCES",
-           "SessionRecord", "Source", "SourceUnit", "WholeSource", "claude", "codex", "gemini", "opencode",
+           "SessionRecord", "Source", "SourceUnit", "WholeSource", "claude", "cline", "codex", "crush", "cursor", "gemini",
+           "goose", "opencode",
            "project_name_of", "source_for"]

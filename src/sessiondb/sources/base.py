@@ -52,6 +52,9 @@ class Source:
     # The endings of the files whose changes the watcher hands to the collector.
     file_suffixes: ClassVar[tuple[str, ...]] = (".jsonl",)
     title: ClassVar[str] = ""
+    # Files kept inside project directories (Aider's history): also looked for in every
+    # project directory the database knows (:meth:`discover_projects`).
+    project_files: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<source {self.name} v{self.parser_version}>"
@@ -70,6 +73,11 @@ class Source:
         """Every unit under ``roots``, found by listing and stat only. ``known`` maps unit
         keys to their saved state, for sources that can skip work with it."""
         raise NotImplementedError
+
+    def discover_projects(self, projects: Iterable[str], known: Mapping[str, Any] | None = None
+                          ) -> Iterator[SourceUnit]:
+        """The units kept inside the given project directories (sources with ``project_files``)."""
+        return iter(())
 
     def unit_for_path(self, path: str | os.PathLike[str], roots: Iterable[Path]) -> SourceUnit | None:
         """The unit a changed file belongs to, without listing anything else (None if none)."""
