@@ -14,8 +14,8 @@ versions with ``ts``. The file is rewritten whole as the task goes on (and trunc
 a checkpoint restore), so a changed task is read whole, its messages keyed by position:
 a message whose text changed is updated, nothing is duplicated. ``ui_messages.json``
 (what the panel shows, each with ``ts``) dates the messages that have no ``ts``: a
-message takes the time of the last panel message shown before it
-(``conversationHistoryIndex``), or, for older versions without that index, the
+message takes the time of the first panel message shown while it was the next one
+(``conversationHistoryIndex`` one below its position), or, for older versions without that index, the
 ``api_req_started`` of its request. ``task_metadata.json`` gives the model
 (``model_usage``); Roo's ``history_item.json`` the title, workspace and parent task.
 The working directory is read from the environment details Cline adds to the first
@@ -189,7 +189,7 @@ def _times_from_ui(ui: list[Any], history: list[Any]) -> dict[int, int]:
         index = entry.get("conversationHistoryIndex")
         if isinstance(index, int) and not isinstance(index, bool):
             indexed = True
-            times[index + 1] = max(times.get(index + 1, 0), at)
+            times[index + 1] = min(times.get(index + 1, at), at)
         if entry.get("say") == "api_req_started":
             requests.append(at)
         first = at if first is None else first
