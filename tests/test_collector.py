@@ -12,6 +12,7 @@ import pytest
 from collect_helpers import CLAUDE_MAIN, FIXTURES, StatementLog, claude_tree, only, opencode_tree, rows
 
 from sessiondb import DbConfig, PermissionDenied, SessionDB
+from sessiondb.cli.demo import built_sample_roots
 from sessiondb.collector import Collector
 from sessiondb.sources import claude
 
@@ -38,8 +39,11 @@ def test_warm_rescan_writes_nothing(db: SessionDB, tmp_path: Path) -> None:
     root = claude_tree(tmp_path)
     oc = opencode_tree(tmp_path)
     roots = {"claude": root, "codex": FIXTURES / "codex", "opencode": oc, "gemini": FIXTURES / "gemini" / "tmp"}
+    roots.update({name: str(path) for name, path in built_sample_roots(tmp_path / "samples").items()
+                  if name in ("cursor", "cline", "goose", "crush")})
     first = db.collect_all(roots=roots)
     assert first.messages_inserted > 50
+    assert {"cursor", "cline", "goose", "crush"} <= {p.source for p in db.list_projects()}
     with StatementLog(db) as log:
         warm = db.collect_all(roots=roots)
     assert log.changes == 0 and log.writes == []
