@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from collect_helpers import only
@@ -109,6 +110,9 @@ def test_rewrite_updates_and_truncation_duplicates_nothing(db: SessionDB, tmp_pa
     (folder / "api_conversation_history.json").write_text("[{broken")
     broken = db.collect_all(["cline"], roots=roots)
     assert broken.error_count == 1 and len(db.list_messages(TASK)) == 5
+    shutil.rmtree(folder)
+    gone = db.collect_all(["cline"], roots=roots)
+    assert gone.error_count == 0 and len(db.list_messages(TASK)) == 5   # an archive keeps the rows
 
 
 def test_roo_code_subtasks_from_history_item(db: SessionDB, tmp_path: Path) -> None:
