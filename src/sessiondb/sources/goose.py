@@ -81,7 +81,7 @@ class GooseSource(WholeSource):
     def database_root(self, path: str, roots: Iterable[Path]) -> Path | None:
         """``sessions.db`` (or its ``-wal``) in a root, or in any ``goose/sessions`` directory."""
         target = Path(os.path.abspath(path))
-        if not target.name.startswith(DB_NAME) or target.name not in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+        if target.name not in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
             return None
         parent = target.parent
         if any(parent == Path(os.path.abspath(root)) for root in roots) or \
