@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import threading
 import time
@@ -12,8 +14,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from ..collector import CollectResult, Collector
-from ..errors import InvalidArgument
-from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, open_db
+from ..errors import DatabaseError, InvalidArgument, SessionDBError
+from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, add_db_option, add_json_option, open_db
 from .output import Output
 
 from ..coordination.types import WriterType
@@ -41,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "together with --priority")
     p.add_argument("--priority", type=int, help="priority of a writer with your own name (higher preempts)")
     p.add_argument("--source", choices=SOURCES, action="append", help="only this source (repeatable)")
+    p.add_argument("--sync-to", metavar="URL", help="keep a PostgreSQL mirror current: sync after each round")
+    p.add_argument("--machine", help="this machine's name in the mirror (with --sync-to)")
     p.add_argument("--reconcile", type=float, default=60.0, metavar="SECONDS",
                    help="rescan everything this often, for events the file watcher missed (default 60)")
     add_db_option(p)
@@ -84,13 +88,31 @@ def cmd_collect(args: argparse.Namespace, out: Output) -> int:
         coordinator.start()   # heartbeats while a long collection runs
         try:
             result, seconds = _run_collect(db, args, out)
-        finally:
-            coordinator.stop(release=True)
+        except DatabaseError as exc:
+            # The release may fail for the same reason (a full disk): the cause is what
+            # the user needs to read, not that follow-up.
+            with contextlib.suppress(SessionDBError):
+                coordinator.stop(release=True)
+            raise UserError(f"cannot collect into {db.path}: {exc}", _database_hint(str(exc)),
+                            EXIT_DATABASE) from exc
+        except BaseException:
+            with contextlib.suppress(SessionDBError):
+                coordinator.stop(release=True)
+            raise
+        coordinator.stop(release=True)
     if out.as_json:
         out.json({**_result_fields(result), "seconds": round(seconds, 3)})
     else:
         out.print(_summary(result, seconds))
     return EXIT_OK
+
+
+def _database_hint(message: str) -> str:
+    if "full" in message:
+        return "free some disk space and run it again; nothing was half-written"
+    if "locked" in message:
+        return "another program held the database too long; run it again"
+    return "check the file with `sessiondb doctor`"
 
 
 def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:
@@ -117,7 +139,16 @@ def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResu
         progress.start()
     try:
         if args.path:
+            missing = [p for p in args.path if not os.path.isfile(os.path.expanduser(p))]
+            if missing:
+                raise UserError(f"no such session file: {missing[0]}", "give the path of a session file",
+                                EXIT_USAGE)
             result = collector.collect_paths(args.path)
+            if result.files_seen == 0:
+                raise UserError(f"{args.path[0] if len(args.path) == 1 else 'none of these files'} is not a "
+                                "session file of any known source (claude, codex, opencode, gemini)",
+                                "a session file lies in its tool's folder, e.g. ~/.claude/projects/<project>/<id>.jsonl",
+                                EXIT_USAGE)
         else:
             result = collector.collect_all(args.source)
     except InvalidArgument as exc:
@@ -154,7 +185,11 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
             who = f"{writer.writer_type} (priority {writer.priority})" if writer else "another program"
             log(f"reader: {who} is the writer; waiting to take over if it stops", "yellow")
 
+    follower = None
+
     def on_batch(result: CollectResult) -> None:
+        if follower is not None and (result.messages_inserted or result.messages_updated):
+            follower.poke()
         if result.messages_inserted or result.messages_updated or result.error_count:
             text = f"collected {result.messages_inserted} new messages from {result.files_read} files"
             if result.error_count:
@@ -170,15 +205,37 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
         roots = ", ".join(str(r) for r in watcher.watched_roots()) or "no source folders yet"
         log(f"watching {roots}")
         log(f"database {db.path}")
+        if args.sync_to:
+            follower = _mirror_follower(db.path, args, log)
         watcher.start()
         while not stop.wait(0.2):
             if not watcher.running:
                 break
         log("stopping")
         watcher.stop()
+        if follower is not None:
+            follower.stop()
         log("stopped; the writer role is released")
     finally:
         db.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
+
+
+def _mirror_follower(path: str, args: argparse.Namespace, log):
+    """Syncs into the mirror after each round that collected something, on its own thread."""
+    from ..archive import is_remote, mirror_follower
+
+    if not is_remote(args.sync_to):
+        raise UserError(f"--sync-to takes a PostgreSQL URL, not {args.sync_to.split('@')[-1]!r}",
+                        "postgresql://USER@HOST/DB")
+
+    def synced(result) -> None:
+        if result.changed:
+            log(f"mirrored {result.messages_sent} new messages to {result.machine!r}")
+
+    follower = mirror_follower(path, args.sync_to, machine=args.machine, on_sync=synced,
+                               on_error=lambda message: log(f"mirror: {message}", "yellow"))
+    log(f"mirroring to {follower.redacted_url}")
+    return follower.start()

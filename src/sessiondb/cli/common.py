@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..archive import is_remote, open_archive
 from ..config import DbConfig
 from ..db import SessionDB
 from ..errors import ConfigError
@@ -22,7 +23,8 @@ class UserError(Exception):
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH",
-                        help="database file (default: $CLAUDE_SESSION_DB_URL or ~/.vimo/db/ai-cli-session.db)")
+                        help="database file (default: $CLAUDE_SESSION_DB_URL or ~/.vimo/db/ai-cli-session.db); "
+                             "reading commands also take a mirror, postgresql://USER@HOST/DB")
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -38,15 +40,35 @@ def db_config(args: argparse.Namespace, *, read_only: bool) -> DbConfig:
         raise UserError(str(exc), "pass a file path with --db PATH") from exc
 
 
-def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = False) -> SessionDB:
+def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = False,
+            remote: bool = False) -> SessionDB:
     """Open the database; only collecting commands create it, and reading ones never
-    take the write lock."""
+    take the write lock. ``remote``: the command also reads a PostgreSQL mirror."""
+    if is_remote(getattr(args, "db", None)):
+        if write:
+            raise UserError("a PostgreSQL mirror is written only by `sessiondb sync --to URL`",
+                            "collect into a local database (--db PATH), then sync it")
+        if not remote:
+            raise UserError(f"`sessiondb {args.command}` works on a local database file, not on a mirror",
+                            "search, projects, sessions and show read a mirror; pass --db PATH here")
+        return open_archive(args.db)
     config = db_config(args, read_only=not write)
-    if not create and not Path(config.path).is_file():
+    path = Path(config.path)
+    exists = path.is_file()
+    if not create and not exists:
         raise UserError(f"no database at {config.path}",
                         "run `sessiondb collect` to build it, `sessiondb demo` to try a sample, or pass --db PATH",
                         EXIT_DATABASE)
-    return SessionDB.connect(config)
+    if not exists and getattr(args, "db", None) and not path.parent.is_dir():
+        # Only the default location gets its folders made: a typo in --db must not
+        # quietly start a new, empty database somewhere.
+        raise UserError(f"the folder of {path} does not exist", "create it first, or check the --db path",
+                        EXIT_DATABASE)
+    db = SessionDB.connect(config)
+    if not exists:
+        import sys
+        print(f"created a new database at {path}", file=sys.stderr)
+    return db
 
 
 def resolve_project(db: SessionDB, text: str) -> int:
