@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sessiondb import DbConfig, SessionDB
-from sessiondb.cli.demo import SAMPLE_ROOTS
+from sessiondb.cli.demo import built_sample_roots
 
 CLAUDE_SESSION = "5e0c9a2e-3f41-4b7a-9d0e-2a6c1f8b7d30"
 
@@ -29,16 +29,25 @@ def home(tmp_path: Path) -> Path:
     targets = {"claude": home / ".claude" / "projects", "codex": home / ".codex",
                "opencode": home / ".local" / "share" / "opencode", "gemini": home / ".gemini" / "tmp",
                "copilot": home / ".copilot", "qwen": home / ".qwen", "pi": home / ".pi" / "agent" / "sessions",
-               "openhands": home / ".openhands", "aider": home / "code"}
-    for source, root in SAMPLE_ROOTS.items():
+               "openhands": home / ".openhands", "aider": home / "code",
+               "cursor": home / ".config" / "Cursor" / "User",
+               "cline": home / ".config" / "Code" / "User" / "globalStorage" / "saoudrizwan.claude-dev",
+               "goose": home / ".local" / "share" / "goose" / "sessions", "crush": home / "work" / "notes-api"}
+    for source, root in built_sample_roots(tmp_path / "built").items():
         shutil.copytree(root, targets[source], dirs_exist_ok=True)
+    # Crush lists the projects it was used in.
+    (home / ".local" / "share" / "crush").mkdir(parents=True)
+    (home / ".local" / "share" / "crush" / "projects.json").write_text(json.dumps(
+        {"projects": [{"path": str(targets["crush"]), "data_dir": str(targets["crush"] / ".crush")}]}))
     return home
 
 
 def env_for(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "CODEX_", "OPENCODE_", "GEMINI_", "COPILOT_",
-                                                                          "QWEN_", "PI_", "OPENHANDS_", "AIDER_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith((
+        "CLAUDE_", "CODEX_", "OPENCODE_", "GEMINI_", "COPILOT_", "QWEN_", "PI_", "OPENHANDS_", "AIDER_", "CURSOR_",
+        "CLINE_", "GOOSE_", "CRUSH_"))}
     env.pop("XDG_DATA_HOME", None)
+    env.pop("XDG_CONFIG_HOME", None)
     env["HOME"] = str(home)
     return env
 
@@ -67,7 +76,7 @@ def search_uuids(db_path: Path, query: str) -> list[str]:
 def test_collect_once_then_nothing_new(home: Path) -> None:
     first = run(home, "collect")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("collected 47 new messages from ")
+    assert first.stdout.startswith("collected 62 new messages from ")
     db_path = home / ".vimo" / "db" / "ai-cli-session.db"
     assert db_path.is_file()
     again = run(home, "collect", "--json")
@@ -76,7 +85,8 @@ def test_collect_once_then_nothing_new(home: Path) -> None:
     assert (data["messages_inserted"], data["files_read"]) == (0, 0)
     assert data["files_unchanged"] == data["files_seen"] > 0
     with SessionDB.connect(DbConfig.local(db_path, read_only=True)) as db:
-        assert {p.source for p in db.list_projects()} == {"claude", "codex", "opencode", "gemini"}
+        assert {p.source for p in db.list_projects()} == {"claude", "codex", "opencode", "gemini", "cursor", "cline",
+                                                          "goose", "crush"}
         assert db.current_writer() is None   # the collect released the writer role
 
 
@@ -106,7 +116,8 @@ def test_demo_builds_a_database_and_shows_what_to_type_next(tmp_path: Path) -> N
                             text=True, timeout=120, env=env_for(tmp_path / "empty-home"))
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "53 messages of 10 sample sessions in 6 projects (aider, claude, codex, gemini, opencode)" in out
+    assert ("68 messages of 14 sample sessions in 10 projects "
+            "(aider, claude, cline, codex, crush, cursor, gemini, goose, opencode)") in out
     assert "结账测试" in out and "ネットワーク" in out and "parse_order_total" in out
     assert "Try next:" in out and f"--db {target}" in out
     assert target.is_file()
@@ -198,3 +209,22 @@ def test_watch_rejects_an_unknown_writer_type(home: Path) -> None:
     result = run(home, "watch", "--as", "mystery", "--db", str(home / "x.db"))
     assert result.returncode == 2
     assert "unknown writer type" in result.stderr and "--priority" in result.stderr
+
+
+def test_collect_path_detects_cursor_cline_goose_and_crush_from_the_file(home: Path) -> None:
+    db = str(home / "paths.db")
+    elsewhere = home / "elsewhere" / "api"   # a Crush project no root or listing names
+    shutil.copytree(home / "work" / "notes-api", elsewhere)
+    tasks = home / ".config" / "Code" / "User" / "globalStorage" / "saoudrizwan.claude-dev" / "tasks"
+    paths = [(elsewhere / ".crush" / "crush.db", 4),
+             (next(tasks.iterdir()) / "api_conversation_history.json", 4),
+             (home / ".config" / "Cursor" / "User" / "globalStorage" / "state.vscdb", 3),
+             (home / ".local" / "share" / "goose" / "sessions" / "sessions.db", 4)]
+    for path, count in paths:
+        result = run(home, "collect", "--path", str(path), "--db", db, "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["messages_inserted"] == count, path
+    with SessionDB.connect(DbConfig.local(Path(db), read_only=True)) as handle:
+        assert {p.path for p in handle.list_projects() if p.source == "crush"} == {str(elsewhere)}
+    result = run(home, "collect", "--source", "crush", "--db", str(home / "crush.db"), "--json")
+    assert json.loads(result.stdout)["messages_inserted"] == 4   # the project projects.json lists

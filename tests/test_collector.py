@@ -12,7 +12,7 @@ import pytest
 from collect_helpers import CLAUDE_MAIN, FIXTURES, StatementLog, claude_tree, only, opencode_tree, rows
 
 from sessiondb import DbConfig, PermissionDenied, SessionDB
-from sessiondb.cli.demo import SAMPLE_ROOTS
+from sessiondb.cli.demo import SAMPLE_ROOTS, built_sample_roots
 from sessiondb.collector import Collector
 from sessiondb.sources import claude
 
@@ -41,6 +41,8 @@ def test_warm_rescan_writes_nothing(db: SessionDB, tmp_path: Path) -> None:
     roots = {"claude": root, "codex": FIXTURES / "codex", "opencode": oc, "gemini": FIXTURES / "gemini" / "tmp"}
     for name in ("copilot", "qwen", "pi", "openhands", "aider"):
         roots[name] = shutil.copytree(SAMPLE_ROOTS[name], tmp_path / "samples" / name)
+    roots.update({name: str(path) for name, path in built_sample_roots(tmp_path / "built").items()
+                  if name in ("cursor", "cline", "goose", "crush")})
     first = db.collect_all(roots=roots)
     assert first.messages_inserted > 50
     assert {m.source for s in db.get_sessions(limit=200) for m in db.list_messages(s.session_id)[:1]} >= set(roots)

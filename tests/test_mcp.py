@@ -14,6 +14,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from sessiondb import SearchOrder
+from sessiondb.cli.demo import SAMPLE_ROOTS
 from sessiondb.mcp import schemas
 from sessiondb.mcp.tools import DEFAULT_BUDGET
 
@@ -349,7 +350,7 @@ BAD_ARGUMENTS = [
     ("search", {"query": "a", "cwd": "/nowhere/at/all"}, "no stored sessions for /nowhere/at/all"),
     ("search", {"query": "a", "cwd": "/work", "project": "x"}, "give cwd or project, not both"),
     ("search", {"query": "a", "project": "no-such-project"}, "no project matches"),
-    ("search", {"query": "a", "project": "/home/demo"}, "matches 5 projects"),
+    ("search", {"query": "a", "project": "/home/demo"}, "project '/home/demo' matches "),
     ("search", {"query": "a", "cursor": "garbage"}, "cursor is not one this server gave out"),
     ("search", {"query": "a", "colour": "red"}, "unknown argument 'colour'"),
     ("search", {"query": "a\x00b"}, "must not contain NUL"),

@@ -315,3 +315,92 @@ def test_aider_history_grown_in_random_chunks_equals_one_collection(cuts: list[i
         assert len({r[0] for r in rows(whole)}) == 2
         incremental.close()
         whole.close()
+
+
+# --------------------------------------------------------------------------- Cursor, Cline, Goose, Crush
+def _parse_all(source, units) -> None:
+    for unit in units:
+        parsed = source.parse(unit)
+        for record in parsed.messages:
+            assert isinstance(record.uuid, str) and isinstance(record.content_full, str)
+            assert isinstance(record.timestamp, int)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=600), st.binary(max_size=300))
+def test_file_and_database_parsers_never_raise_on_arbitrary_bytes(data: bytes, other: bytes) -> None:
+    from sessiondb.sources import cline, crush, cursor, goose
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        task = root / "tasks" / "1761040000000"
+        task.mkdir(parents=True)
+        for name, payload in (("api_conversation_history.json", data), ("ui_messages.json", other),
+                              ("task_metadata.json", other), ("history_item.json", data)):
+            (task / name).write_bytes(payload)
+        _parse_all(cline.SOURCE, cline.SOURCE.discover([root]))
+        (root / "g.jsonl").write_bytes(data)
+        (root / "sessions.db").write_bytes(data)
+        _parse_all(goose.SOURCE, goose.SOURCE.discover([root], {}))
+        (root / ".crush").mkdir()
+        (root / ".crush" / "crush.db").write_bytes(data)
+        (root / "projects.json").write_bytes(other)
+        _parse_all(crush.SOURCE, crush.SOURCE.discover([root], {}))
+        for folder in ("globalStorage", "workspaceStorage/w"):
+            (root / folder).mkdir(parents=True)
+            (root / folder / "state.vscdb").write_bytes(data)
+        (root / "workspaceStorage/w/workspace.json").write_bytes(other)
+        _parse_all(cursor.SOURCE, cursor.SOURCE.discover([root], {}))
+
+
+PART_TYPES = ["text", "thinking", "toolRequest", "toolResponse", "tool_call", "tool_result", "reasoning", "tool_use",
+              "image", "binary", "finish", "redactedThinking", 1, 2, "user", "ai", "assistant"]
+_parts = st.fixed_dictionaries({"type": st.sampled_from(PART_TYPES)}, optional={
+    key: json_values for key in ("text", "data", "id", "toolCall", "toolResult", "thinking", "toolFormerData",
+                                 "bubbleId", "role", "content", "ts", "createdAt", "input", "is_error",
+                                 "conversationHistoryIndex", "timingInfo", "modelInfo")})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(json_values, max_size=3), st.lists(_parts, max_size=5))
+def test_database_parsers_never_raise_on_wrong_typed_values(values: list, objects: list[dict]) -> None:
+    import apsw
+
+    from sessiondb.sources import cline, crush, cursor, goose
+    values = values + objects
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        conn = apsw.Connection(str(root / "sessions.db"))
+        conn.execute("CREATE TABLE sessions (id TEXT, working_dir TEXT, model_config_json TEXT, created_at);"
+                     "CREATE TABLE messages (id INTEGER PRIMARY KEY, session_id TEXT, role TEXT, content_json TEXT,"
+                     " created_timestamp)")
+        conn.execute("INSERT INTO sessions VALUES ('s', ?, ?, ?)", (json.dumps(values[:1]), json.dumps(values), "x"))
+        for value in values:
+            conn.execute("INSERT INTO messages (session_id, role, content_json, created_timestamp) VALUES "
+                         "('s', 'assistant', ?, ?)", (json.dumps([value]), json.dumps(value)))
+        conn.close()
+        _parse_all(goose.SOURCE, goose.SOURCE.discover([root], {}))
+        conn = apsw.Connection(str(root / "crush.db"))
+        conn.execute("CREATE TABLE sessions (id TEXT, title, parent_session_id, created_at, updated_at);"
+                     "CREATE TABLE messages (id TEXT, session_id TEXT, role TEXT, parts TEXT, model, created_at,"
+                     " updated_at)")
+        conn.execute("INSERT INTO sessions VALUES ('s', ?, ?, 1, 1)", (json.dumps(values), json.dumps(values[:1])))
+        for i, value in enumerate(values):
+            conn.execute("INSERT INTO messages VALUES (?, 's', 'tool', ?, ?, ?, 1)",
+                         (str(i), json.dumps([value, {"type": "text", "data": value}]), json.dumps(value), i))
+        conn.close()
+        _parse_all(crush.SOURCE, crush.SOURCE.discover([root], {}))
+        (root / "globalStorage").mkdir()
+        conn = apsw.Connection(str(root / "globalStorage" / "state.vscdb"))
+        conn.execute("CREATE TABLE cursorDiskKV (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB)")
+        conn.execute("INSERT INTO cursorDiskKV VALUES ('composerData:c', ?)", (json.dumps(
+            {"conversation": values, "fullConversationHeadersOnly": values, "name": values[:1]}),))
+        for i, value in enumerate(values):
+            conn.execute("INSERT INTO cursorDiskKV VALUES (?, ?)", (f"bubbleId:c:{i}", json.dumps(value)))
+        conn.close()
+        _parse_all(cursor.SOURCE, cursor.SOURCE.discover([root], {}))
+        task = root / "tasks" / "t"
+        task.mkdir(parents=True)
+        (task / "api_conversation_history.json").write_text(json.dumps(values))
+        (task / "ui_messages.json").write_text(json.dumps(values))
+        (task / "task_metadata.json").write_text(json.dumps({"model_usage": values}))
+        _parse_all(cline.SOURCE, cline.SOURCE.discover([root]))

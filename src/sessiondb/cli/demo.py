@@ -9,6 +9,7 @@ what the search finds, and prints what to type next.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,9 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_ROOTS = {"claude": SAMPLES / "claude" / "projects", "codex": SAMPLES / "codex",
                 "opencode": SAMPLES / "opencode", "gemini": SAMPLES / "gemini" / "tmp",
                 "copilot": SAMPLES / "copilot", "qwen": SAMPLES / "qwen", "pi": SAMPLES / "pi" / "sessions",
-                "openhands": SAMPLES / "openhands", "aider": SAMPLES / "aider"}
+                "openhands": SAMPLES / "openhands", "aider": SAMPLES / "aider",
+                "cursor": SAMPLES / "cursor" / "User", "cline": SAMPLES / "cline",
+                "goose": SAMPLES / "goose" / "sessions", "crush": SAMPLES / "crush" / "notes-api"}
 QUERIES = (
     ("words, all of them", "database locked"),
     ("a phrase", '"token bucket"'),
@@ -47,8 +50,35 @@ def build_demo_db(path: Path) -> tuple[SessionDB, int]:
         raise UserError(f"the sample sessions are missing from this installation ({SAMPLES})",
                         "reinstall the package: pip install --force-reinstall ai-cli-session-db")
     db = SessionDB.connect(DbConfig.local(path))
-    result = Collector(db, roots={k: str(v) for k, v in SAMPLE_ROOTS.items()}).collect_all()
+    with tempfile.TemporaryDirectory(prefix="sessiondb-demo-samples-") as workdir:
+        roots = built_sample_roots(Path(workdir))
+        result = Collector(db, roots={k: str(v) for k, v in roots.items()}).collect_all()
     return db, result.messages_inserted
+
+
+def built_sample_roots(workdir: Path) -> dict[str, Path]:
+    """The sample roots. Samples kept in another program's SQLite database ship as SQL
+    scripts (``state.vscdb.sql``): those roots are copied under ``workdir`` with each
+    script run into the database it names."""
+    import apsw
+
+    roots = {}
+    for name, root in SAMPLE_ROOTS.items():
+        scripts = sorted(root.rglob("*.sql"))
+        if not scripts:
+            roots[name] = root
+            continue
+        copy = Path(shutil.copytree(root, workdir / name, ignore=shutil.ignore_patterns("*.sql")))
+        for script in scripts:
+            target = copy / script.relative_to(root).with_suffix("")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            conn = apsw.Connection(str(target))
+            try:
+                conn.execute(script.read_text(encoding="utf-8"))
+            finally:
+                conn.close()
+        roots[name] = copy
+    return roots
 
 
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:

@@ -14,15 +14,16 @@ Adding a source: a module with a ``LineSource`` (append-only JSONL, with a
 from __future__ import annotations
 
 from ..errors import InvalidArgument
-from . import aider, claude, codex, copilot, gemini, opencode, openhands, pi, qwen
+from . import aider, claude, cline, codex, copilot, crush, cursor, gemini, goose, opencode, openhands, pi, qwen
 from .base import LineParser, LineSource, Source, WholeSource
 from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, project_name_of
 
 # Every source, by its name in ``messages.source``, in the order they are collected.
-# Aider comes last: its files are also looked for in the projects the others name.
+# Aider and Crush come last: their files are also looked for in the projects the others name.
 SOURCES: dict[str, Source] = {s.name: s for s in (claude.SOURCE, codex.SOURCE, opencode.SOURCE, gemini.SOURCE,
                                                   copilot.SOURCE, qwen.SOURCE, pi.SOURCE, openhands.SOURCE,
-                                                  aider.SOURCE)}
+                                                  cursor.SOURCE, cline.SOURCE, goose.SOURCE,
+                                                  aider.SOURCE, crush.SOURCE)}
 ALL_SOURCES = tuple(SOURCES)
 
 
@@ -35,5 +36,6 @@ def source_for(name: str) -> Source:
 
 
 __all__ = ["ALL_SOURCES", "LineParser", "LineSource", "MessageRecord", "ParseIssues", "ParsedUnit", "SOURCES",
-           "SessionRecord", "Source", "SourceUnit", "WholeSource", "aider", "claude", "codex", "copilot", "gemini",
-           "opencode", "openhands", "pi", "project_name_of", "qwen", "source_for"]
+           "SessionRecord", "Source", "SourceUnit", "WholeSource", "aider", "claude", "cline", "codex", "copilot",
+           "crush", "cursor", "gemini", "goose", "opencode", "openhands", "pi", "project_name_of", "qwen",
+           "source_for"]

@@ -1,4 +1,5 @@
-"""Sessions kept in another program's SQLite database (OpenCode's ``opencode.db``).
+"""Sessions kept in another program's SQLite database (OpenCode's ``opencode.db``,
+Goose's ``sessions.db``, Crush's ``crush.db``, Cursor's ``state.vscdb``).
 
 Such a database is opened read-only, with ``query_only`` and a busy timeout, so the
 program that owns it is never blocked or changed. Its units are one per session, plus
@@ -10,8 +11,9 @@ carries the error and is not saved, so the next collection tries again.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,58 @@ def parse_gate(unit: SourceUnit) -> ParsedUnit:
     if unit.context.get("error"):
         issues.bad(unit.path, unit.context["error"])
     return ParsedUnit(None, issues=issues)
+
+
+# Per session: (row count, newest change in ns, digest of what the rows look like).
+SessionStats = dict[str, tuple[int, int, str]]
+
+
+def database_units(source: str, db: Path, known: Mapping[str, Any],
+                   stats: Callable[[apsw.Connection], SessionStats],
+                   context: Mapping[str, Any] | None = None) -> Iterator[SourceUnit]:
+    """One unit per session of the database at ``db`` (``<db>#<session>``, fingerprinted by
+    ``stats``), then its gate. An unchanged database is not opened; one that cannot be
+    opened or read yields only its gate, carrying the first error. Each session unit holds
+    the open connection (``context["conn"]``) while it is processed."""
+    gate = gate_unit(source, db)
+    if gate is None or gate_unchanged(gate, known):
+        return
+    try:
+        conn = open_readonly(db)
+    except apsw.Error as exc:
+        gate.context["error"] = f"cannot open {db} read-only: {exc}"
+        yield gate
+        return
+    try:
+        try:
+            found = stats(conn)
+        except apsw.Error as exc:
+            gate.context["error"] = f"cannot read {db}: {exc}"
+            yield gate
+            return
+        for session_id, (count, newest, digest) in sorted(found.items()):
+            yield SourceUnit(source, f"{db}#{session_id}", str(db), count, newest, 0, fingerprint=digest,
+                             context={**(context or {}), "conn": conn, "session_id": session_id})
+        yield gate
+    finally:
+        conn.close()
+
+
+def digest(parts: Iterable[object]) -> str:
+    """A short stable digest of the values that change when a session's rows change."""
+    return hashlib.blake2b("|".join(map(str, parts)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def columns(conn: apsw.Connection) -> dict[str, set[str]]:
+    """Every table of the database with its column names."""
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {name: {r[1] for r in conn.execute(f"PRAGMA table_info(\"{name}\")")} for name in names}
+
+
+def row_dicts(cursor: apsw.Cursor) -> Iterator[dict[str, Any]]:
+    """The rows of an executed query as column-name dictionaries."""
+    names: list[str] | None = None
+    for row in cursor:
+        if names is None:
+            names = [d[0] for d in cursor.getdescription()]
+        yield dict(zip(names, row))
