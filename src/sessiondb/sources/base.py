@@ -98,7 +98,7 @@ class Source:
         return SourceUnit(self.name, key or path, path, st.st_size, st.st_mtime_ns, st.st_ino,
                           incremental=self.incremental, context=context or {})
 
-    def entry_unit(self, entry: os.DirEntry, context: dict[str, Any] | None = None) -> SourceUnit | None:
+    def entry_unit(self, entry: os.DirEntry[str], context: dict[str, Any] | None = None) -> SourceUnit | None:
         """:meth:`stat_unit` for a directory entry (its stat is cached by the listing)."""
         try:
             st = entry.stat()

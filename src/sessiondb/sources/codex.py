@@ -110,10 +110,11 @@ def output_text(raw: msgspec.Raw) -> str:
     except msgspec.DecodeError:
         return data.decode("utf-8", "replace")
     if isinstance(value, str) and value.startswith("{") and '"output"' in value:
+        text = value
         try:
-            value = msgspec.json.decode(value)
+            value = msgspec.json.decode(text)
         except msgspec.DecodeError:
-            return value
+            return text
     if isinstance(value, dict) and "output" in value:
         value = value["output"]
     return content.result_text(value)
@@ -131,6 +132,10 @@ class CodexParser(LineParser):
         if self.sid is None:
             self.sid = session_id_from_name(self.unit.path)
         return self.sid
+
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self.sid = value
 
     def session(self) -> SessionRecord:
         root = self.unit.context.get("root")

@@ -16,6 +16,10 @@ from datetime import datetime, timedelta, timezone
 
 from ..timeutil import parse_timestamp_ms
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 BLOCK_SIZE = 1 << 20
 # A single JSONL line beyond this is skipped (counted as a bad line): base64 images are
 # a few MB; nothing a person searches for is 64 MB on one line.
@@ -52,7 +56,7 @@ class LineReader:
                 handle.seek(self.start)
             yield from self._lines(handle)
 
-    def _lines(self, handle) -> Iterator[tuple[bytes, int]]:
+    def _lines(self, handle: BinaryIO) -> Iterator[tuple[bytes, int]]:
         pending = b""
         pending_at = self.start      # file offset of pending[0]
         position = self.start        # file offset just past the bytes read so far

@@ -212,7 +212,7 @@ def storage_dir(root: Path) -> Path | None:
     return None
 
 
-def _fold(fold: list[int], entry: os.DirEntry) -> None:
+def _fold(fold: list[int], entry: os.DirEntry[str]) -> None:
     try:
         st = entry.stat()
     except OSError:
@@ -419,7 +419,8 @@ def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[d
             if text:
                 full_parts.append(content.thinking(text))
         elif kind == "tool":
-            state = part.get("state") if isinstance(part.get("state"), dict) else {}
+            raw_state = part.get("state")
+            state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
             args = content.as_text(state.get("input")) if state.get("input") is not None else ""
             full_parts.append(content.tool_call(_text(part.get("tool")), args))
             output = state.get("output")

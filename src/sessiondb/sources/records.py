@@ -77,8 +77,8 @@ class ParseIssues:
 
     bad_lines: int = 0
     first_error: str | None = None
-    skipped_records: Counter = field(default_factory=Counter)
-    unknown_records: Counter = field(default_factory=Counter)
+    skipped_records: Counter[str] = field(default_factory=Counter)
+    unknown_records: Counter[str] = field(default_factory=Counter)
 
     def bad(self, where: str, message: str) -> None:
         self.bad_lines += 1

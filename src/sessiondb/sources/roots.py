@@ -108,7 +108,7 @@ def is_within(path: str | os.PathLike[str], root: Path) -> Path | None:
         return None
 
 
-def list_dir(path: str | os.PathLike[str], *, sort: bool = False) -> list[os.DirEntry]:
+def list_dir(path: str | os.PathLike[str], *, sort: bool = False) -> list[os.DirEntry[str]]:
     """The entries of a directory ([] when it cannot be read), by name if ``sort``."""
     try:
         with os.scandir(path) as entries:
@@ -117,7 +117,7 @@ def list_dir(path: str | os.PathLike[str], *, sort: bool = False) -> list[os.Dir
         return []
 
 
-def is_dir(entry: os.DirEntry) -> bool:
+def is_dir(entry: os.DirEntry[str]) -> bool:
     """Whether a directory entry is a directory (False when it vanished meanwhile)."""
     try:
         return entry.is_dir()
