@@ -16,6 +16,10 @@ import sys
 import sysconfig
 from pathlib import Path
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import Any
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIBDIR = PACKAGE_DIR / "_native"
 INCLUDEDIR = PACKAGE_DIR / "include"
@@ -23,12 +27,13 @@ PKGCONFIGDIR = LIBDIR / "pkgconfig"
 _FLAGS = ("--libdir", "--includedir", "--pkgconfigdir", "--cflags", "--libs")
 
 
-def build_info() -> dict:
+def build_info() -> dict[str, Any]:
     """What the build recorded next to the library (empty if it was never built)."""
     try:
-        return json.loads((LIBDIR / "build_info.json").read_text(encoding="utf-8"))
+        info = json.loads((LIBDIR / "build_info.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return info if isinstance(info, dict) else {}
 
 
 def python_link_flags() -> list[str]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from .errors import InvalidArgument, NotFoundError
 from .models import MessageType
 from .sources import claude
+from .sources.base import LineParser
 from .sources.jsonl import LineReader
 from .sources.records import MessageRecord, SourceUnit, project_name_of
 from .sources.roots import is_dir
@@ -317,7 +318,7 @@ def find_latest_session(projects_path: str | os.PathLike[str] | None, project_pa
 
 
 # --------------------------------------------------------------------------- messages
-def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[claude.ClaudeParser, Iterator[MessageRecord]]:
+def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[LineParser, Iterator[MessageRecord]]:
     path = os.fspath(session_path)
     try:
         st = os.stat(path)

@@ -169,7 +169,7 @@ class Ingest:
                     "model = s.model, tool_call_id = s.tool_call_id, tool_name = s.tool_name, "
                     f"tool_args = s.tool_args, raw = s.raw FROM {first} WHERE {match} AND ({differs}) "
                     "RETURNING messages.id", (sessions,)).fetchall()
-                retimed.update(sid for _, sid in moved)
+                retimed.update(str(sid) for _, sid in moved)
                 updated = len({mid for mid, _ in moved} | {mid for (mid,) in changed})
             return inserted, updated
         finally:
