@@ -15,6 +15,10 @@ from ..errors import PermissionDenied, SessionDBError
 from .common import EXIT_DATABASE, EXIT_OK, UserError
 from .output import Output
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from types import ModuleType
+
 # Subcommands that other faces provide (viewer, MCP server, mirror). Each module has
 # ``register(subparsers)`` and imports its own dependencies only when its command runs;
 # they are found by name so that this face imports no other face.
@@ -44,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _optional(name: str):
+def _optional(name: str) -> ModuleType | None:
     """The module ``name`` (relative to this package unless dotted), None if this build lacks it."""
     import importlib
 

@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import datetime
 
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from ..collector import CollectResult, Collector
@@ -19,13 +19,17 @@ from .output import Output
 from ..coordination.types import WriterType
 from ..sources import ALL_SOURCES
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from ..db import SessionDB
+
 SOURCES = list(ALL_SOURCES)
 WRITER_TYPES = [t.value.replace("_", "-") for t in WriterType]
 # `sessiondb collect` as a writer: lowest priority, so it never preempts a daemon or a Kit.
 CLI_WRITER, CLI_PRIORITY = "sessiondb_cli", 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("collect", help="collect new session messages into the database (incremental)")
     p.add_argument("--source", choices=SOURCES, action="append", help="only this source (repeatable)")
     p.add_argument("--path", action="append", metavar="FILE", help="only this session file (repeatable)")
@@ -93,16 +97,16 @@ def cmd_collect(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:
+def _run_collect(db: SessionDB, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:
     started = time.monotonic()
-    progress = None
-    task = None
+    progress: Progress | None = None
+    task: TaskID | None = None
     last_update = 0.0
 
     def on_progress(result: CollectResult) -> None:
         nonlocal last_update
         now = time.monotonic()
-        if progress is None or now - last_update < 0.1:
+        if progress is None or task is None or now - last_update < 0.1:
             return
         last_update = now
         rate = result.bytes_read / 2**20 / max(now - started, 1e-6)
@@ -128,7 +132,7 @@ def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResu
     return result, time.monotonic() - started
 
 
-def _result_fields(result: CollectResult) -> dict:
+def _result_fields(result: CollectResult) -> dict[str, object]:
     return {"projects_scanned": result.projects_scanned, "sessions_scanned": result.sessions_scanned,
             "messages_inserted": result.messages_inserted, "messages_updated": result.messages_updated,
             "files_seen": result.files_seen, "files_read": result.files_read,

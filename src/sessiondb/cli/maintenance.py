@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from typing import Any, TypedDict
 
 from rich.table import Table
 from rich.text import Text
@@ -13,8 +14,28 @@ from ..errors import SessionDBError
 from .common import EXIT_DATABASE, EXIT_OK, add_db_option, add_json_option, open_db
 from .output import Output, human_size, when
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from ..db import SessionDB
+    from ..models import Stats
 
-def register(sub: argparse._SubParsersAction) -> None:
+# Where one source's files are looked for (``from`` is a keyword, hence this form).
+SourceRoot = TypedDict("SourceRoot", {"source": str, "title": str, "path": str, "exists": bool, "from": str})
+
+
+class Status(TypedDict):
+    """Everything ``status`` reports (``status --json`` prints it)."""
+
+    database: str
+    size: dict[str, int]
+    stats: Stats
+    sources: list[dict[str, Any]]
+    last_collection: int | None
+    writer: dict[str, Any] | None
+    roots: list[SourceRoot]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("status", help="database, sources, writer and last collection at a glance")
     add_db_option(p)
     add_json_option(p)
@@ -32,10 +53,10 @@ def _file_sizes(path: str) -> dict[str, int]:
             if os.path.exists(path + suffix)}
 
 
-def collect_status(db) -> dict:
+def collect_status(db: SessionDB) -> Status:
     """Everything ``status`` reports, as plain data (also used by --json)."""
     per_source = [dataclasses.asdict(counts) for counts in db.source_counts()]
-    status = {
+    status: Status = {
         "database": db.path,
         "size": _file_sizes(db.path),
         "stats": db.get_stats(),
@@ -51,7 +72,7 @@ def collect_status(db) -> dict:
     return status
 
 
-def _health(db) -> str:
+def _health(db: SessionDB) -> str:
     """One look at the writer: alive, timeout (its process is gone) or released."""
     try:
         return db.check_writer_health().name.lower()
@@ -59,7 +80,7 @@ def _health(db) -> str:
         return f"unknown ({exc})"
 
 
-def _source_roots() -> list[dict]:
+def _source_roots() -> list[SourceRoot]:
     from ..sources import SOURCES
 
     return [{"source": name, "title": source.title, "path": str(root), "exists": root.exists(),
@@ -106,25 +127,25 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
     with open_db(args, write=True) as db:
-        report = {"integrity": db.integrity_check(), "search_index": db.fts_integrity_check(),
-                  "cjk_queue": db.cjk_queue_length()}
+        integrity, search_index, cjk_queue = db.integrity_check(), db.fts_integrity_check(), db.cjk_queue_length()
         if args.repair:
             db.rebuild_search_index()
-            report["repaired"] = True
-            report["search_index"] = db.fts_integrity_check()
-        report["checkpoint"] = dict(zip(("busy", "wal_pages", "checkpointed"), db.checkpoint("TRUNCATE")))
-    healthy = report["integrity"].ok and report["search_index"].ok
+            search_index = db.fts_integrity_check()
+        cp = dict(zip(("busy", "wal_pages", "checkpointed"), db.checkpoint("TRUNCATE")))
+    healthy = integrity.ok and search_index.ok
     if out.as_json:
-        out.json({**report, "healthy": healthy})
+        report: dict[str, object] = {"integrity": integrity, "search_index": search_index, "cjk_queue": cjk_queue}
+        if args.repair:
+            report["repaired"] = True
+        out.json({**report, "checkpoint": cp, "healthy": healthy})
         return EXIT_OK if healthy else EXIT_DATABASE
-    for label, result in (("integrity", report["integrity"]), ("search index", report["search_index"])):
+    for label, result in (("integrity", integrity), ("search index", search_index)):
         mark = Text("ok   ", style="bold green") if result.ok else Text("FAIL ", style="bold red")
         out.print(mark + Text(label) + (Text(f": {result.message}", style="red") if not result.ok else Text()))
-    if report["cjk_queue"]:
-        out.print(Text(f"note {report['cjk_queue']} messages wait for the CJK index (a writer indexes them)"))
-    cp = report["checkpoint"]
+    if cjk_queue:
+        out.print(Text(f"note {cjk_queue} messages wait for the CJK index (a writer indexes them)"))
     out.print(Text("ok   ", style="bold green") + Text(f"WAL checkpoint ({cp['checkpointed']} pages written back)"))
-    if report.get("repaired"):
+    if args.repair:
         out.print(Text("ok   ", style="bold green") + Text("indexes rebuilt"))
     if not healthy:
         out.error("the database has problems", "run `sessiondb doctor --repair`; if integrity still fails, "

@@ -14,11 +14,15 @@ from .common import (EXIT_NOTHING, EXIT_OK, UserError, add_db_option, add_json_o
 from .output import MARK_CLOSE, MARK_OPEN, Output, highlighted, when
 from .timeargs import BadDate, parse_when
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from ..models import SearchResult, Session
+
 _ORDERS = {"score": SearchOrder.SCORE, "newest": SearchOrder.NEWEST, "oldest": SearchOrder.OLDEST}
 _ROLE_STYLE = {"user": "bold cyan", "assistant": "bold green", "tool": "bold magenta", "system": "bold blue"}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("search", help="search message text",
                        description='Words are ANDed; "a phrase", prefix*, a OR b, -exclude; CJK text and code '
                                    "identifiers (snake_case, db.py, a/b/c.rs) are found too.")
@@ -98,7 +102,7 @@ def cmd_search(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _hit_fields(hit) -> dict:
+def _hit_fields(hit: SearchResult) -> dict[str, object]:
     return {"message_id": hit.message_id, "uuid": hit.uuid, "session_id": hit.session_id,
             "project_id": hit.project_id, "project_name": hit.project_name, "project_path": hit.project_path,
             "source": hit.source, "role": hit.type, "timestamp": hit.timestamp, "score": hit.score}
@@ -144,7 +148,7 @@ def cmd_sessions(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _session_fields(s) -> dict:
+def _session_fields(s: Session) -> dict[str, object]:
     return {f: getattr(s, f) for f in ("session_id", "project_id", "message_count", "last_message_at", "cwd",
                                        "model", "channel", "created_at", "updated_at")}
 
@@ -153,7 +157,10 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
     with open_db(args) as db:
         session_id = resolve_session(db, args.session)
         session = db.get_session(session_id)
-        project = db.get_project(session.project_id) if session else None
+        if session is None:   # removed since it was resolved
+            raise UserError(f"no session matches {args.session!r}", "list sessions with `sessiondb sessions`",
+                            EXIT_NOTHING)
+        project = db.get_project(session.project_id)
         messages = db.list_messages(session_id, limit=args.limit)
     if out.as_json:
         out.json({"session": _session_fields(session), "project": project, "messages": messages})
