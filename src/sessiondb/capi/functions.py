@@ -317,37 +317,44 @@ def _guard(api: "CApi", name: str, kind: str) -> Callable[..., Any]:
             pass
         return code
 
+    call: Callable[..., Any]
     if kind == "status":
-        def call(*args: Any) -> int:
+        status_method: Callable[..., int] = method   # returns a status code
+
+        def status(*args: Any) -> int:
             try:
-                return method(*args)
+                return status_method(*args)
             except BaseException as exc:
                 return fail(exc)
+        call = status
     elif kind == "pointer":
         null = api.ffi.NULL
 
-        def call(*args: Any) -> Any:
+        def pointer(*args: Any) -> Any:
             try:
                 return method(*args)
             except BaseException as exc:
                 fail(exc)
                 return null
+        call = pointer
     elif kind == "void":
-        def call(*args: Any) -> None:
+        def void(*args: Any) -> None:
             try:
                 method(*args)
             except BaseException as exc:
                 fail(exc)
+        call = void
     elif kind == "struct":
         null = api.ffi.NULL
 
-        def call(*args: Any) -> None:
+        def struct(*args: Any) -> None:
             try:
                 method(*args)
             except BaseException as exc:
                 out = args[-1]
                 out.session = null
                 out.error = fail(exc)
+        call = struct
     else:  # pragma: no cover - a programming error caught at start-up
         raise InvalidArgument(f"unknown export kind {kind!r}")
     call.__name__ = f"_py_session_db_{name}"
