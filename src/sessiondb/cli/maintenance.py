@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from rich.table import Table
 from rich.text import Text
@@ -17,7 +17,7 @@ from .output import Output, human_size, when
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from ..db import SessionDB
-    from ..models import Stats
+    from ..models import IntegrityCheckResult, Stats
 
 # Where one source's files are looked for (``from`` is a keyword, hence this form).
 SourceRoot = TypedDict("SourceRoot", {"source": str, "title": str, "path": str, "exists": bool, "from": str})
@@ -33,6 +33,16 @@ class Status(TypedDict):
     last_collection: int | None
     writer: dict[str, Any] | None
     roots: list[SourceRoot]
+
+
+class DoctorReport(TypedDict):
+    """What ``doctor`` found (``doctor --json`` prints it, with ``healthy``)."""
+
+    integrity: IntegrityCheckResult
+    search_index: IntegrityCheckResult
+    cjk_queue: int
+    repaired: NotRequired[bool]
+    checkpoint: NotRequired[dict[str, int]]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -127,25 +137,25 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
     with open_db(args, write=True) as db:
-        integrity, search_index, cjk_queue = db.integrity_check(), db.fts_integrity_check(), db.cjk_queue_length()
+        report: DoctorReport = {"integrity": db.integrity_check(), "search_index": db.fts_integrity_check(),
+                                "cjk_queue": db.cjk_queue_length()}
         if args.repair:
             db.rebuild_search_index()
-            search_index = db.fts_integrity_check()
-        cp = dict(zip(("busy", "wal_pages", "checkpointed"), db.checkpoint("TRUNCATE")))
-    healthy = integrity.ok and search_index.ok
-    if out.as_json:
-        report: dict[str, object] = {"integrity": integrity, "search_index": search_index, "cjk_queue": cjk_queue}
-        if args.repair:
             report["repaired"] = True
-        out.json({**report, "checkpoint": cp, "healthy": healthy})
+            report["search_index"] = db.fts_integrity_check()
+        report["checkpoint"] = dict(zip(("busy", "wal_pages", "checkpointed"), db.checkpoint("TRUNCATE")))
+    healthy = report["integrity"].ok and report["search_index"].ok
+    if out.as_json:
+        out.json({**report, "healthy": healthy})
         return EXIT_OK if healthy else EXIT_DATABASE
-    for label, result in (("integrity", integrity), ("search index", search_index)):
+    for label, result in (("integrity", report["integrity"]), ("search index", report["search_index"])):
         mark = Text("ok   ", style="bold green") if result.ok else Text("FAIL ", style="bold red")
         out.print(mark + Text(label) + (Text(f": {result.message}", style="red") if not result.ok else Text()))
-    if cjk_queue:
-        out.print(Text(f"note {cjk_queue} messages wait for the CJK index (a writer indexes them)"))
+    if report["cjk_queue"]:
+        out.print(Text(f"note {report['cjk_queue']} messages wait for the CJK index (a writer indexes them)"))
+    cp = report["checkpoint"]
     out.print(Text("ok   ", style="bold green") + Text(f"WAL checkpoint ({cp['checkpointed']} pages written back)"))
-    if args.repair:
+    if report.get("repaired"):
         out.print(Text("ok   ", style="bold green") + Text("indexes rebuilt"))
     if not healthy:
         out.error("the database has problems", "run `sessiondb doctor --repair`; if integrity still fails, "
