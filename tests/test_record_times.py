@@ -144,7 +144,7 @@ def test_a_database_collected_with_the_old_rules_is_repaired(db: SessionDB, tmp_
     # What version 1 stored: the summaries at the top dated with the file's mtime, and
     # so the session's last message time too.
     mtime_ms = NOW_NS // 1_000_000
-    conn = db._connection()
+    conn = db._store.connection()
     conn.execute("UPDATE messages SET timestamp = ? WHERE content_full LIKE '[Summary]%'", (mtime_ms,))
     conn.execute("UPDATE sessions SET last_message_at = ?", (mtime_ms,))
     conn.execute("UPDATE file_state SET parser_version = 1, parser_state = ?",
@@ -168,7 +168,7 @@ def test_a_reparse_does_not_overwrite_the_first_copy_of_a_repeated_uuid(db: Sess
     _write(_session_file(root), [first, again])
     db.collect_all(["claude"], roots=roots)
     before = rows(db)
-    db._connection().execute("UPDATE file_state SET parser_version = 1")
+    db._store.connection().execute("UPDATE file_state SET parser_version = 1")
     assert db.collect_all(["claude"], roots=roots).messages_updated == 0
     assert rows(db) == before
 
@@ -219,7 +219,7 @@ def test_an_upgrade_interrupted_after_a_batch_still_repairs_the_rest(db: Session
     roots = only("claude", root, tmp_path)
     _write(_session_file(root), _summaries() + _dialogue())
     db.collect_all(["claude"], roots=roots)
-    conn = db._connection()
+    conn = db._store.connection()
     conn.execute("UPDATE messages SET timestamp = ? WHERE content_full LIKE '[Summary]%'", (NOW_NS // 1_000_000,))
     conn.execute("UPDATE file_state SET parser_version = 1")
 

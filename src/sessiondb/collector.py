@@ -78,17 +78,10 @@ MAX_ERRORS = 100
 # A batch is written when it holds this many messages or this many bytes of text.
 BATCH_MESSAGES = 20_000
 BATCH_BYTES = 16 << 20
+_DONE = object()
 # Saved with the parser's state while an upgrade's reparse is unfinished, so the rest of
 # the file still updates the rows stored by the older version after a resume.
 _UPGRADING = "collector:upgrading"
-
-
-@dataclass(slots=True)
-class _Tally:
-    """The bad lines of one file over all its reads: an exact count and the first error."""
-
-    bad_lines: int = 0
-    first_error: str | None = None
 
 
 @dataclass
@@ -173,8 +166,7 @@ class Collector:
         self._failed_sources: set[str] = set()
         # With ``pipeline``, collect_all writes batches on a second thread (SQLite runs
         # without the GIL, so parsing and writing overlap).
-        # Batches for the writer thread; None tells it to stop.
-        self._queue: queue.Queue[tuple[list[IngestSession], list[FileState]] | None] | None = None
+        self._queue: queue.Queue[Any] | None = None
         self._writer: threading.Thread | None = None
         self._writer_error: BaseException | None = None
 
@@ -267,15 +259,17 @@ class Collector:
             self.on_progress(self.result)
 
     def _read_lines(self, source: LineSource, unit: SourceUnit, state: FileState | None, upgrade: bool) -> None:
-        start, carry, tally = 0, None, _Tally()
+        start: int = 0
+        carry: Any = None
+        tally: list[Any] = [0, None]   # the file's [bad line count, first error]
         if state is not None:
-            # Resumable: the same parser version and file, no shorter, the same bytes before the offset.
-            if (state.parser_version == source.parser_version and state.inode == unit.inode
-                    and unit.size >= state.byte_offset and state.parser_state is not None
-                    and prefix_hash(unit.path, state.byte_offset) == state.prefix_hash):
+            resumable = (state.parser_version == source.parser_version and state.inode == unit.inode
+                         and unit.size >= state.byte_offset and state.parser_state is not None
+                         and prefix_hash(unit.path, state.byte_offset) == state.prefix_hash)
+            if resumable and state.parser_state is not None:
                 try:
                     carry = json.loads(state.parser_state)
-                    start, tally = state.byte_offset, _Tally(state.bad_lines, state.first_error)
+                    start, tally = state.byte_offset, [state.bad_lines, state.first_error]
                 except ValueError:
                     carry = None
                 if isinstance(carry, dict) and carry.pop(_UPGRADING, False):
@@ -313,11 +307,11 @@ class Collector:
         self._stage(source, unit, parser, offset, tally, finished=True, upgrade=upgrade)
         self._maybe_flush()
 
-    def _stage(self, source: LineSource, unit: SourceUnit, parser: LineParser, offset: int, tally: _Tally, *,
+    def _stage(self, source: LineSource, unit: SourceUnit, parser: LineParser, offset: int, tally: list[Any], *,
                finished: bool, upgrade: bool) -> None:
         """Queue what the parser has so far, with the file state that covers it.
 
-        ``tally`` is the file's running bad line count and first error; the parser's own
+        ``tally`` is the file's running [bad line count, first error]; the parser's own
         issues are moved into it, so each bad line is counted exactly once.
         """
         issues: ParseIssues = parser.issues
@@ -326,14 +320,14 @@ class Collector:
         links = self._settle(parser.timeline, session.session_id, unit)
         messages = parser.take_messages()
         self._account(unit, issues)
-        tally.bad_lines += issues.bad_lines
-        tally.first_error = tally.first_error or issues.first_error
+        tally[0] += issues.bad_lines
+        tally[1] = tally[1] or issues.first_error
         # An unfinished state (a batch boundary inside the file) is saved with size -1, so
         # the next run resumes from its offset instead of taking the file as unchanged.
         state = FileState(unit.key, source.name, session.session_id, unit.size if finished else -1,
                           unit.mtime_ns, unit.inode, offset, prefix_hash(unit.path, offset), source.parser_version,
                           json.dumps(self._carry(parser, upgrade and not finished), ensure_ascii=False),
-                          tally.bad_lines, tally.first_error)
+                          tally[0], tally[1])
         self._add(source, session, messages, update_changed=upgrade, reassign=parser.reassign_project, unit=unit,
                   retime=parser.take_retimed(), links=links)
         parser.reassign_project = False
@@ -456,7 +450,7 @@ class Collector:
         while True:
             batch = self._queue.get()
             try:
-                if batch is None:
+                if batch is _DONE:
                     return
                 if self._writer_error is not None:
                     continue   # drain: the parser stops at its next batch
@@ -469,7 +463,7 @@ class Collector:
     def _stop_writer(self) -> None:
         if self._writer is None or self._queue is None:
             return
-        self._queue.put(None)
+        self._queue.put(_DONE)
         self._writer.join()
         self._writer, self._queue = None, None
         if self._writer_error is not None:

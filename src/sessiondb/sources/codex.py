@@ -110,11 +110,10 @@ def output_text(raw: msgspec.Raw) -> str:
     except msgspec.DecodeError:
         return data.decode("utf-8", "replace")
     if isinstance(value, str) and value.startswith("{") and '"output"' in value:
-        text = value
         try:
-            value = msgspec.json.decode(text)
+            value = msgspec.json.decode(value)
         except msgspec.DecodeError:
-            return text
+            return str(value)
     if isinstance(value, dict) and "output" in value:
         value = value["output"]
     return content.result_text(value)

@@ -13,12 +13,9 @@ import hashlib
 import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import BinaryIO
 
 from ..timeutil import parse_timestamp_ms
-
-TYPE_CHECKING = False  # see sessiondb._startup
-if TYPE_CHECKING:
-    from typing import BinaryIO
 
 BLOCK_SIZE = 1 << 20
 # A single JSONL line beyond this is skipped (counted as a bad line): base64 images are

@@ -419,8 +419,7 @@ def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[d
             if text:
                 full_parts.append(content.thinking(text))
         elif kind == "tool":
-            raw_state = part.get("state")
-            state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
+            state: dict[str, Any] = part["state"] if isinstance(part.get("state"), dict) else {}
             args = content.as_text(state.get("input")) if state.get("input") is not None else ""
             full_parts.append(content.tool_call(_text(part.get("tool")), args))
             output = state.get("output")
