@@ -31,3 +31,31 @@ def db(db_path: Path) -> Iterator[SessionDB]:
     handle = SessionDB.connect(DbConfig.local(db_path))
     yield handle
     handle.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A real PostgreSQL server for the mirror tests (tests/pg_server.py).
+
+    Missing server binaries or driver skip those tests on a developer machine and fail
+    them in CI (``CI=true`` or ``SESSIONDB_REQUIRE_POSTGRES=1``)."""
+    import subprocess
+
+    import pg_server
+
+    try:
+        import psycopg  # noqa: F401
+        cluster = pg_server.Cluster()
+    except (ImportError, FileNotFoundError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", None) or exc
+        if pg_server.required():
+            pytest.fail(f"PostgreSQL is required here but unavailable: {detail}")
+        pytest.skip(f"no PostgreSQL server: {detail}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """A fresh, empty database on the test server, owned by the mirror's user."""
+    return pg_cluster.url(pg_cluster.new_database())

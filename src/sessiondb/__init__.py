@@ -30,7 +30,7 @@ __all__ = [
     "NotFoundError", "PermissionDenied", "Project", "ProjectWithSource", "ProjectWithStats", "ReadOnlyError",
     "SearchOrder", "SearchResult", "Session", "SessionDB", "SessionDBError", "SessionInput",
     "SessionOverview", "SessionWithProject", "SourceCounts", "Stats", "VectorIndexState", "Role", "WriterHealth", "WriterInfo", "WriterType",
-    "parse_query", "__version__",
+    "open_archive", "parse_query", "__version__",
 ]
 
 
@@ -40,6 +40,9 @@ def __getattr__(name: str) -> Any:
     if name == "CollectResult":
         from .collector import CollectResult
         return CollectResult
+    if name == "open_archive":  # a path or a PostgreSQL mirror (sessiondb.archive)
+        from .archive import open_archive
+        return open_archive
     if name == "parse_query":   # the query language loads with the first search
         from .search.query import parse_query
         return parse_query

@@ -52,3 +52,7 @@ class InvalidArgument(SessionDBError, ValueError):
 
 class ConflictError(DatabaseError):
     """The change would break existing rows (deleting a project that still has sessions, ...)."""
+
+
+class RemoteError(SessionDBError):
+    """A remote archive (the PostgreSQL mirror) cannot be reached or used."""

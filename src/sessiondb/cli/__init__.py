@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import PermissionDenied, SessionDBError
+from ..errors import PermissionDenied, RemoteError, SessionDBError
 from .common import EXIT_DATABASE, EXIT_OK, UserError
 from .output import Output
 
@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except PermissionDenied as exc:
         out.error(str(exc), "another program is the writer; see `sessiondb status`")
+        return EXIT_DATABASE
+    except RemoteError as exc:
+        out.error(str(exc))
         return EXIT_DATABASE
     except SessionDBError as exc:
         out.error(str(exc), "check the file with `sessiondb doctor`")

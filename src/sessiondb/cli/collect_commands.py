@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "together with --priority")
     p.add_argument("--priority", type=int, help="priority of a writer with your own name (higher preempts)")
     p.add_argument("--source", choices=SOURCES, action="append", help="only this source (repeatable)")
+    p.add_argument("--sync-to", metavar="URL", help="keep a PostgreSQL mirror current: sync after each round")
+    p.add_argument("--machine", help="this machine's name in the mirror (with --sync-to)")
     p.add_argument("--reconcile", type=float, default=60.0, metavar="SECONDS",
                    help="rescan everything this often, for events the file watcher missed (default 60)")
     add_db_option(p)
@@ -158,7 +160,11 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
             who = f"{writer.writer_type} (priority {writer.priority})" if writer else "another program"
             log(f"reader: {who} is the writer; waiting to take over if it stops", "yellow")
 
+    follower = None
+
     def on_batch(result: CollectResult) -> None:
+        if follower is not None and (result.messages_inserted or result.messages_updated):
+            follower.poke()
         if result.messages_inserted or result.messages_updated or result.error_count:
             text = f"collected {result.messages_inserted} new messages from {result.files_read} files"
             if result.error_count:
@@ -174,15 +180,37 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
         roots = ", ".join(str(r) for r in watcher.watched_roots()) or "no source folders yet"
         log(f"watching {roots}")
         log(f"database {db.path}")
+        if args.sync_to:
+            follower = _mirror_follower(db.path, args, log)
         watcher.start()
         while not stop.wait(0.2):
             if not watcher.running:
                 break
         log("stopping")
         watcher.stop()
+        if follower is not None:
+            follower.stop()
         log("stopped; the writer role is released")
     finally:
         db.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
+
+
+def _mirror_follower(path: str, args: argparse.Namespace, log):
+    """Syncs into the mirror after each round that collected something, on its own thread."""
+    from ..archive import is_remote, mirror_follower
+
+    if not is_remote(args.sync_to):
+        raise UserError(f"--sync-to takes a PostgreSQL URL, not {args.sync_to.split('@')[-1]!r}",
+                        "postgresql://USER@HOST/DB")
+
+    def synced(result) -> None:
+        if result.changed:
+            log(f"mirrored {result.messages_sent} new messages to {result.machine!r}")
+
+    follower = mirror_follower(path, args.sync_to, machine=args.machine, on_sync=synced,
+                               on_error=lambda message: log(f"mirror: {message}", "yellow"))
+    log(f"mirroring to {follower.redacted_url}")
+    return follower.start()

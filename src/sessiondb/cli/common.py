@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..archive import is_remote, open_archive
 from ..config import DbConfig
 from ..db import SessionDB
 from ..errors import ConfigError
@@ -22,7 +23,8 @@ class UserError(Exception):
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH",
-                        help="database file (default: $CLAUDE_SESSION_DB_URL or ~/.vimo/db/ai-cli-session.db)")
+                        help="database file (default: $CLAUDE_SESSION_DB_URL or ~/.vimo/db/ai-cli-session.db); "
+                             "reading commands also take a mirror, postgresql://USER@HOST/DB")
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -38,9 +40,18 @@ def db_config(args: argparse.Namespace, *, read_only: bool) -> DbConfig:
         raise UserError(str(exc), "pass a file path with --db PATH") from exc
 
 
-def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = False) -> SessionDB:
+def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = False,
+            remote: bool = False) -> SessionDB:
     """Open the database; only collecting commands create it, and reading ones never
-    take the write lock."""
+    take the write lock. ``remote``: the command also reads a PostgreSQL mirror."""
+    if is_remote(getattr(args, "db", None)):
+        if write:
+            raise UserError("a PostgreSQL mirror is written only by `sessiondb sync --to URL`",
+                            "collect into a local database (--db PATH), then sync it")
+        if not remote:
+            raise UserError(f"`sessiondb {args.command}` works on a local database file, not on a mirror",
+                            "search, projects, sessions and show read a mirror; pass --db PATH here")
+        return open_archive(args.db)
     config = db_config(args, read_only=not write)
     if not create and not Path(config.path).is_file():
         raise UserError(f"no database at {config.path}",

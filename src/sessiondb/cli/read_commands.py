@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--since", help="from this time: 2026-01-31, 2026-01-31T09:30, 7d, 12h, today, yesterday")
     p.add_argument("--until", help="up to this time (inclusive), same forms as --since")
     p.add_argument("--session", help="session id or its first characters")
+    _machine_option(p)
     p.add_argument("--order", choices=list(_ORDERS), default="score")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--offset", type=int, default=0)
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("projects", help="list projects with their sessions and messages")
     p.add_argument("--limit", type=int, default=100)
+    _machine_option(p)
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(handler=cmd_projects)
@@ -49,6 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sessions", help="list sessions, most recent first")
     p.add_argument("--project", help="project id, path, name or part of its path")
     p.add_argument("--limit", type=int, default=30)
+    _machine_option(p)
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(handler=cmd_sessions)
@@ -60,6 +63,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(handler=cmd_show)
+
+
+def _machine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--machine", help="only this machine's sessions (a PostgreSQL mirror, --db postgresql://...)")
+
+
+def _machine(db, args: argparse.Namespace) -> dict:
+    """``machine=`` for an archive of several machines; a local file is one machine."""
+    if not getattr(args, "machine", None):
+        return {}
+    if not hasattr(db, "machines"):
+        raise UserError("--machine needs a mirror of several machines", "pass --db postgresql://USER@HOST/DB")
+    return {"machine": args.machine}
 
 
 def _time_option(value: str | None, option: str, *, end: bool = False) -> int | None:
@@ -80,11 +96,11 @@ def _check_limit(value: int) -> int:
 def cmd_search(args: argparse.Namespace, out: Output) -> int:
     query = " ".join(args.query)
     since, until = _time_option(args.since, "--since"), _time_option(args.until, "--until", end=True)
-    with open_db(args) as db:
+    with open_db(args, remote=True) as db:
         project_id = resolve_project(db, args.project) if args.project else None
         hits = db.search(query, limit=_check_limit(args.limit), offset=max(args.offset, 0), project_id=project_id,
                          source=args.source, role=args.role, since=since, until=until, session_prefix=args.session,
-                         order=_ORDERS[args.order], highlight=(MARK_OPEN, MARK_CLOSE))
+                         order=_ORDERS[args.order], highlight=(MARK_OPEN, MARK_CLOSE), **_machine(db, args))
     if out.as_json:
         out.json([{**_hit_fields(h), "snippet": h.snippet.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")}
                   for h in hits])
@@ -109,8 +125,8 @@ def _hit_fields(hit: SearchResult) -> dict[str, object]:
 
 
 def cmd_projects(args: argparse.Namespace, out: Output) -> int:
-    with open_db(args) as db:
-        projects = db.list_projects_with_stats(limit=_check_limit(args.limit))
+    with open_db(args, remote=True) as db:
+        projects = db.list_projects_with_stats(limit=_check_limit(args.limit), **_machine(db, args))
     if out.as_json:
         out.json(projects)
         return EXIT_OK if projects else EXIT_NOTHING
@@ -128,9 +144,9 @@ def cmd_projects(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_sessions(args: argparse.Namespace, out: Output) -> int:
-    with open_db(args) as db:
+    with open_db(args, remote=True) as db:
         project_id = resolve_project(db, args.project) if args.project else None
-        sessions = db.get_sessions(project_id, limit=_check_limit(args.limit))
+        sessions = db.get_sessions(project_id, limit=_check_limit(args.limit), **_machine(db, args))
         names = {p.id: p.name for p in db.list_projects()}
     if out.as_json:
         out.json([{**_session_fields(s), "project_name": names.get(s.project_id)} for s in sessions])
@@ -154,7 +170,7 @@ def _session_fields(s: Session) -> dict[str, object]:
 
 
 def cmd_show(args: argparse.Namespace, out: Output) -> int:
-    with open_db(args) as db:
+    with open_db(args, remote=True) as db:
         session_id = resolve_session(db, args.session)
         session = db.get_session(session_id)
         if session is None:   # removed since it was resolved
