@@ -21,7 +21,36 @@ from ..sources import ALL_SOURCES
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from ..db import SessionDB
+
+    class Log(Protocol):
+        def __call__(self, message: str, style: str = "") -> None: ...
+
+    class MirrorFollower(Protocol):
+        """What ``watch --sync-to`` uses of the mirror's follower (the CLI imports no other face)."""
+
+        @property
+        def redacted_url(self) -> str: ...
+
+        def start(self) -> MirrorFollower: ...
+
+        def poke(self) -> None: ...
+
+        def stop(self) -> None: ...
+
+    class MirrorSync(Protocol):
+        """One sync round the follower reports."""
+
+        @property
+        def changed(self) -> int: ...
+
+        @property
+        def messages_sent(self) -> int: ...
+
+        @property
+        def machine(self) -> str: ...
 
 SOURCES = list(ALL_SOURCES)
 WRITER_TYPES = [t.value.replace("_", "-") for t in WriterType]
@@ -160,7 +189,7 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
             who = f"{writer.writer_type} (priority {writer.priority})" if writer else "another program"
             log(f"reader: {who} is the writer; waiting to take over if it stops", "yellow")
 
-    follower = None
+    follower: MirrorFollower | None = None
 
     def on_batch(result: CollectResult) -> None:
         if follower is not None and (result.messages_inserted or result.messages_updated):
@@ -198,7 +227,7 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _mirror_follower(path: str, args: argparse.Namespace, log):
+def _mirror_follower(path: str, args: argparse.Namespace, log: Log) -> MirrorFollower:
     """Syncs into the mirror after each round that collected something, on its own thread."""
     from ..archive import is_remote, mirror_follower
 
@@ -206,11 +235,11 @@ def _mirror_follower(path: str, args: argparse.Namespace, log):
         raise UserError(f"--sync-to takes a PostgreSQL URL, not {args.sync_to.split('@')[-1]!r}",
                         "postgresql://USER@HOST/DB")
 
-    def synced(result) -> None:
+    def synced(result: MirrorSync) -> None:
         if result.changed:
             log(f"mirrored {result.messages_sent} new messages to {result.machine!r}")
 
-    follower = mirror_follower(path, args.sync_to, machine=args.machine, on_sync=synced,
-                               on_error=lambda message: log(f"mirror: {message}", "yellow"))
+    follower: MirrorFollower = mirror_follower(path, args.sync_to, machine=args.machine, on_sync=synced,
+                                               on_error=lambda message: log(f"mirror: {message}", "yellow"))
     log(f"mirroring to {follower.redacted_url}")
     return follower.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Literal, overload
 
 from ..archive import is_remote, open_archive
 from ..config import DbConfig
@@ -11,6 +12,48 @@ from ..db import SessionDB
 from ..errors import ConfigError
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
+
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Protocol
+
+    from ..models import Message, MessageType, Project, ProjectWithStats, SearchOrder, SearchResult, Session
+
+    class SessionReader(Protocol):
+        """What the reading commands use: a ``SessionDB``, or a PostgreSQL mirror (``RemoteArchive``),
+        which has the same read methods (and a ``machine=`` filter on some)."""
+
+        @property
+        def path(self) -> str: ...
+
+        def __enter__(self) -> SessionReader: ...
+
+        def __exit__(self, *exc_info: object) -> None: ...
+
+        def get_project(self, project_id: int) -> Project | None: ...
+
+        def get_project_by_path(self, path: str) -> Project | None: ...
+
+        def list_projects(self) -> list[Project]: ...
+
+        def list_projects_with_stats(self, limit: int | None = 100, offset: int = 0) -> list[ProjectWithStats]: ...
+
+        def get_session(self, session_id: str) -> Session | None: ...
+
+        def get_sessions(self, project_id: int | None = None, limit: int | None = 100) -> list[Session]: ...
+
+        def session_exists(self, session_id: str) -> bool: ...
+
+        def search_sessions_by_prefix(self, prefix: str, limit: int | None = 20) -> list[Session]: ...
+
+        def list_messages(self, session_id: str, limit: int | None = None, offset: int = 0) -> list[Message]: ...
+
+        def search(self, query: str, *, limit: int = 20, offset: int = 0, project_id: int | None = None,
+                   source: str | None = None, role: MessageType | str | None = None,
+                   since: int | datetime | None = None, until: int | datetime | None = None,
+                   session_prefix: str | None = None, order: SearchOrder = ...,
+                   highlight: tuple[str, str] = ...) -> list[SearchResult]: ...
 
 
 class UserError(Exception):
@@ -40,8 +83,18 @@ def db_config(args: argparse.Namespace, *, read_only: bool) -> DbConfig:
         raise UserError(str(exc), "pass a file path with --db PATH") from exc
 
 
+@overload
 def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = False,
-            remote: bool = False) -> SessionDB:
+            remote: Literal[False] = False) -> SessionDB: ...
+
+
+@overload
+def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = False,
+            remote: Literal[True]) -> SessionReader: ...
+
+
+def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = False,
+            remote: bool = False) -> SessionDB | SessionReader:
     """Open the database; only collecting commands create it, and reading ones never
     take the write lock. ``remote``: the command also reads a PostgreSQL mirror."""
     if is_remote(getattr(args, "db", None)):
@@ -51,7 +104,8 @@ def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = Fal
         if not remote:
             raise UserError(f"`sessiondb {args.command}` works on a local database file, not on a mirror",
                             "search, projects, sessions and show read a mirror; pass --db PATH here")
-        return open_archive(args.db)
+        archive: SessionReader = open_archive(args.db)
+        return archive
     config = db_config(args, read_only=not write)
     if not create and not Path(config.path).is_file():
         raise UserError(f"no database at {config.path}",
@@ -60,7 +114,7 @@ def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = Fal
     return SessionDB.connect(config)
 
 
-def resolve_project(db: SessionDB, text: str) -> int:
+def resolve_project(db: SessionReader, text: str) -> int:
     """A project given as id, path, name or part of its path."""
     if text.isdigit() and db.get_project(int(text)):
         return int(text)
@@ -80,7 +134,7 @@ def resolve_project(db: SessionDB, text: str) -> int:
     raise UserError(f"no project matches {text!r}", "list them with `sessiondb projects`", EXIT_NOTHING)
 
 
-def resolve_session(db: SessionDB, text: str) -> str:
+def resolve_session(db: SessionReader, text: str) -> str:
     if db.session_exists(text):
         return text
     found = db.search_sessions_by_prefix(text, 2)

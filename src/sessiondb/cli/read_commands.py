@@ -16,7 +16,10 @@ from .timeargs import BadDate, parse_when
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..models import SearchResult, Session
+    from .common import SessionReader
 
 _ORDERS = {"score": SearchOrder.SCORE, "newest": SearchOrder.NEWEST, "oldest": SearchOrder.OLDEST}
 _ROLE_STYLE = {"user": "bold cyan", "assistant": "bold green", "tool": "bold magenta", "system": "bold blue"}
@@ -69,7 +72,7 @@ def _machine_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--machine", help="only this machine's sessions (a PostgreSQL mirror, --db postgresql://...)")
 
 
-def _machine(db, args: argparse.Namespace) -> dict:
+def _machine(db: SessionReader, args: argparse.Namespace) -> dict[str, Any]:
     """``machine=`` for an archive of several machines; a local file is one machine."""
     if not getattr(args, "machine", None):
         return {}
