@@ -52,7 +52,7 @@ from .sources import Source, SourceUnit
 from .sources.base import LineParser, LineSource, WholeSource
 from .sources.databases import is_gate
 from .sources.jsonl import LineReader, prefix_hash
-from .sources.records import MessageRecord, ParseIssues, SessionRecord, Timeline
+from .sources.records import MAX_ERROR_TEXT, MessageRecord, ParseIssues, SessionRecord, Timeline
 from .store.ingest_records import FileState, IngestSession
 
 if TYPE_CHECKING:
@@ -252,9 +252,17 @@ class Collector:
         except OSError as exc:
             self._failed_sources.add(source.name)
             self.result.add_error(f"{unit.key}: cannot read: {exc.strerror or exc}")
-        except (ValueError, TypeError, KeyError, RecursionError, MemoryError) as exc:
+        except Exception as exc:   # noqa: BLE001 - hostile bytes must never stop a collection
+            # A unit its parser could not get through (deep or huge values that escaped the
+            # per-line handling): one bad line, and the unit is remembered with that error so
+            # a warm rescan does not fail on it again until it changes.
             self._failed_sources.add(source.name)
-            self.result.add_error(f"{unit.key}: cannot parse: {type(exc).__name__}: {exc}")
+            error = f"cannot parse: {type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
+            self.result.bad_lines += 1
+            self.result.add_error(f"{unit.key}: {error}")
+            if isinstance(source, WholeSource) and not is_gate(unit):
+                self._states.append(FileState(unit.key, source.name, None, unit.size, unit.mtime_ns, unit.inode,
+                                              unit.size, unit.fingerprint, source.parser_version, None, 1, error))
         if self.on_progress is not None:
             self.on_progress(self.result)
 
@@ -282,7 +290,7 @@ class Collector:
         offset = start
         pending_text = 0
         for line, end in reader:
-            parser.feed(line, end - len(line) - 1)
+            _feed(parser, line, end - len(line) - 1)
             offset = end
             pending_text += len(line)
             if len(parser.messages) >= self.batch_messages or pending_text >= self.batch_bytes:
@@ -297,7 +305,7 @@ class Collector:
             # Complete JSON cannot be the start of a longer line: read it now. A "\r" of a
             # "\r\n" whose "\n" is still to come is left unread, as a full read drops it.
             body = tail[:-1] if tail[-1:] == b"\r" else tail
-            parser.feed(body, reader.tail_offset)
+            _feed(parser, body, reader.tail_offset)
             offset = reader.tail_offset + len(body)
         elif reader.consumed > offset:
             offset = reader.consumed
@@ -471,8 +479,16 @@ class Collector:
             raise error
 
 
+def _feed(parser: Any, line: bytes, offset: int) -> None:
+    """One line into the parser; whatever it raises on that line makes it one bad line."""
+    try:
+        parser.feed(line, offset)
+    except Exception as exc:   # noqa: BLE001 - a line that cannot be parsed, for any reason
+        parser.issues.bad(f"line at byte {offset}", f"cannot parse: {type(exc).__name__}: {exc}")
+
+
 def _is_complete_object(data: bytes) -> bool:
     try:
         return isinstance(msgspec.json.decode(data), dict)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, MemoryError):
         return False

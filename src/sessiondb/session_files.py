@@ -20,7 +20,9 @@ import typing  # noqa: F401
 
 import collections
 import os
+import stat as stat_module
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from .errors import InvalidArgument, NotFoundError
 from .models import MessageType
 from .sources import claude
 from .sources.base import LineParser
-from .sources.jsonl import LineReader
+from .sources.jsonl import LineReader, file_kind
 from .sources.records import MessageRecord, SourceUnit, project_name_of
 from .sources.roots import is_dir
 from .timeutil import now_ms
@@ -224,9 +226,11 @@ def _session_files(project: Path, include_agents: bool) -> Iterator[tuple[str, o
         elif include_agents and is_dir(entry):
             for sub in sorted((Path(entry.path) / "subagents").glob(f"*{_SUFFIX}")):
                 try:
-                    yield sub.name[:-len(_SUFFIX)], sub.stat(), sub
+                    sub_st = sub.stat()
                 except OSError:
                     continue
+                if stat_module.S_ISREG(sub_st.st_mode):
+                    yield sub.name[:-len(_SUFFIX)], sub_st, sub
 
 
 def _project_path_of(project: Path) -> str:
@@ -324,6 +328,9 @@ def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[LineParser, Ite
         st = os.stat(path)
     except OSError as exc:
         raise NotFoundError(f"session file not found: {path}") from exc
+    if not stat_module.S_ISREG(st.st_mode):
+        # /dev/zero or a FIFO would stream forever or block the host: refuse at once.
+        raise InvalidArgument(f"{path} is not a session file: it is {file_kind(st.st_mode)}")
     source = claude.SOURCE
     unit = source.stat_unit(path, st=st, context={
         "session_id": Path(path).name[:-len(_SUFFIX)] if path.endswith(_SUFFIX) else Path(path).stem})
@@ -335,7 +342,7 @@ def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[LineParser, Ite
         reader = LineReader(path)
         ahead: int | None = None
         for line, end in reader:
-            parser.feed(line, end - len(line) - 1)
+            _feed(parser, line, end - len(line) - 1)
             if parser.messages and not parser.waiting:
                 yield from parser.take_messages()
             elif len(parser.messages) >= _MAX_WAITING:
@@ -347,10 +354,17 @@ def _parse_stream(session_path: str | os.PathLike[str]) -> tuple[LineParser, Ite
                 parser.timeline.pending.clear()   # nothing stored to correct later
                 yield from parser.take_messages()
         if reader.tail.strip():
-            parser.feed(reader.tail, reader.tail_offset)
+            _feed(parser, reader.tail, reader.tail_offset)
         yield from parser.take_messages()
 
     return parser, records()
+
+
+def _feed(parser: LineParser, line: bytes, offset: int) -> None:
+    try:
+        parser.feed(line, offset)
+    except Exception as exc:   # noqa: BLE001 - a line that cannot be parsed is one bad line
+        parser.issues.bad(f"line at byte {offset}", f"cannot parse: {type(exc).__name__}: {exc}")
 
 
 def _first_time(unit: SourceUnit, start: int) -> int:
@@ -358,13 +372,13 @@ def _first_time(unit: SourceUnit, start: int) -> int:
     probe = claude.SOURCE.line_parser(unit)
     reader = LineReader(unit.path, start, block_size=1 << 16)
     for line, end in reader:
-        probe.feed(line, end - len(line) - 1)
+        _feed(probe, line, end - len(line) - 1)
         if probe.timeline.latest is not None:
             return probe.timeline.latest
         probe.messages.clear()
         probe.timeline.waiting.clear()
     if reader.tail.strip():
-        probe.feed(reader.tail, reader.tail_offset)
+        _feed(probe, reader.tail, reader.tail_offset)
     latest = probe.timeline.latest
     return latest if latest is not None else unit.mtime_ns // 1_000_000
 

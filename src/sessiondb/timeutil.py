@@ -17,6 +17,7 @@ _ONE_MS = timedelta(milliseconds=1)
 # Seconds since the epoch stay below this until the year 5138; milliseconds exceed it
 # from 1973 on, so a number above it is taken as milliseconds.
 _SECONDS_LIMIT = 100_000_000_000
+_MS_LIMIT = 2**63 - 1
 _FRACTION = re.compile(r"\.(\d+)")
 
 
@@ -41,9 +42,9 @@ def parse_timestamp_ms(value: object) -> int | None:
     text = value.strip()
     if not text:
         return None
-    if text.lstrip("-").isdigit():
-        return _number_to_ms(int(text))
     try:
+        if text.lstrip("-").isdigit():
+            return _number_to_ms(int(text))
         return _number_to_ms(float(text)) if _looks_numeric(text) else _parse_iso(text)
     except (ValueError, OverflowError):
         return None
@@ -55,11 +56,11 @@ def _looks_numeric(text: str) -> bool:
 
 def _number_to_ms(number: int | float) -> int | None:
     try:
-        if abs(number) < _SECONDS_LIMIT:
-            return int(number * 1000)
-        return int(number)
+        ms = int(number * 1000) if abs(number) < _SECONDS_LIMIT else int(number)
     except (OverflowError, ValueError):
         return None
+    # SQLite stores 64-bit integers: anything beyond is not a time (and would not fit).
+    return ms if -_MS_LIMIT <= ms <= _MS_LIMIT else None
 
 
 def _parse_iso(text: str) -> int | None:

@@ -45,6 +45,9 @@ DEFAULT_DEBOUNCE_MS = 20
 DEFAULT_RECONCILE_SECONDS = 60.0
 # How often the watch loop wakes without events (to start, reconcile, see new roots).
 _WAKE_MS = 50
+# After a failed write (disk full, I/O error, a lock held too long) a catch-up scan is
+# retried this soon, then twice as late each time, up to the reconcile interval.
+RETRY_FIRST_SECONDS = 0.5
 
 
 @dataclass
@@ -93,6 +96,8 @@ class Watcher:
         self._coordinator: Any = None
         self._catch_up = threading.Event()
         self._last_reconcile = 0.0
+        self._retry_delay = 0.0
+        self._retry_at: float | None = None
         self._lock = threading.Lock()
         self.ready = threading.Event()
 
@@ -158,9 +163,16 @@ class Watcher:
                     self._catch_up.set()   # our role was lost mid-write: catch up once we are back
                 return None
             except SessionDBError as exc:
+                # The batch was rolled back whole and its files keep their old offsets: a
+                # catch-up scan on the same handle collects it once the cause is gone.
                 self.stats.errors += 1
                 self.stats.last_error = str(exc)
+                self._schedule_retry(grow=not batch)
                 return None
+        if not batch:
+            # Only a full scan catches up on a failed batch: a later event batch may
+            # hold other files than the one that failed.
+            self._retry_delay, self._retry_at = 0.0, None
         if batch:
             self.stats.batches += 1
         self.stats.messages_inserted += result.messages_inserted
@@ -227,8 +239,20 @@ class Watcher:
                 if self.watched_roots() != roots:
                     return   # a root appeared or vanished: watch the new set (and scan it)
 
+    def _schedule_retry(self, *, grow: bool) -> None:
+        """A catch-up scan soon; a failing catch-up scan waits twice as long each time."""
+        if self._retry_at is not None and not grow:
+            return
+        self._retry_delay = min(max(self._retry_delay * 2 if grow else self._retry_delay, RETRY_FIRST_SECONDS),
+                                self.reconcile_seconds)
+        self._retry_at = time.monotonic() + self._retry_delay
+
     def _maybe_reconcile(self, force: bool = False) -> None:
-        due = time.monotonic() - self._last_reconcile >= self.reconcile_seconds
+        now = time.monotonic()
+        due = now - self._last_reconcile >= self.reconcile_seconds
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            due = True
         if force or due or self._catch_up.is_set():
             self._catch_up.clear()
             self.reconcile()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import threading
 import time
@@ -12,8 +14,8 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.text import Text
 
 from ..collector import CollectResult, Collector
-from ..errors import InvalidArgument
-from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, open_db
+from ..errors import DatabaseError, InvalidArgument, SessionDBError
+from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, add_db_option, add_json_option, open_db
 from .output import Output
 
 from ..coordination.types import WriterType
@@ -119,13 +121,31 @@ def cmd_collect(args: argparse.Namespace, out: Output) -> int:
         coordinator.start()   # heartbeats while a long collection runs
         try:
             result, seconds = _run_collect(db, args, out)
-        finally:
-            coordinator.stop(release=True)
+        except DatabaseError as exc:
+            # The release may fail for the same reason (a full disk): the cause is what
+            # the user needs to read, not that follow-up.
+            with contextlib.suppress(SessionDBError):
+                coordinator.stop(release=True)
+            raise UserError(f"cannot collect into {db.path}: {exc}", _database_hint(str(exc)),
+                            EXIT_DATABASE) from exc
+        except BaseException:
+            with contextlib.suppress(SessionDBError):
+                coordinator.stop(release=True)
+            raise
+        coordinator.stop(release=True)
     if out.as_json:
         out.json({**_result_fields(result), "seconds": round(seconds, 3)})
     else:
         out.print(_summary(result, seconds))
     return EXIT_OK
+
+
+def _database_hint(message: str) -> str:
+    if "full" in message:
+        return "free some disk space and run it again; nothing was half-written"
+    if "locked" in message:
+        return "another program held the database too long; run it again"
+    return "check the file with `sessiondb doctor`"
 
 
 def _run_collect(db: SessionDB, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:
@@ -152,7 +172,16 @@ def _run_collect(db: SessionDB, args: argparse.Namespace, out: Output) -> tuple[
         progress.start()
     try:
         if args.path:
+            missing = [p for p in args.path if not os.path.isfile(os.path.expanduser(p))]
+            if missing:
+                raise UserError(f"no such session file: {missing[0]}", "give the path of a session file",
+                                EXIT_USAGE)
             result = collector.collect_paths(args.path)
+            if result.files_seen == 0:
+                raise UserError(f"{args.path[0] if len(args.path) == 1 else 'none of these files'} is not a "
+                                "session file of any known source (claude, codex, opencode, gemini)",
+                                "a session file lies in its tool's folder, e.g. ~/.claude/projects/<project>/<id>.jsonl",
+                                EXIT_USAGE)
         else:
             result = collector.collect_all(args.source)
     except InvalidArgument as exc:

@@ -107,11 +107,22 @@ def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = Fal
         archive: SessionReader = open_archive(args.db)
         return archive
     config = db_config(args, read_only=not write)
-    if not create and not Path(config.path).is_file():
+    path = Path(config.path)
+    exists = path.is_file()
+    if not create and not exists:
         raise UserError(f"no database at {config.path}",
                         "run `sessiondb collect` to build it, `sessiondb demo` to try a sample, or pass --db PATH",
                         EXIT_DATABASE)
-    return SessionDB.connect(config)
+    if not exists and getattr(args, "db", None) and not path.parent.is_dir():
+        # Only the default location gets its folders made: a typo in --db must not
+        # quietly start a new, empty database somewhere.
+        raise UserError(f"the folder of {path} does not exist", "create it first, or check the --db path",
+                        EXIT_DATABASE)
+    db = SessionDB.connect(config)
+    if not exists:
+        import sys
+        print(f"created a new database at {path}", file=sys.stderr)
+    return db
 
 
 def resolve_project(db: SessionReader, text: str) -> int:

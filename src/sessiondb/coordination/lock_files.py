@@ -23,6 +23,7 @@ import errno
 import fcntl
 import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -113,7 +114,13 @@ class OwnLock(_LockFile):
             path = lock_path(db_path, writer_id)
             assert path is not None
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+                # O_EXCL: a fresh random name never exists, so anything found there (a FIFO,
+                # a symlink someone planted) is refused, never opened or followed.
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+                             | os.O_NONBLOCK, 0o644)
+            except FileExistsError as exc:
+                last_error = exc
+                continue
             except OSError as exc:
                 raise CoordinationError(f"cannot create the writer lock file {path}: "
                                         f"{exc.strerror or exc}") from exc
@@ -184,15 +191,33 @@ def probe(db_path: str | os.PathLike[str], writer_id: str) -> tuple[LockState, P
     path = lock_path(db_path, writer_id)
     if path is None:
         return LockState.ABSENT, None
+    # Anyone who can write into the directory can put a FIFO, a device, a directory or a
+    # symlink at this name. None of them is opened in a way that can block or follow a
+    # link, and none is proof either way: the caller falls back to the heartbeat rule.
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        seen = os.lstat(path)
     except FileNotFoundError:
         return LockState.ABSENT, None
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EACCES, errno.EPERM):
-            # Not a lock file we can judge: fall back to the heartbeat rule.
+        _warn_unusable(path, exc.strerror or str(exc))
+        return LockState.ABSENT, None
+    if not stat.S_ISREG(seen.st_mode):
+        _warn_unusable(path, f"it is {_kind(seen.st_mode)}, not a regular file")
+        return LockState.ABSENT, None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | _O_NOCTTY)
+    except FileNotFoundError:
+        return LockState.ABSENT, None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EACCES, errno.EPERM, errno.ENXIO, errno.EISDIR):
+            _warn_unusable(path, exc.strerror or str(exc))
             return LockState.ABSENT, None
         raise CoordinationError(f"cannot open the writer lock file {path}: {exc.strerror or exc}") from exc
+    opened = os.fstat(fd)
+    if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (seen.st_dev, seen.st_ino):
+        os.close(fd)   # swapped between the look and the open
+        _warn_unusable(path, "it was replaced while being opened")
+        return LockState.ABSENT, None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -202,6 +227,31 @@ def probe(db_path: str | os.PathLike[str], writer_id: str) -> tuple[LockState, P
         os.close(fd)
         raise CoordinationError(f"cannot lock the writer lock file {path}: {exc.strerror or exc}") from exc
     return LockState.FREE, ProbedLock(path, fd)
+
+
+_O_NOCTTY = getattr(os, "O_NOCTTY", 0)
+# Paths already warned about (bounded): a poll every 200 ms must not flood the log.
+_warned: set[str] = set()
+
+
+def _warn_unusable(path: Path, why: str) -> None:
+    key = str(path)
+    if key in _warned:
+        return
+    if len(_warned) < 1000:
+        _warned.add(key)
+    import logging
+    logging.getLogger("sessiondb.coordination").warning(
+        "ignoring the writer lock file %s: %s; the heartbeat rule decides instead", path, why)
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symlink"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def lock_files(db_path: str | os.PathLike[str]) -> list[Path]:

@@ -41,7 +41,7 @@ from ..models import MessageType
 from . import content
 from . import roots as roots_module
 from .base import LineParser, LineSource, ToolFields, own_time
-from .jsonl import LineReader
+from .jsonl import LineReader, loads
 from .lenient import LenientDecoder, LineError
 from .records import SessionRecord, SourceUnit, project_name_of
 from .roots import RootSpec
@@ -153,7 +153,7 @@ class ClaudeParser(LineParser):
         meta_path = self.unit.path[:-len(EXTENSION)] + ".meta.json"
         try:
             with open(meta_path, "rb") as handle:
-                data = msgspec.json.decode(handle.read(1 << 16))
+                data = loads(handle.read(1 << 16))
         except (OSError, msgspec.DecodeError):
             return
         if isinstance(data, dict) and isinstance(data.get("agentType"), str):

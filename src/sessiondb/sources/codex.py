@@ -33,6 +33,7 @@ from typing import Any
 
 import msgspec
 
+from .jsonl import loads
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
@@ -106,12 +107,12 @@ def output_text(raw: msgspec.Raw) -> str:
     if not data or data == b"null":
         return ""
     try:
-        value = msgspec.json.decode(data)
+        value = loads(data)
     except msgspec.DecodeError:
         return data.decode("utf-8", "replace")
     if isinstance(value, str) and value.startswith("{") and '"output"' in value:
         try:
-            value = msgspec.json.decode(value)
+            value = loads(value)
         except msgspec.DecodeError:
             return str(value)
     if isinstance(value, dict) and "output" in value:

@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from .jsonl import loads
+
 IMAGE = "[Image]"
 DOCUMENT = "[Document]"
 # Text of an unknown record kept in content_full (the whole line is in ``raw``).
@@ -70,7 +72,7 @@ def as_text(value: Any) -> str | None:
         return str(value)
     try:
         return _json_encoder.encode(value).decode("utf-8", "replace")
-    except (TypeError, msgspec.EncodeError, OverflowError):
+    except (TypeError, msgspec.EncodeError, OverflowError, RecursionError):
         return str(value)
 
 
@@ -90,7 +92,7 @@ def result_text(raw: msgspec.Raw | Any) -> str:
         if not data or data == b"null":
             return ""
         try:
-            value = msgspec.json.decode(data)
+            value = loads(data)
         except msgspec.DecodeError:
             return data.decode("utf-8", "replace")
     else:
@@ -122,6 +124,6 @@ def decode_raw(raw: msgspec.Raw) -> Any:
     if not text:
         return None
     try:
-        return msgspec.json.decode(text)
+        return loads(text)
     except msgspec.DecodeError:
         return text

@@ -31,7 +31,7 @@ from ..models import MessageType
 from . import content
 from . import roots as roots_module
 from .base import Recorder, WholeSource, own_time
-from .jsonl import LineReader
+from .jsonl import LineReader, loads
 from .lenient import LenientDecoder, LineError, decode_file
 from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, project_name_of
 from .roots import RootSpec
@@ -171,7 +171,7 @@ class ChatFile(msgspec.Struct):
 
 
 MESSAGE = LenientDecoder(ChatMessage)
-CHAT = LenientDecoder(ChatFile)
+CHAT = LenientDecoder(ChatFile, salvage_deep=True)
 
 
 def content_text(raw: msgspec.Raw) -> str:
@@ -180,7 +180,7 @@ def content_text(raw: msgspec.Raw) -> str:
     if not data or data == b"null":
         return ""
     try:
-        value = msgspec.json.decode(data)
+        value = loads(data)
     except msgspec.DecodeError:
         return data.decode("utf-8", "replace")
     if isinstance(value, str):
@@ -206,7 +206,7 @@ def compact_json(raw: msgspec.Raw) -> str:
     if not text:
         return ""
     try:
-        return msgspec.json.encode(msgspec.json.decode(text)).decode("utf-8")
+        return msgspec.json.encode(loads(text)).decode("utf-8")
     except (msgspec.DecodeError, msgspec.EncodeError):
         return text
 
@@ -215,7 +215,7 @@ def _tool_result(call: ToolCall) -> str:
     display = content.raw_text(call.resultDisplay)
     if display:
         try:
-            value = msgspec.json.decode(display)
+            value = loads(display)
         except msgspec.DecodeError:
             value = display
         if isinstance(value, str) and value:
@@ -224,7 +224,7 @@ def _tool_result(call: ToolCall) -> str:
     if not data or data == b"null":
         return ""
     try:
-        value = msgspec.json.decode(data)
+        value = loads(data)
     except msgspec.DecodeError:
         return data.decode("utf-8", "replace")
     outputs = []
@@ -244,7 +244,7 @@ def _jsonl_line(line: bytes, offset: int, header: dict[str, Any], out: list[tupl
                 issues: ParseIssues) -> None:
     where = f"line at byte {offset}"
     try:
-        obj = msgspec.json.decode(line)
+        obj = loads(line)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         issues.bad(where, f"invalid JSON ({exc})")
         return

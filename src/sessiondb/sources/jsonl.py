@@ -9,11 +9,15 @@ in memory, so any file is read in bounded memory.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import msgspec
 
 from ..timeutil import parse_timestamp_ms
 
@@ -48,7 +52,7 @@ class LineReader:
         self.oversized: list[int] = []
 
     def __iter__(self) -> Iterator[tuple[bytes, int]]:
-        with open(self.path, "rb") as handle:
+        with open_regular(self.path) as handle:
             if self.start:
                 handle.seek(self.start)
             yield from self._lines(handle)
@@ -96,6 +100,49 @@ class LineReader:
             self.tail, self.tail_offset = b"", position
         else:
             self.tail, self.tail_offset = pending, pending_at
+
+
+TOO_DEEP = "JSON nested too deeply to decode"
+TOO_BIG = "JSON value too large to decode"
+
+
+def loads(data: bytes | str) -> Any:
+    """``msgspec.json.decode`` for untrusted bytes: JSON nested deeper than the decoder's
+    recursion limit, or a value too large for memory, raise ``msgspec.DecodeError`` like
+    any other malformed JSON (instead of RecursionError / MemoryError)."""
+    try:
+        return msgspec.json.decode(data)
+    except RecursionError:
+        raise msgspec.DecodeError(TOO_DEEP) from None
+    except MemoryError:
+        raise msgspec.DecodeError(TOO_BIG) from None
+
+
+def open_regular(path: str | os.PathLike[str]):
+    """Open ``path`` for reading if it is a regular file (symlinks followed), without ever
+    blocking: a FIFO, a device, a socket or a directory (maybe swapped in after a stat)
+    raises :class:`NotRegularFile` (an OSError) instead of hanging or streaming forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, f"not a regular file ({file_kind(mode)})", os.fspath(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class NotRegularFile(OSError):
+    """A path that names a FIFO, a device, a socket or a directory where a file was wanted."""
+
+
+def file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def prefix_hash(path: str | os.PathLike[str], offset: int) -> str:

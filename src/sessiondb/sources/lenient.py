@@ -11,12 +11,14 @@ their JSON text, wrong-typed flags dropped) and the line is kept.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Generic, TypeVar
 
 import msgspec
 from msgspec import inspect as mi
 
 from .content import as_text
+from .jsonl import TOO_BIG as _TOO_BIG, TOO_DEEP as _TOO_DEEP
 
 T = TypeVar("T")
 
@@ -27,16 +29,44 @@ class LineError(Exception):
     """The line cannot be used at all (not JSON, not an object, undecodable)."""
 
 
+# Subtrees nested deeper than this are cut from a whole document that cannot otherwise be
+# decoded (``salvage_deep``): far deeper than any session format, far below the stack.
+SALVAGE_DEPTH = 64
+
+
 class LenientDecoder(Generic[T]):
     """``decode(data) -> (value, problem)``: ``problem`` is None for a clean line, else the
     text of what had to be coerced. Raises :class:`LineError` for unusable lines."""
 
-    def __init__(self, struct_type: type[T]) -> None:
+    def __init__(self, struct_type: type[T], *, salvage_deep: bool = False) -> None:
+        """``salvage_deep``: for whole documents (a chat file holding every message), cut
+        subtrees nested too deeply to decode and keep the rest, instead of losing it all."""
         self._type = struct_type
         self._typed = msgspec.json.Decoder(struct_type)
         self._info = mi.type_info(struct_type)
+        self._salvage_deep = salvage_deep
 
     def decode(self, data: bytes | str) -> tuple[T, str | None]:
+        """Any exception a decoder can raise on hostile bytes (deep nesting, a value too
+        large for memory, huge numbers) is a :class:`LineError`: one bad line."""
+        try:
+            return self._decode(data)
+        except RecursionError:
+            if not self._salvage_deep:
+                raise LineError(_TOO_DEEP) from None
+        except MemoryError:
+            raise LineError(_TOO_BIG) from None
+        except (ValueError, OverflowError) as exc:
+            raise LineError(f"cannot decode: {type(exc).__name__}: {exc}") from None
+        cut, count = cut_deep(data, SALVAGE_DEPTH)
+        try:
+            value, problem = self._decode(cut)
+        except (RecursionError, MemoryError, ValueError, OverflowError):
+            raise LineError(_TOO_DEEP) from None
+        note = f"{count} value(s) nested deeper than {SALVAGE_DEPTH} levels dropped"
+        return value, f"{note}; {problem}" if problem else note
+
+    def _decode(self, data: bytes | str) -> tuple[T, str | None]:
         try:
             return self._typed.decode(data), None
         except msgspec.ValidationError as exc:
@@ -69,7 +99,7 @@ class LenientDecoder(Generic[T]):
         if not isinstance(obj, dict):
             raise LineError(f"not a JSON object ({type(obj).__name__})")
         cleaned = json.dumps(obj, ensure_ascii=False).encode("utf-8", "replace")
-        value, problem = self.decode(cleaned)
+        value, problem = self._decode(cleaned)
         note = "invalid surrogate escape replaced"
         return value, f"{note}; {problem}" if problem else note
 
@@ -79,6 +109,8 @@ class LenientDecoder(Generic[T]):
             return msgspec.convert(obj, self._type), None
         except msgspec.ValidationError as exc:
             problem = str(exc)
+        except RecursionError:
+            raise LineError(_TOO_DEEP) from None
         if not isinstance(obj, dict):
             raise LineError(f"not a JSON object ({type(obj).__name__})")
         ok, fixed = _coerce(obj, self._info)
@@ -88,6 +120,39 @@ class LenientDecoder(Generic[T]):
             return msgspec.convert(fixed, self._type), f"kept leniently: {problem}"
         except msgspec.ValidationError:
             raise LineError(problem) from None
+
+
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def cut_deep(data: bytes | str, max_depth: int) -> tuple[bytes, int]:
+    """``data`` with every array or object nested deeper than ``max_depth`` replaced by
+    ``null``, and how many were replaced. Brackets inside strings are not counted. Only
+    used after a decode failed for depth, so it may be slow."""
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    out: list[bytes] = []
+    depth, copied, cut_from, count = 0, 0, -1, 0
+    for match in _TOKEN.finditer(raw):
+        token = match.group()
+        if token[:1] == b'"':
+            continue
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth == max_depth + 1:
+                cut_from = match.start()
+        else:
+            if depth == max_depth + 1 and cut_from >= 0:
+                out.append(raw[copied:cut_from])
+                out.append(b"null")
+                copied, cut_from = match.end(), -1
+                count += 1
+            depth -= 1
+    if cut_from >= 0:   # unterminated: cut to the end, the decoder reports what remains
+        out.append(raw[copied:cut_from])
+        out.append(b"null")
+        copied, count = len(raw), count + 1
+    out.append(raw[copied:])
+    return b"".join(out), count
 
 
 def _reject_constant(name: str) -> Any:

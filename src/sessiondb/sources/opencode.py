@@ -33,6 +33,7 @@ from typing import Any
 import apsw
 import msgspec
 
+from .jsonl import loads
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
@@ -238,10 +239,10 @@ def _read_json(path: str | os.PathLike[str]) -> Any:
     if len(data) > MAX_PART_BYTES:
         return None
     try:
-        return msgspec.json.decode(data)
+        return loads(data)
     except (msgspec.DecodeError, UnicodeDecodeError):
         try:
-            return msgspec.json.decode(data.decode("utf-8", "replace"))
+            return loads(data.decode("utf-8", "replace"))
         except msgspec.DecodeError:
             return None
 
@@ -384,7 +385,7 @@ def _row_info(row: dict[str, Any]) -> dict[str, Any]:
 def _decode(data: Any) -> Any:
     if isinstance(data, (bytes, str)):
         try:
-            return msgspec.json.decode(data)
+            return loads(data)
         except (msgspec.DecodeError, UnicodeDecodeError):
             return None
     return None

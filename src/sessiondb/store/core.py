@@ -168,13 +168,16 @@ class Store:
                 return
             if self._config.read_only:
                 raise ReadOnlyError(f"{self.path} was opened read-only; writes are refused")
+            # A transaction left open by a failed rollback (the disk went away while it
+            # ran): end it now, or every later BEGIN would fail and the handle be stuck.
+            _rollback(conn)
             with sqlite_errors("cannot start a write transaction"):
                 conn.execute("BEGIN IMMEDIATE")
             self._write_depth = 1
             try:
-                self._fence.check(conn)
-                first_new_id = _next_message_id(conn)
                 try:
+                    self._fence.check(conn)
+                    first_new_id = _next_message_id(conn)
                     yield conn
                     if self.has_cjk_index:
                         cjk_index.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE)
@@ -182,6 +185,8 @@ class Store:
                 except apsw.Error as exc:
                     raise translate(exc) from exc
             except BaseException:
+                # Any error leaves the handle as it was before the transaction: SQLite may
+                # already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR), so check.
                 _rollback(conn)
                 raise
             finally:

@@ -139,6 +139,7 @@ class Ingest:
         if big:
             conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (_FTS_HASH_BYTES,))
+        done = False
         try:
             try:
                 conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", rows)
@@ -171,10 +172,15 @@ class Ingest:
                     "RETURNING messages.id", (sessions,)).fetchall()
                 retimed.update(str(sid) for _, sid in moved)
                 updated = len({mid for mid, _ in moved} | {mid for (mid,) in changed})
+            done = True
             return inserted, updated
         finally:
-            conn.execute("DELETE FROM temp.sessiondb_ingest")
-            if big:
+            # Cleanup on success only: after an error the rollback undoes the staged rows and
+            # the FTS5 setting, and a statement here could hide the error that caused it (or,
+            # once SQLite rolled back by itself, write outside the transaction).
+            if done:
+                conn.execute("DELETE FROM temp.sessiondb_ingest")
+            if done and big:
                 conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)",
                              (_FTS_DEFAULT_HASH_BYTES,))
 

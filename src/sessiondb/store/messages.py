@@ -116,12 +116,13 @@ class Messages:
         except UnicodeEncodeError as exc:
             conn.execute("DELETE FROM temp.sessiondb_stage")
             raise InvalidArgument(f"message text is not valid Unicode: {exc.reason}") from exc
-        try:
-            conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
-                         "FROM temp.sessiondb_stage WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
-            return conn.changes()
-        finally:
-            conn.execute("DELETE FROM temp.sessiondb_stage")
+        conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
+                     "FROM temp.sessiondb_stage WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
+        inserted = conn.changes()
+        # On success only: after an error the rollback empties the stage, and a statement
+        # here would hide the error that caused it.
+        conn.execute("DELETE FROM temp.sessiondb_stage")
+        return inserted
 
     def scan_session_incremental(self, session_id: str, project_id: int,
                                  messages: Iterable[MessageInput]) -> int:
