@@ -125,6 +125,13 @@ class RemoteArchive:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
 
+    def _aggregate(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> TupleRow:
+        """The row of an aggregate query (``count(*)`` and the like), which always has one."""
+        row = self._one(sql, params)
+        if row is None:
+            raise MirrorError(f"the mirror returned no row for an aggregate query ({redact(self.url)})")
+        return row
+
     # ------------------------------------------------------------------ machines and stats
     def machines(self) -> list[MachineInfo]:
         rows = self._rows(
@@ -135,7 +142,7 @@ class RemoteArchive:
 
     def get_stats(self, machine: str | None = None) -> Stats:
         where, params = ("WHERE machine = %s", (machine,)) if machine else ("", ())
-        counts = [self._one(f"SELECT count(*) FROM {table} {where}", params)[0]  # type: ignore[index]
+        counts = [self._aggregate(f"SELECT count(*) FROM {table} {where}", params)[0]
                   for table in ("projects", "sessions", "messages")]
         return Stats(*counts)
 
@@ -374,13 +381,13 @@ class RemoteArchive:
         for term in terms:
             counts.append("count(*) FILTER (WHERE strpos(m.search_text, %s) > 0)")
             params.append(term_needle(term))
-        row = self._one(
+        row = self._aggregate(
             f"SELECT count(*), COALESCE(avg(m.token_count), 1), {', '.join(counts)}, "
             "(SELECT COALESCE(max(id), 0) FROM messages) "
             "FROM (SELECT * FROM messages ORDER BY id DESC LIMIT %s) m "
             "LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
             "LEFT JOIN projects p ON p.id = s.project_id", [*params, SAMPLE_ROWS])
-        rows, average, matches, candidates, *per_term, documents = row  # type: ignore[misc]
+        rows, average, matches, candidates, *per_term, documents = row
         scale = max(documents, rows, 1) / max(rows, 1)
         return _Sample(rows, float(average) or 1.0, matches, candidates, [round(n * scale) for n in per_term],
                        max(documents, rows, 1))
