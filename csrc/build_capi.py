@@ -32,15 +32,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = ROOT / "include" / "sessiondb.h"
+# The upstream ABI as ETerm's plugins use it; served by the same library (see its top comment).
+UPSTREAM_HEADER = ROOT / "include" / "ai_cli_session_db.h"
 GLUE = ROOT / "csrc" / "sessiondb_glue.c"
 PACKAGE = ROOT / "src" / "sessiondb"
 MODULE_NAME = "_sessiondb_cffi"
 LIBRARY_NAME = "sessiondb"
+# ETerm's module map links "ai_cli_session_db": the library is also installed under that name.
+UPSTREAM_LIBRARY_NAME = "ai_cli_session_db"
 BEGIN_MARK = "@@SESSIONDB_API_BEGIN@@"
 END_MARK = "@@SESSIONDB_API_END@@"
 
 # Status returned by an entry point when the interpreter cannot start.
-_FAILURE_RETURNS = {"enum SessionDbError": "Unknown", "void": ""}
+_FAILURE_RETURNS = {"enum SessionDbError": "Unknown", "void": "", "bool": "false"}
+# Exported function names: the library's prefix, and the upstream agent client's.
+FUNCTION_NAME = r"(?:session_db|agent_client)_\w+"
 
 INIT_CODE = r'''
 def _sessiondb_bootstrap():
@@ -134,7 +140,7 @@ def read_api(header_text: str) -> Api:
             if statement.startswith("typedef") or "{" in statement:
                 types.append(statement + ";")
                 continue
-            match = re.fullmatch(r"(.+?)\s*\b(session_db_\w+)\s*\((.*)\)", statement)
+            match = re.fullmatch(rf"(.+?)\s*\b({FUNCTION_NAME})\s*\((.*)\)", statement)
             if not match:
                 raise SystemExit(f"{HEADER}: cannot read declaration {statement!r}")
             prototypes.append(Prototype(match.group(2), normalise_type(match.group(1)), match.group(3)))
@@ -143,7 +149,7 @@ def read_api(header_text: str) -> Api:
 
 def c_implemented(glue_text: str) -> set[str]:
     """Functions the glue defines itself (``SDB_API <type> session_db_x(...) {``)."""
-    return set(re.findall(r"^SDB_API\b[^;{(]*?\b(session_db_\w+)\s*\(", glue_text, flags=re.M))
+    return set(re.findall(rf"^SDB_API\b[^;{{(]*?\b({FUNCTION_NAME})\s*\(", glue_text, flags=re.M))
 
 
 def python_implemented(api: Api, glue_text: str) -> list[Prototype]:
@@ -193,8 +199,24 @@ def read_version() -> str:
     return re.search(r'^__version__\s*=\s*"([^"]+)"', text, flags=re.M).group(1)
 
 
-def library_filename() -> str:
-    return f"lib{LIBRARY_NAME}.dylib" if sys.platform == "darwin" else f"lib{LIBRARY_NAME}.so"
+def library_filename(name: str = LIBRARY_NAME) -> str:
+    return f"lib{name}.dylib" if sys.platform == "darwin" else f"lib{name}.so"
+
+
+def install_link_name(outdir: Path) -> Path:
+    """``libai_cli_session_db`` beside ``libsessiondb``: a symlink (a copy where symlinks fail).
+
+    Either way a program linked through it records the library's soname / install name
+    (libsessiondb), so one process never loads two copies of the library.
+    """
+    alias = outdir / library_filename(UPSTREAM_LIBRARY_NAME)
+    if alias.is_symlink() or alias.exists():
+        alias.unlink()
+    try:
+        alias.symlink_to(library_filename())
+    except OSError:
+        shutil.copyfile(outdir / library_filename(), alias)
+    return alias
 
 
 def make_builder(link_libpython: bool = True):
@@ -278,10 +300,13 @@ def build(outdir: str | os.PathLike[str], tmpdir: str | os.PathLike[str] | None 
     }, indent=2) + "\n", encoding="utf-8")
     include = outdir.parent / "include"
     include.mkdir(exist_ok=True)
-    header_copy = include / HEADER.name
-    shutil.copyfile(HEADER, header_copy)
+    copies = []
+    for header in (HEADER, UPSTREAM_HEADER):
+        copies.append(include / header.name)
+        shutil.copyfile(header, copies[-1])
+    alias = install_link_name(outdir)
     pc = write_pkgconfig(outdir / "pkgconfig", read_version(), link_libpython)
-    return [str(built), str(info), str(header_copy), str(pc)]
+    return [str(built), str(alias), str(info), *map(str, copies), str(pc)]
 
 
 def write_pkgconfig(directory: str | os.PathLike[str], version: str, link_libpython: bool = True) -> Path:

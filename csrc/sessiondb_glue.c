@@ -253,9 +253,82 @@ SDB_API void session_db_free_collect_result(struct CollectResultC *result)
     free(result);
 }
 
+static void sdb_free_relation_fields(struct SessionRelationC *r)
+{
+    free(r->parent_session_id);
+    free(r->child_session_id);
+    free(r->relation_type);
+    free(r->source);
+}
+
+SDB_API void session_db_free_session_relations(struct SessionRelationArray *array)
+{
+    if (!array)
+        return;
+    for (uintptr_t i = 0; array->data && i < array->len; i++)
+        sdb_free_relation_fields(&array->data[i]);
+    free(array->data);
+    free(array);
+}
+
+SDB_API void session_db_free_session_relation(struct SessionRelationC *relation)
+{
+    if (!relation)
+        return;
+    sdb_free_relation_fields(relation);
+    free(relation);
+}
+
+SDB_API void session_db_v2_free_sessions(struct SessionDbSessionV2Array *array)
+{
+    if (!array)
+        return;
+    for (uintptr_t i = 0; array->data && i < array->len; i++) {
+        free(array->data[i].session_id);
+        free(array->data[i].session_type);
+        free(array->data[i].source);
+    }
+    free(array->data);
+    free(array);
+}
+
+static void sdb_free_session_meta_v2_fields(struct SessionDbSessionMetaV2 *m)
+{
+    free(m->id);
+    free(m->project_path);
+    free(m->project_name);
+    free(m->encoded_dir_name);
+    free(m->session_path);
+    free(m->last_message_type);
+    free(m->last_message_preview);
+}
+
+SDB_API void session_db_v2_free_session_meta_list(struct SessionDbSessionMetaV2Array *array)
+{
+    if (!array)
+        return;
+    for (uintptr_t i = 0; array->data && i < array->len; i++)
+        sdb_free_session_meta_v2_fields(&array->data[i]);
+    free(array->data);
+    free(array);
+}
+
+SDB_API void session_db_v2_free_session_meta(struct SessionDbSessionMetaV2 *session)
+{
+    if (!session)
+        return;
+    sdb_free_session_meta_v2_fields(session);
+    free(session);
+}
+
 /* ------------------------------------------------------------ constants */
 
 SDB_API const char *session_db_version(void)
+{
+    return SDB_VERSION;
+}
+
+SDB_API const char *agent_client_version(void)
 {
     return SDB_VERSION;
 }

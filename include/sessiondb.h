@@ -37,6 +37,9 @@
  */
 #ifndef CLAUDE_SESSION_DB_H
 #define CLAUDE_SESSION_DB_H
+#ifdef AI_CLI_SESSION_DB_H
+#error "sessiondb.h and ai_cli_session_db.h lay out some structs differently: include only one of them"
+#endif
 
 #pragma once
 
@@ -84,9 +87,22 @@ typedef enum SessionDbError {
     CoordinationError = 4,
     /** This handle may not write: another writer owns the database, or it is read-only. */
     PermissionDenied = 5,
+    /** agent_client_connect could not open the database or join writer coordination. */
+    ConnectionFailed = 6,
+    /** An agent_client_* call on a client that is not connected (never, or after disconnect). */
+    NotConnected = 7,
+    /** An agent_client_* request could not be carried out (see last error). */
+    RequestFailed = 8,
+    /** Upstream: the agent program is missing. Never returned here (no separate agent). */
+    AgentNotFound = 9,
+    /** Upstream: the agent's runtime failed. Returned when a background thread cannot start. */
+    RuntimeError = 10,
     /** Anything else: out-of-range enum values, the interpreter could not start, ... */
     Unknown = 99
 } SessionDbError;
+
+/** The upstream ABI's name of the status type (ai_cli_session_db.h: `enum FfiError`). */
+typedef enum SessionDbError FfiError;
 
 /** Writer types, the `writer_type` argument of the coordination functions (addition). */
 typedef enum SessionDbWriterType {
@@ -327,6 +343,82 @@ typedef struct SessionDbSearchOptions {
     /** Snippet length in characters; 0 for the default (200). */
     uint32_t snippet_chars;
 } SessionDbSearchOptions;
+
+/** A parent/child link between two sessions (a subagent transcript or a child session
+ *  and the session that started it), from `sessions.meta.parent_session_id`.
+ *  `relation_type` is the child's session type ("subagent", ...); `source` the CLI
+ *  ("claude", "opencode", "gemini", ...); `created_at` when the child was first stored (ms). */
+typedef struct SessionRelationC {
+    char *parent_session_id;
+    char *child_session_id;
+    char *relation_type;
+    char *source;
+    int64_t created_at;
+} SessionRelationC;
+
+/** From session_db_get_children_sessions. Free with session_db_free_session_relations. */
+typedef struct SessionRelationArray {
+    struct SessionRelationC *data;
+    uintptr_t len;
+} SessionRelationArray;
+
+/** An in-process participant of writer coordination that collects the session files it
+ *  is told about (the agent_client_* functions). Opaque, like SessionDbHandle. */
+typedef struct AgentClientHandle AgentClientHandle;
+
+/*
+ * Layouts of the upstream ABI (ai_cli_session_db.h). Where that header lays out a
+ * struct differently from this one, the library exports the upstream layout under its
+ * own names: `struct SessionDbSessionV2` is ai_cli_session_db.h's `struct Session`,
+ * `struct SessionDbSessionMetaV2` its `struct SessionMetaC`, and the session_db_v2_*
+ * functions are the ones ai_cli_session_db.h binds its `session_db_list_sessions`,
+ * `session_db_free_sessions`, `session_db_list_session_metas`,
+ * `session_db_free_session_meta_list`, `session_db_find_latest_session` and
+ * `session_db_free_session_meta` to. The header a client is compiled against decides
+ * which layout it gets; both kinds of client share one library.
+ */
+
+/** A session row with its type and source. `session_type` is "main", "subagent", ...
+ *  (NULL when unknown); `source` the CLI ("claude", "codex", ...; NULL when unknown). */
+typedef struct SessionDbSessionV2 {
+    int64_t id;
+    char *session_id;
+    int64_t project_id;
+    int64_t message_count;
+    int64_t last_message_at;
+    char *session_type;
+    char *source;
+    int64_t created_at;
+    int64_t updated_at;
+} SessionDbSessionV2;
+
+/** From session_db_v2_list_sessions. Free with session_db_v2_free_sessions. */
+typedef struct SessionDbSessionV2Array {
+    struct SessionDbSessionV2 *data;
+    uintptr_t len;
+} SessionDbSessionV2Array;
+
+/** SessionMetaC with the session's last user or assistant message: its type ("user" or
+ *  "assistant"), a plain-text preview of at most 100 characters (then "..."), and its
+ *  time (ms; -1 when there is none, and then type and preview are NULL). */
+typedef struct SessionDbSessionMetaV2 {
+    char *id;
+    char *project_path;
+    char *project_name;
+    char *encoded_dir_name;
+    char *session_path;
+    int64_t file_mtime;
+    int64_t message_count;
+    char *last_message_type;
+    char *last_message_preview;
+    int64_t last_message_at;
+} SessionDbSessionMetaV2;
+
+/** From session_db_v2_list_session_metas. Free with session_db_v2_free_session_meta_list. */
+typedef struct SessionDbSessionMetaV2Array {
+    struct SessionDbSessionMetaV2 *data;
+    uintptr_t len;
+} SessionDbSessionMetaV2Array;
 
 /* ================================================================ connection */
 
@@ -835,6 +927,137 @@ void session_db_search_options_init(struct SessionDbSearchOptions *options);
 enum SessionDbError session_db_search(const struct SessionDbHandle *handle,
                                       const struct SessionDbSearchOptions *options,
                                       struct SearchResultArray **out_array);
+
+/* ========================================================== session relations */
+
+/**
+ * The sessions started by `parent_session_id` (subagent transcripts, child sessions),
+ * oldest first. Unknown sessions give an empty array.
+ * Ownership: `*out_array` is new; free it with session_db_free_session_relations.
+ * Errors: NullPointer, InvalidUtf8, DatabaseError.
+ */
+enum SessionDbError session_db_get_children_sessions(const struct SessionDbHandle *handle,
+                                                     const char *parent_session_id,
+                                                     struct SessionRelationArray **out_array);
+
+/**
+ * The session that started `child_session_id`: `*out_relation` = NULL when it has no
+ * parent (or is unknown).
+ * Ownership: a non-NULL `*out_relation` is new; free it with session_db_free_session_relation.
+ * Errors: NullPointer, InvalidUtf8, DatabaseError.
+ */
+enum SessionDbError session_db_get_parent_session(const struct SessionDbHandle *handle,
+                                                  const char *child_session_id,
+                                                  struct SessionRelationC **out_relation);
+
+/** Free a SessionRelationArray from session_db_get_children_sessions. NULL is a no-op. */
+void session_db_free_session_relations(struct SessionRelationArray *array);
+
+/** Free one SessionRelationC from session_db_get_parent_session. NULL is a no-op. */
+void session_db_free_session_relation(struct SessionRelationC *relation);
+
+/* ================================================ upstream layouts (see above) */
+
+/** session_db_list_sessions with SessionDbSessionV2 rows (type and source).
+ *  Ownership: free `*out_array` with session_db_v2_free_sessions. Errors: NullPointer, DatabaseError. */
+enum SessionDbError session_db_v2_list_sessions(const struct SessionDbHandle *handle,
+                                                int64_t project_id,
+                                                struct SessionDbSessionV2Array **out_array);
+
+/** Free a SessionDbSessionV2Array from session_db_v2_list_sessions. NULL is a no-op. */
+void session_db_v2_free_sessions(struct SessionDbSessionV2Array *array);
+
+/** session_db_list_session_metas with the last-message fields.
+ *  Ownership: free `*out_array` with session_db_v2_free_session_meta_list.
+ *  Errors: NullPointer, InvalidUtf8, DatabaseError. */
+enum SessionDbError session_db_v2_list_session_metas(const char *projects_path,
+                                                     const char *project_path,
+                                                     struct SessionDbSessionMetaV2Array **out_array);
+
+/** Free a SessionDbSessionMetaV2Array from session_db_v2_list_session_metas. NULL is a no-op. */
+void session_db_v2_free_session_meta_list(struct SessionDbSessionMetaV2Array *array);
+
+/** session_db_find_latest_session with the last-message fields.
+ *  Ownership: free a non-NULL `*out_session` with session_db_v2_free_session_meta.
+ *  Errors: NullPointer, InvalidUtf8, DatabaseError. */
+enum SessionDbError session_db_v2_find_latest_session(const char *projects_path,
+                                                      const char *project_path,
+                                                      uint64_t within_seconds,
+                                                      struct SessionDbSessionMetaV2 **out_session);
+
+/** Free one SessionDbSessionMetaV2 from session_db_v2_find_latest_session. NULL is a no-op. */
+void session_db_v2_free_session_meta(struct SessionDbSessionMetaV2 *session);
+
+/* ================================================================ agent client */
+
+/*
+ * The upstream ABI's agent client, without an agent: the client joins writer
+ * coordination itself, in this process, with its loop on a background thread of the
+ * library. While it is the Writer it collects every file it is told about at once;
+ * while it is a Reader it hands the path to the current Writer through a spool
+ * directory beside the database (`<db file>.requests/`), never writing the database
+ * itself, and the Writer collects it within its drain interval (50 ms). No call waits
+ * on another process: registration happens on the background thread.
+ */
+
+/**
+ * A new, unconnected client for `component`: "memexkit" joins as MemexKit (priority 2),
+ * "vlaudekit" as VlaudeKit (priority 2), any other name as a named writer of
+ * priority 1. `data_dir` (NULL: $CLAUDE_SESSION_DB_URL, else ~/.vimo/db/ai-cli-session.db)
+ * holds the database at `<data_dir>/db/ai-cli-session.db`. `agent_source_dir` is
+ * accepted and ignored (there is no agent program to deploy); it must be UTF-8 if given.
+ * Ownership: `*out_handle` is new; release it with agent_client_destroy.
+ * Errors: NullPointer, InvalidUtf8, RequestFailed (an empty name or directory).
+ */
+enum SessionDbError agent_client_create(const char *component,
+                                        const char *data_dir,
+                                        const char *agent_source_dir,
+                                        struct AgentClientHandle **out_handle);
+
+/** Disconnect (when connected) and release the handle. NULL, stale or unknown handles are a no-op. */
+void agent_client_destroy(struct AgentClientHandle *handle);
+
+/**
+ * Open the database and join writer coordination on a background thread (it registers
+ * there, so this returns in milliseconds). Connecting a connected client is a no-op.
+ * Ownership: nothing to free. Errors: NullPointer, ConnectionFailed, RuntimeError.
+ */
+enum SessionDbError agent_client_connect(struct AgentClientHandle *handle);
+
+/**
+ * Get the session file at `path` collected. As Writer: returns after its new lines are
+ * stored (an append costs milliseconds). As Reader (or before the first coordination
+ * round, which this waits for at most 250 ms): hands the path to the Writer and returns
+ * at once; the Writer stores it within its drain interval.
+ * Ownership: nothing to free. Errors: NullPointer, InvalidUtf8, NotConnected,
+ * RequestFailed (the file cannot be collected, the spool cannot be written).
+ */
+enum SessionDbError agent_client_notify_file_change(struct AgentClientHandle *handle, const char *path);
+
+/**
+ * Record the approval of the tool call `tool_call_id` (`status`: ApprovalStatusC 0..3,
+ * `resolved_at` in ms) the same way: at once as Writer, through the Writer as Reader.
+ * An approval whose tool call is not stored yet is kept and applied when it is (for
+ * up to 10 minutes). Ownership: nothing to free. Errors: NullPointer, InvalidUtf8,
+ * NotConnected, Unknown (status out of range), RequestFailed.
+ */
+enum SessionDbError agent_client_write_approve_result(struct AgentClientHandle *handle,
+                                                      const char *tool_call_id,
+                                                      enum ApprovalStatusC status,
+                                                      int64_t resolved_at);
+
+/** Whether the client is connected. False for NULL, stale or unknown handles. */
+bool agent_client_is_connected(const struct AgentClientHandle *handle);
+
+/**
+ * Leave writer coordination (a Writer releases the role at once, so a Reader elsewhere
+ * takes over) and close the database. Later calls fail with NotConnected until
+ * agent_client_connect. NULL, stale or unknown handles are a no-op.
+ */
+void agent_client_disconnect(struct AgentClientHandle *handle);
+
+/** The library's version, as the agent client's ("0.1.0"). Ownership: static; do not free. */
+const char *agent_client_version(void);
 
 /* @@SESSIONDB_API_END@@ */
 

@@ -117,8 +117,8 @@ def test_library_exports_only_the_api() -> None:
                          timeout=60, check=True).stdout
     exported = {line.split()[-1] for line in out.splitlines() if line.split()}
     header = (Path(__file__).resolve().parent.parent / "include" / "sessiondb.h").read_text(encoding="utf-8")
-    declared = set(re.findall(r"\b(session_db_\w+)\s*\(", re.sub(r"/\*.*?\*/", "", header, flags=re.S)))
-    assert {s for s in exported if s.startswith("session_db_")} == declared
+    declared = set(re.findall(r"\b((?:session_db|agent_client)_\w+)\s*\(", re.sub(r"/\*.*?\*/", "", header, flags=re.S)))
+    assert {s for s in exported if s.startswith(("session_db_", "agent_client_"))} == declared
     assert exported - declared <= {"PyInit__sessiondb_cffi"}, sorted(exported - declared)
 
 

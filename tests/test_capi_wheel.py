@@ -47,3 +47,18 @@ def test_wheel_installed_in_a_fresh_venv_works(tmp_path: Path) -> None:
     program = compile_c(C_DIR / "capi_all.c", tmp_path / "capi_all", python=python)
     env["CLAUDE_PROJECTS_PATH"] = str(root)
     run([str(program), str(tmp_path / "db" / "all.db"), str(root), str(session)], env=env, timeout=180)
+
+    # The upstream ABI ships in the wheel too: its header and the library under ETerm's name.
+    includedir = Path(subprocess.run([python, "-m", "sessiondb", "--includedir"], capture_output=True, text=True,
+                                     timeout=60, check=True).stdout.strip())
+    assert (includedir / "ai_cli_session_db.h").is_file()
+    alias = library.parent / library.name.replace("libsessiondb", "libai_cli_session_db")
+    assert alias.is_file(), sorted(p.name for p in library.parent.iterdir())
+    upstream = compile_c(C_DIR / "upstream_api.c", tmp_path / "upstream_api", python=python)
+    subagent = root / "-work-demo" / "abc" / "subagents" / "agent-sub1.jsonl"
+    subagent.parent.mkdir(parents=True)
+    subagent.write_text('{"uuid": "s-1", "type": "user", "cwd": "/work/demo", "sessionId": "abc", "agentId": "sub1", '
+                        '"isSidechain": true, "timestamp": "2026-01-20T10:00:02.000Z", '
+                        '"message": {"role": "user", "content": "review the heartbeat"}}\n', encoding="utf-8")
+    run([str(upstream), "all", str(tmp_path / "agent-data"), str(root), str(session), str(subagent)], env=env,
+        timeout=180)

@@ -11,7 +11,8 @@ the code has to follow. The layers, bottom up:
     coordination  who may write; the fence the store runs
     collector     sources -> store; session_files: sources read without a database
     db            SessionDB, the facade that composes store, search, coordination
-    api           the package root ``sessiondb``, ``watch`` and ``archive`` (opens a file or a mirror)
+    api           the package root ``sessiondb``, ``watch``, ``archive`` (opens a file or a mirror),
+                  ``agent_client`` and its ``handoff`` spool
     faces         capi, cli, viewer, mcp, mirror: each over the layers below, never another face
 
 A face may also be launched by name (``cli`` finds the other faces' subcommands with
@@ -47,7 +48,8 @@ def layer_of(module: str) -> str:
     parts = module.split(".")
     if module in FOUNDATION:
         return "foundation"
-    if module in ("sessiondb", "sessiondb.watch", "sessiondb.archive"):
+    if module in ("sessiondb", "sessiondb.watch", "sessiondb.archive", "sessiondb.agent_client",
+                  "sessiondb.handoff"):
         return "api"
     if module == "sessiondb.__main__":   # ``python -m sessiondb``: the command line
         return "face"

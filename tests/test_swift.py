@@ -169,3 +169,42 @@ def test_missing_toolchain_skips_or_fails_as_configured(monkeypatch: pytest.Monk
     monkeypatch.setenv("SESSIONDB_REQUIRE_SWIFT", "1")
     with pytest.raises(pytest.fail.Exception, match="SESSIONDB_REQUIRE_SWIFT=1"):
         require_swift()
+
+
+UPSTREAM_CLIENTS = SWIFT_DIR / "UpstreamClients"
+
+
+def test_a_swift_client_of_each_header_runs_without_library_path(tmp_path: Path) -> None:
+    """swift/UpstreamClients: one client per header calls every upstream function, with the
+    agent client end to end. Built by plain `swift build` (no rpath flag) and run without
+    LD_LIBRARY_PATH: `python -m sessiondb --link-library` puts the library beside the
+    executables, where SwiftPM's rpath ($ORIGIN) finds it."""
+    require_swift()
+    env, _ = swift_env()
+    env.pop("LD_LIBRARY_PATH")
+    bin_dir = build_product(UPSTREAM_CLIENTS, tmp_path / "build", env, [])
+    for name in ("libsessiondb.so", "libai_cli_session_db.so"):   # from an earlier run
+        (bin_dir / name).unlink(missing_ok=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    run_env = {**env, "HOME": str(work), "CLAUDE_PROJECTS_PATH": str(work / "projects"),
+               "CODEX_HOME": str(work / "none"), "CODEX_PATH": str(work / "none"),
+               "OPENCODE_PATH": str(work / "none"), "XDG_DATA_HOME": str(work / "none"),
+               "GEMINI_TMP_PATH": str(work / "none"), "CLAUDE_CONFIG_DIR": str(work / "none")}
+    if sys.platform.startswith("linux"):
+        unlinked = subprocess.run([str(bin_dir / "UpstreamHeaderClient"), str(work)], env=run_env,
+                                  capture_output=True, text=True, timeout=120)
+        assert unlinked.returncode != 0 and "libsessiondb" in unlinked.stderr, unlinked
+    linked = subprocess.run([sys.executable, "-m", "sessiondb", "--link-library", str(bin_dir)], capture_output=True,
+                            text=True, timeout=60, check=True).stdout.split()
+    assert [Path(p).name for p in linked] == ["libsessiondb.so", "libai_cli_session_db.so"] or sys.platform == "darwin"
+    for client in ("UpstreamHeaderClient", "SessionDBHeaderClient"):
+        client_work = work / client
+        client_work.mkdir()
+        client_env = {**run_env, "CLAUDE_PROJECTS_PATH": str(client_work / "projects")}
+        ran = subprocess.run([str(bin_dir / client), str(client_work)], env=client_env, capture_output=True,
+                             text=True, timeout=300)
+        assert ran.returncode == 0, f"{client}: exit {ran.returncode}\n{ran.stdout}\n{ran.stderr[-10000:]}"
+        summary = re.search(r"^(\d+) passed, (\d+) failed$", ran.stdout, re.M)
+        assert summary and int(summary.group(2)) == 0 and int(summary.group(1)) >= 70, ran.stdout
+        assert re.search(r"^writer_notify_ms \d", ran.stdout, re.M), ran.stdout

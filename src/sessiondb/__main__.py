@@ -4,6 +4,7 @@
     python -m sessiondb --libdir             # directory of libsessiondb.so
     python -m sessiondb --includedir         # directory of sessiondb.h
     python -m sessiondb --pkgconfigdir       # for PKG_CONFIG_PATH (pkg-config name: sessiondb)
+    python -m sessiondb --link-library DIR   # symlinks to the library in DIR (beside an executable)
 
 With none of these flags it runs the ``sessiondb`` command.
 """
@@ -60,8 +61,44 @@ def answer(flag: str) -> str:
             "--cflags": cflags(), "--libs": libs()}[flag]
 
 
+LIBRARY_NAMES = ("sessiondb", "ai_cli_session_db")
+
+
+def link_library(directory: str) -> list[Path]:
+    """Symlinks ``libsessiondb`` and ``libai_cli_session_db`` in ``directory`` to the installed library.
+
+    Where the loader looks beside the executable (SwiftPM links executables with the
+    rpath ``$ORIGIN`` on Linux, ``@loader_path`` on macOS), this is all a program needs
+    to find the library without ``LD_LIBRARY_PATH``. Symlinks, not copies: the library
+    finds its Python package from its real location.
+    """
+    suffix = ".dylib" if sys.platform == "darwin" else ".so"
+    target = (LIBDIR / f"libsessiondb{suffix}").resolve()
+    if not target.is_file():
+        raise FileNotFoundError(f"{target} is not built (pip install .)")
+    made = []
+    for name in LIBRARY_NAMES:
+        link = Path(directory) / f"lib{name}{suffix}"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+        made.append(link)
+    return made
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--link-library"]:
+        if len(args) != 2 or not Path(args[1]).is_dir():
+            print("usage: python -m sessiondb --link-library DIR   (DIR must exist)", file=sys.stderr)
+            return 2
+        try:
+            for link in link_library(args[1]):
+                print(link)
+        except OSError as exc:
+            print(f"cannot link the library into {args[1]}: {exc}", file=sys.stderr)
+            return 3
+        return 0
     asked = [a for a in args if a in _FLAGS]
     if asked:
         unknown = [a for a in args if a not in _FLAGS]

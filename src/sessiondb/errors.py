@@ -54,5 +54,9 @@ class ConflictError(DatabaseError):
     """The change would break existing rows (deleting a project that still has sessions, ...)."""
 
 
+class NotConnectedError(SessionDBError):
+    """An :class:`~sessiondb.agent_client.AgentClient` call before ``connect`` or after ``disconnect``."""
+
+
 class RemoteError(SessionDBError):
     """A remote archive (the PostgreSQL mirror) cannot be reached or used."""

@@ -37,6 +37,9 @@ from .timeutil import now_ms
 
 # Lines read from the top of a session file when looking for its cwd.
 _CWD_LINES = 10
+# Lines that may hold the last user or assistant message, kept while a file is read.
+_TAIL_CANDIDATES = 32
+PREVIEW_CHARS = 100
 # Records before a file's first timed record held back while waiting for its time.
 _MAX_WAITING = 64
 _SUFFIX = claude.EXTENSION
@@ -60,6 +63,11 @@ class SessionMeta:
     session_path: str | None
     file_mtime: int | None
     message_count: int | None
+    # The last user or assistant message (with ``last_message=True``): "user" or
+    # "assistant", a one-line plain-text preview, its time in ms.
+    last_message_type: str | None = None
+    last_message_preview: str | None = None
+    last_message_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,14 +271,18 @@ def list_file_projects(projects_path: str | os.PathLike[str] | None = None,
     return projects[:limit] if limit else projects
 
 
-def _meta(sid: str, st: os.stat_result, path: Path, encoded: str) -> SessionMeta:
-    """One session's meta: the cwd of its first user line and its count of non-blank lines."""
+def _meta(sid: str, st: os.stat_result, path: Path, encoded: str, last_message: bool = False) -> SessionMeta:
+    """One session's meta: the cwd of its first user line and its count of non-blank lines
+    (and, with ``last_message``, its last user or assistant message)."""
     cwd, lines = None, 0
+    tail: collections.deque[tuple[bytes, int]] = collections.deque(maxlen=_TAIL_CANDIDATES)
     try:
-        for line, _ in LineReader(path):
+        for line, end in LineReader(path):
             if not line or line.isspace():
                 continue
             lines += 1
+            if last_message and (b'"user"' in line or b'"assistant"' in line):
+                tail.append((line, end - len(line) - 1))
             if cwd is None and b'"user"' in line and b'"cwd"' in line:
                 try:
                     entry, _ = claude.DECODER.decode(line)
@@ -280,13 +292,45 @@ def _meta(sid: str, st: os.stat_result, path: Path, encoded: str) -> SessionMeta
                     pass
     except OSError:
         return SessionMeta(sid, "", None, encoded, str(path), st.st_mtime_ns // 1_000_000, None)
-    return SessionMeta(sid, cwd or "", project_name_of(cwd), encoded, str(path), st.st_mtime_ns // 1_000_000, lines)
+    last = _last_dialogue_message(path, st, tail) if tail else None
+    return SessionMeta(sid, cwd or "", project_name_of(cwd), encoded, str(path), st.st_mtime_ns // 1_000_000, lines,
+                       *(last or (None, None, None)))
+
+
+def preview_of(record: MessageRecord) -> str:
+    """One line of plain text: the message's words, or the tool it calls; 100 characters, then "..."."""
+    text = " ".join(record.content_text.split())
+    if not text and record.tool_name:
+        text = f"[Tool: {record.tool_name}]"
+    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
+
+
+def _last_dialogue_message(path: Path, st: os.stat_result,
+                           lines: collections.deque[tuple[bytes, int]]) -> tuple[str, str, int] | None:
+    """(type, preview, time) of the last user or assistant message among the candidate lines."""
+    unit = claude.SOURCE.stat_unit(str(path), st=st, context={"session_id": path.name[:-len(_SUFFIX)]})
+    if unit is None:
+        return None
+    parser = claude.SOURCE.line_parser(unit)
+    for line, offset in lines:
+        try:
+            parser.feed(line, offset)
+        except Exception:  # noqa: BLE001 - a bad line is skipped, never fatal
+            continue
+    found = None
+    for record in parser.take_messages():
+        if record.type in (MessageType.USER, MessageType.ASSISTANT):
+            preview = preview_of(record)
+            if preview:
+                found = (record.type.value, preview, record.timestamp)
+    return found
 
 
 def list_session_metas(projects_path: str | os.PathLike[str] | None = None, project_path: str | None = None,
-                       include_agents: bool = False) -> list[SessionMeta]:
+                       include_agents: bool = False, last_message: bool = False) -> list[SessionMeta]:
     """Session files (subagent transcripts only with ``include_agents``), newest first,
-    optionally only those whose first user line records ``project_path`` as its cwd."""
+    optionally only those whose first user line records ``project_path`` as its cwd.
+    ``last_message`` also fills the ``last_message_*`` fields."""
     root = _root(projects_path)
     projects = _project_dirs(root)
     if project_path is not None and (root / encode_project_path(project_path)).is_dir():
@@ -294,7 +338,7 @@ def list_session_metas(projects_path: str | os.PathLike[str] | None = None, proj
     metas = []
     for project in projects:
         for sid, st, path in _session_files(project, include_agents):
-            meta = _meta(sid, st, path, project.name)
+            meta = _meta(sid, st, path, project.name, last_message)
             if project_path is None or meta.project_path == project_path:
                 metas.append(meta)
     metas.sort(key=lambda m: (m.file_mtime is None, -(m.file_mtime or 0)))
@@ -302,7 +346,7 @@ def list_session_metas(projects_path: str | os.PathLike[str] | None = None, proj
 
 
 def find_latest_session(projects_path: str | os.PathLike[str] | None, project_path: str,
-                        within_seconds: int | None = None) -> SessionMeta | None:
+                        within_seconds: int | None = None, last_message: bool = False) -> SessionMeta | None:
     """The most recently modified session of a project; None if there is none, or if it
     is older than ``within_seconds`` (None or 0: no limit). Reads one file, not all."""
     root = _root(projects_path)
@@ -314,7 +358,7 @@ def find_latest_session(projects_path: str | os.PathLike[str] | None, project_pa
     for _, sid, st, path, project in candidates:
         if claude.first_cwd(path, user_only=True, max_lines=1_000_000) != project_path:
             continue
-        meta = _meta(sid, st, path, project.name)
+        meta = _meta(sid, st, path, project.name, last_message)
         if within_seconds and meta.file_mtime and now_ms() - meta.file_mtime > within_seconds * 1000:
             return None
         return meta

@@ -95,6 +95,7 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._coordinator: Any = None
         self._catch_up = threading.Event()
+        self._spool: Any = None   # sessiondb.handoff.RequestSpool, made on first use
         self._last_reconcile = 0.0
         self._retry_delay = 0.0
         self._retry_at: float | None = None
@@ -256,6 +257,26 @@ class Watcher:
         if force or due or self._catch_up.is_set():
             self._catch_up.clear()
             self.reconcile()
+        self.drain_requests()
+
+    def drain_requests(self) -> None:
+        """Carry out what Readers handed to the Writer (:mod:`sessiondb.handoff`), while Writer."""
+        if self._coordinator is None or not self._may_write():
+            return
+        from .handoff import RequestSpool
+        if self._spool is None:
+            self._spool = RequestSpool(self.db.path)
+        with self._lock:
+            try:
+                result = self._spool.drain(self.db)
+            except SessionDBError as exc:
+                self.stats.errors += 1
+                self.stats.last_error = str(exc)
+                return
+        self.stats.messages_inserted += result.messages_inserted
+        if result.errors:
+            self.stats.errors += len(result.errors)
+            self.stats.last_error = result.errors[-1]
 
     @property
     def running(self) -> bool:

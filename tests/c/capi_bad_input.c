@@ -72,6 +72,13 @@ static void handle_checks(SessionDbHandle *h, int code)
     CHECK_RC(session_db_checkpoint(h, 0, &i64, &i64), code);
     CHECK_RC(session_db_integrity_check(h, true, &flag, &text), code);
     CHECK_RC(session_db_search(h, &options, &hits), code);
+    SessionRelationArray *children = SENTINEL;
+    SessionRelationC *parent = SENTINEL;
+    SessionDbSessionV2Array *sessions_v2 = SENTINEL;
+    CHECK_RC(session_db_get_children_sessions(h, "s", &children), code);
+    CHECK_RC(session_db_get_parent_session(h, "s", &parent), code);
+    CHECK_RC(session_db_v2_list_sessions(h, 1, &sessions_v2), code);
+    CHECK(children == SENTINEL && parent == SENTINEL && sessions_v2 == SENTINEL, "relations untouched");
     CHECK(i32 == 42 && i64 == 42 && count == 42 && flag && text == SENTINEL && projects == SENTINEL &&
           sessions == SENTINEL && messages == SENTINEL && hits == SENTINEL && collected == SENTINEL,
           "out-parameters untouched on failure");
@@ -195,6 +202,98 @@ static void invalid_utf8(SessionDbHandle *db)
     CHECK(infos == SENTINEL && metas == SENTINEL && meta == SENTINEL && page == SENTINEL, "untouched");
 }
 
+/* Relations and the upstream layouts: NULL, invalid UTF-8. */
+static void upstream_functions(SessionDbHandle *db)
+{
+    SessionRelationArray *children = SENTINEL;
+    SessionRelationC *parent = SENTINEL;
+    SessionDbSessionMetaV2Array *metas = SENTINEL;
+    SessionDbSessionMetaV2 *meta = SENTINEL;
+    CHECK_RC(session_db_get_children_sessions(db, NULL, &children), NullPointer);
+    CHECK_RC(session_db_get_children_sessions(db, "s", NULL), NullPointer);
+    CHECK_RC(session_db_get_children_sessions(db, BAD_UTF8, &children), InvalidUtf8);
+    CHECK_RC(session_db_get_parent_session(db, NULL, &parent), NullPointer);
+    CHECK_RC(session_db_get_parent_session(db, "s", NULL), NullPointer);
+    CHECK_RC(session_db_get_parent_session(db, BAD_UTF8, &parent), InvalidUtf8);
+    CHECK_RC(session_db_v2_list_sessions(db, 1, NULL), NullPointer);
+    CHECK_RC(session_db_v2_list_session_metas(NULL, NULL, NULL), NullPointer);
+    CHECK_RC(session_db_v2_list_session_metas(BAD_UTF8, NULL, &metas), InvalidUtf8);
+    CHECK_RC(session_db_v2_list_session_metas(NULL, BAD_UTF8, &metas), InvalidUtf8);
+    CHECK_RC(session_db_v2_find_latest_session(NULL, NULL, 0, &meta), NullPointer);
+    CHECK_RC(session_db_v2_find_latest_session(NULL, "/p", 0, NULL), NullPointer);
+    CHECK_RC(session_db_v2_find_latest_session(NULL, BAD_UTF8, 0, &meta), InvalidUtf8);
+    CHECK(children == SENTINEL && parent == SENTINEL && metas == SENTINEL && meta == SENTINEL, "untouched");
+    session_db_free_session_relations(NULL);
+    session_db_free_session_relation(NULL);
+    session_db_v2_free_sessions(NULL);
+    session_db_v2_free_session_meta_list(NULL);
+    session_db_v2_free_session_meta(NULL);
+}
+
+/* Every agent_client_* call on a handle that is not a live agent client. */
+static void agent_handle_checks(AgentClientHandle *a)
+{
+    CHECK_RC(agent_client_connect(a), NullPointer);
+    CHECK_RC(agent_client_notify_file_change(a, "/p.jsonl"), NullPointer);
+    CHECK_RC(agent_client_write_approve_result(a, "t", Approved, 1), NullPointer);
+    CHECK(!agent_client_is_connected(a) && session_db_last_error()[0], "is_connected refuses the handle");
+    agent_client_disconnect(a);
+    CHECK(session_db_last_error_code() == NullPointer || a == NULL, "disconnect refuses the handle");
+    agent_client_destroy(a);
+}
+
+static void agent_client(const char *db_path, SessionDbHandle *db)
+{
+    char data_dir[4096];
+    snprintf(data_dir, sizeof data_dir, "%s.agent", db_path);
+    AgentClientHandle *a = SENTINEL;
+    CHECK_RC(agent_client_create(NULL, NULL, NULL, &a), NullPointer);
+    CHECK_RC(agent_client_create("memexkit", NULL, NULL, NULL), NullPointer);
+    CHECK_RC(agent_client_create(BAD_UTF8, NULL, NULL, &a), InvalidUtf8);
+    CHECK_RC(agent_client_create("memexkit", BAD_UTF8, NULL, &a), InvalidUtf8);
+    CHECK_RC(agent_client_create("memexkit", NULL, BAD_UTF8, &a), InvalidUtf8);
+    CHECK_RC(agent_client_create("", NULL, NULL, &a), RequestFailed);
+    CHECK_RC(agent_client_create("  ", NULL, NULL, &a), RequestFailed);
+    CHECK_RC(agent_client_create("memexkit", "", NULL, &a), RequestFailed);
+    CHECK(a == SENTINEL, "out_handle untouched");
+
+    agent_handle_checks(NULL);
+    agent_handle_checks((AgentClientHandle *)(uintptr_t)0xdeadbeef8ULL); /* made up */
+    agent_handle_checks((AgentClientHandle *)(uintptr_t)1);
+    agent_handle_checks((AgentClientHandle *)db);                        /* a session handle */
+    CHECK(session_db_current_role(db, &(int32_t){0}) == Success, "the session handle survives");
+
+    AgentClientHandle *stale = NULL;
+    CHECK_OK(agent_client_create("vlaudekit", data_dir, NULL, &stale));
+    agent_client_destroy(stale);
+    agent_handle_checks(stale);                                          /* destroyed */
+    CHECK_RC(session_db_get_stats((SessionDbHandle *)stale, NULL, NULL, NULL), NullPointer);
+
+    AgentClientHandle *agent = NULL;
+    CHECK_OK(agent_client_create("a named writer", data_dir, "/nowhere", &agent));
+    CHECK_RC(agent_client_notify_file_change(agent, "/p.jsonl"), NotConnected);   /* not yet connected */
+    CHECK_RC(agent_client_write_approve_result(agent, "t", Approved, 1), NotConnected);
+    CHECK_OK(agent_client_connect(agent));
+    CHECK_RC(agent_client_notify_file_change(agent, NULL), NullPointer);
+    CHECK_RC(agent_client_notify_file_change(agent, BAD_UTF8), InvalidUtf8);
+    CHECK_RC(agent_client_notify_file_change(agent, ""), RequestFailed);
+    CHECK_RC(agent_client_notify_file_change(agent, "/no/source/root/x.jsonl"), RequestFailed);
+    CHECK_RC(agent_client_write_approve_result(agent, NULL, Approved, 1), NullPointer);
+    CHECK_RC(agent_client_write_approve_result(agent, BAD_UTF8, Approved, 1), InvalidUtf8);
+    CHECK_RC(agent_client_write_approve_result(agent, "", Approved, 1), RequestFailed);
+    CHECK_RC(agent_client_write_approve_result(agent, "t", (enum ApprovalStatusC)4, 1), Unknown);
+    CHECK_RC(agent_client_write_approve_result(agent, "t", (enum ApprovalStatusC)-1, 1), Unknown);
+    CHECK(agent_client_is_connected(agent), "still connected after bad requests");
+    agent_client_disconnect(agent);
+    agent_client_disconnect(agent);
+    CHECK_RC(agent_client_notify_file_change(agent, "/p.jsonl"), NotConnected);
+    agent_client_destroy(agent);
+    agent_client_destroy(agent);                                         /* double destroy */
+    CHECK(session_db_last_error_code() == NullPointer, "double destroy reported");
+    const char *version = agent_client_version();
+    CHECK(version && strcmp(version, session_db_version()) == 0, "version");
+}
+
 static void bad_messages(SessionDbHandle *db)
 {
     int64_t project = 0;
@@ -291,6 +390,8 @@ int main(int argc, char **argv)
 
     null_arguments(db);
     invalid_utf8(db);
+    upstream_functions(db);
+    agent_client(argv[1], db);
     bad_messages(db);
     out_of_range(db);
 

@@ -19,8 +19,10 @@ if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's f
     from typing import Any
 
 from .. import __version__
+from .agent import AgentFunctions
 from .coordination import CoordinationFunctions
 from .files import FileFunctions
+from .upstream import UpstreamFunctions
 from .support import (CHECKPOINT_MODES, EXPORTS, SUCCESS, UNKNOWN, HandleState, NullArgument, OutOfRange,
                       approval_status, error_code, error_message, export, message_type, optional_ms, row_limit,
                       search_limit, search_order)
@@ -31,7 +33,7 @@ from ..models import MessageInput
 from ..search.snippet import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
 
-class CApi(CoordinationFunctions, FileFunctions):
+class CApi(CoordinationFunctions, FileFunctions, UpstreamFunctions, AgentFunctions):
     """One method per Python-implemented C function, named like it without the prefix."""
 
     # ------------------------------------------------------------ helpers
@@ -299,10 +301,9 @@ class CApi(CoordinationFunctions, FileFunctions):
 
 
 # ---------------------------------------------------------------- installation
-def _guard(api: "CApi", name: str, kind: str) -> Callable[..., Any]:
+def _guard(api: "CApi", c_name: str, name: str, kind: str) -> Callable[..., Any]:
     """Wrap a method so that any exception becomes a status and a last-error message."""
     method = getattr(api, name)
-    c_name = f"session_db_{name}"
     set_error = api.lib._sdb_set_error
     set_sqlite_code = api.lib._sdb_set_sqlite_code
 
@@ -337,6 +338,14 @@ def _guard(api: "CApi", name: str, kind: str) -> Callable[..., Any]:
                 fail(exc)
                 return null
         call = pointer
+    elif kind == "bool":
+        def boolean(*args: Any) -> bool:
+            try:
+                return bool(method(*args))
+            except BaseException as exc:
+                fail(exc)
+                return False
+        call = boolean
     elif kind == "void":
         def void(*args: Any) -> None:
             try:
@@ -357,7 +366,7 @@ def _guard(api: "CApi", name: str, kind: str) -> Callable[..., Any]:
         call = struct
     else:  # pragma: no cover - a programming error caught at start-up
         raise InvalidArgument(f"unknown export kind {kind!r}")
-    call.__name__ = f"_py_session_db_{name}"
+    call.__name__ = f"_py_{c_name}"
     return call
 
 
@@ -367,7 +376,7 @@ def install(ffi: Any, lib: Any) -> CApi:
     if built != __version__:
         raise ImportError(f"libsessiondb {built} does not match the sessiondb package {__version__}; "
                           "rebuild the library (pip install .)")
-    expected = {name[len("_py_session_db_"):] for name in dir(lib) if name.startswith("_py_session_db_")}
+    expected = {name[len("_py_"):] for name in dir(lib) if name.startswith("_py_")}
     if expected != set(EXPORTS):
         raise ImportError("the C header and sessiondb.capi disagree: missing in Python "
                           f"{sorted(expected - set(EXPORTS))}, not in the header {sorted(set(EXPORTS) - expected)}")
@@ -376,16 +385,18 @@ def install(ffi: Any, lib: Any) -> CApi:
     # or os.fork() in a Python host).
     os.register_at_fork(before=api.handles.hold_for_fork, after_in_parent=api.handles.release_after_fork,
                         after_in_child=api.handles.release_after_fork)
+    os.register_at_fork(before=api.agents.hold_for_fork, after_in_parent=api.agents.release_after_fork,
+                        after_in_child=api.agents.release_after_fork)
 
     def on_conversion_error(exc_type: type, exc: BaseException, traceback: Any) -> None:
         lib._sdb_set_error(UNKNOWN, f"{exc_type.__name__}: {exc}".encode("utf-8", "replace"))
 
-    for name, kind in EXPORTS.items():
-        error = UNKNOWN if kind == "status" else None
-        options = {"name": f"_py_session_db_{name}", "onerror": on_conversion_error}
+    for c_name, (name, kind) in EXPORTS.items():
+        error = {"status": UNKNOWN, "bool": False}.get(kind)
+        options = {"name": f"_py_{c_name}", "onerror": on_conversion_error}
         if error is not None:
             options["error"] = error
-        ffi.def_extern(**options)(_guard(api, name, kind))
+        ffi.def_extern(**options)(_guard(api, c_name, name, kind))
     return api
 
 

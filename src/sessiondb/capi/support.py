@@ -30,6 +30,10 @@ PERMISSION_DENIED = 5
 UNKNOWN = 99
 
 ROLE_UNREGISTERED = -1
+CONNECTION_FAILED = 6
+NOT_CONNECTED = 7
+REQUEST_FAILED = 8
+RUNTIME_ERROR = 10
 INT64_MAX = 2 ** 63 - 1
 # Row limits and offsets above this are "everything" (SQLite needs them in 64 bits).
 MAX_ROWS = 2 ** 31
@@ -281,15 +285,16 @@ class Marshal:
 
 
 # ---------------------------------------------------------------- exported functions
-# name (without "session_db_") -> kind of C return: "status" (enum SessionDbError),
-# "pointer" (NULL on failure), "void", or "struct" (ParseResult, filled through a pointer).
-EXPORTS: dict[str, str] = {}
+# C function name -> (method name, kind of C return): "status" (enum SessionDbError),
+# "pointer" (NULL on failure), "void", "bool" (false on failure), or "struct"
+# (ParseResult, filled through a pointer).
+EXPORTS: dict[str, tuple[str, str]] = {}
 
 
-def export(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a method as the implementation of the C function ``session_db_<name>``."""
+def export(kind: str, prefix: str = "session_db_") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a method as the implementation of the C function ``<prefix><method name>``."""
     def mark(method: Callable[..., Any]) -> Callable[..., Any]:
-        EXPORTS[method.__name__] = kind
+        EXPORTS[prefix + method.__name__] = (method.__name__, kind)
         return method
     return mark
 

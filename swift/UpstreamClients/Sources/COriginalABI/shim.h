@@ -1,0 +1,2 @@
+/* The original ABI of libsessiondb (with its additions); include path from pkg-config. */
+#include <sessiondb.h>
