@@ -12,8 +12,6 @@ whole unit as unparseable, and a second collection must do nothing.
 from __future__ import annotations
 
 import json
-import resource
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import apsw
 import pytest
-from collect_helpers import FIXTURES, copy_tree, only, opencode_tree
+from collect_helpers import copy_tree, only, opencode_tree
 
 from sessiondb import DbConfig, SessionDB
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from capi_helpers import C_DIR, compile_c, isolated_env, run
 
-from sessiondb import DbConfig, SessionDB
 from sessiondb.errors import InvalidArgument
 from sessiondb.session_files import parse_jsonl, read_session_messages
 

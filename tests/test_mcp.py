@@ -14,7 +14,6 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from sessiondb import SearchOrder
-from sessiondb.cli.demo import SAMPLE_ROOTS
 from sessiondb.mcp import schemas
 from sessiondb.mcp.tools import DEFAULT_BUDGET
 

@@ -26,11 +26,17 @@ from pathlib import Path
 
 from .config import DbConfig
 from .coordination.loop import Coordinator
-from .coordination.protocol import Role, WriterType
+from .coordination.types import Role, WriterType
 from .db import SessionDB
 from .errors import InvalidArgument, NotConnectedError, PermissionDenied, SessionDBError
 from .handoff import DRAIN_INTERVAL_S, RequestSpool, WakeSocket
 from .models import ApprovalStatus
+
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    import logging
+
+    from .collector import CollectResult
 
 # Components that join as the product's known writer types; any other is a named writer.
 KNOWN_COMPONENTS = {"memexkit": WriterType.MEMEX_KIT, "vlaudekit": WriterType.VLAUDE_KIT}
@@ -42,7 +48,7 @@ READY_WAIT_S = 0.25
 STOP_WAIT_S = 5.0
 
 
-def _log():
+def _log() -> logging.Logger:
     import logging
     return logging.getLogger("sessiondb.agent_client")
 
@@ -123,7 +129,7 @@ class AgentClient:
         session.ready.wait(timeout)
         return session.db.role
 
-    def notify_file_change(self, path: str | os.PathLike[str]):
+    def notify_file_change(self, path: str | os.PathLike[str]) -> CollectResult | None:
         """Get the session file at ``path`` collected.
 
         As Writer: collected now; returns the :class:`~sessiondb.collector.CollectResult`.

@@ -212,7 +212,7 @@ class Collector:
                     continue
                 resumes = (unit.incremental and state is not None and state.inode == unit.inode
                            and state.parser_version == source.parser_version and unit.size >= state.byte_offset)
-                size += unit.size - state.byte_offset if resumes else unit.size
+                size += unit.size - state.byte_offset if resumes and state is not None else unit.size
         return files, size
 
     def _project_paths(self) -> set[str]:

@@ -33,6 +33,23 @@ from pathlib import Path
 from .errors import DatabaseError, InvalidArgument, PermissionDenied, SessionDBError
 from .models import ApprovalStatus
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    import logging
+    from typing import Any, Protocol
+
+    class Collected(Protocol):
+        @property
+        def messages_inserted(self) -> int: ...
+
+    class Writer(Protocol):
+        """What a drain does on the Writer's handle (a ``SessionDB``)."""
+
+        def collect_by_path(self, path: str) -> Collected: ...
+
+        def update_approval_status_by_tool_call_id(self, tool_call_id: str, status: ApprovalStatus,
+                                                   resolved_at: int) -> int: ...
+
 SUFFIX = ".requests"
 # How often a Writer looks into the spool.
 DRAIN_INTERVAL_S = 0.05
@@ -47,7 +64,14 @@ WAKE_SOCKET = "wake.sock"
 _serial = itertools.count()
 
 
-def _log():
+def _json_int(value: object) -> int:
+    """A number field of a request; TypeError or ValueError for anything else (a bad entry)."""
+    if isinstance(value, (int, float, str)):
+        return int(value)
+    raise TypeError(f"not a number: {value!r}")
+
+
+def _log() -> logging.Logger:
     import logging
     return logging.getLogger("sessiondb.handoff")
 
@@ -85,7 +109,7 @@ class RequestSpool:
         return self._submit({"kind": "approval", "tool_call_id": tool_call_id,
                              "status": ApprovalStatus(status).value, "resolved_at": int(resolved_at)})
 
-    def _submit(self, request: dict) -> Path:
+    def _submit(self, request: dict[str, Any]) -> Path:
         request["submitted_at"] = time.time()
         data = json.dumps(request, ensure_ascii=False).encode("utf-8")
         if len(data) > _MAX_ENTRY_BYTES:
@@ -144,7 +168,7 @@ class RequestSpool:
             return []
         return [self.directory / n for n in names]
 
-    def drain(self, db) -> DrainResult:
+    def drain(self, db: Writer) -> DrainResult:
         """Carry out the pending requests on ``db``, which must be the Writer.
 
         Collections go first (one per distinct file), then approvals, so an approval of a
@@ -157,7 +181,7 @@ class RequestSpool:
         if not entries:
             return result
         collects: dict[str, list[Path]] = {}
-        approvals: list[tuple[Path, dict]] = []
+        approvals: list[tuple[Path, dict[str, Any]]] = []
         for entry in entries:
             request = self._read(entry, result)
             if request is None:
@@ -189,12 +213,13 @@ class RequestSpool:
             result.kept += len(approvals)
         return result
 
-    def _apply_approvals(self, db, approvals: Iterable[tuple[Path, dict]], now: float, result: DrainResult) -> None:
+    def _apply_approvals(self, db: Writer, approvals: Iterable[tuple[Path, dict[str, Any]]], now: float,
+                         result: DrainResult) -> None:
         for entry, request in approvals:
             try:
                 status = ApprovalStatus(request.get("status"))
                 updated = db.update_approval_status_by_tool_call_id(str(request.get("tool_call_id")), status,
-                                                                    int(request.get("resolved_at")))
+                                                                    _json_int(request.get("resolved_at")))
             except PermissionDenied:
                 return
             except (SessionDBError, ValueError, TypeError) as exc:
@@ -212,7 +237,7 @@ class RequestSpool:
                 result.errors.append(f"{entry.name}: no message has tool call id {request.get('tool_call_id')!r}")
                 _unlink(entry)
 
-    def _read(self, entry: Path, result: DrainResult) -> dict | None:
+    def _read(self, entry: Path, result: DrainResult) -> dict[str, Any] | None:
         try:
             fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as exc:

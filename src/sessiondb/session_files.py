@@ -22,7 +22,6 @@ import collections
 import os
 import stat as stat_module
 from collections.abc import Iterator
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -10,6 +10,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
     from typing import Any
 
+    from ..agent_client import AgentClient
+
 from .support import (CONNECTION_FAILED, FORK_WAIT_S, NOT_CONNECTED, REQUEST_FAILED, RUNTIME_ERROR, SUCCESS, CallError,
                       CApiBase, NullArgument, approval_status, export, optional_module)
 from ..errors import NotConnectedError
@@ -25,7 +27,7 @@ class AgentHandles:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.clients: dict[int, Any] = {}
+        self.clients: dict[int, AgentClient] = {}
         self._salt = ((int.from_bytes(os.urandom(2), "little") & 0x7FFF) | 1) << 24
         self._serial = itertools.count(1)
         self._held: list[Any] = []
@@ -72,7 +74,7 @@ class AgentFunctions(CApiBase):
         super().__init__(ffi, lib)
         self.agents = AgentHandles()
 
-    def agent(self, handle: Any) -> Any:
+    def agent(self, handle: Any) -> AgentClient:
         if not handle:
             raise NullArgument("handle is NULL")
         client = self.agents.clients.get(int(self.ffi.cast(self.m.uintptr, handle)))

@@ -318,44 +318,52 @@ def _guard(api: "CApi", c_name: str, name: str, kind: str) -> Callable[..., Any]
             pass
         return code
 
+    call: Callable[..., Any]
     if kind == "status":
-        def call(*args: Any) -> int:
+        status_method: Callable[..., int] = method   # returns a status code
+
+        def status(*args: Any) -> int:
             try:
-                return method(*args)
+                return status_method(*args)
             except BaseException as exc:
                 return fail(exc)
+        call = status
     elif kind == "pointer":
         null = api.ffi.NULL
 
-        def call(*args: Any) -> Any:
+        def pointer(*args: Any) -> Any:
             try:
                 return method(*args)
             except BaseException as exc:
                 fail(exc)
                 return null
+        call = pointer
     elif kind == "bool":
-        def call(*args: Any) -> bool:
+        def boolean(*args: Any) -> bool:
             try:
                 return bool(method(*args))
             except BaseException as exc:
                 fail(exc)
                 return False
+        call = boolean
     elif kind == "void":
-        def call(*args: Any) -> None:
+        def void(*args: Any) -> None:
             try:
                 method(*args)
             except BaseException as exc:
                 fail(exc)
+        call = void
     elif kind == "struct":
         null = api.ffi.NULL
 
-        def call(*args: Any) -> None:
+        def struct(*args: Any) -> None:
             try:
                 method(*args)
             except BaseException as exc:
                 out = args[-1]
                 out.session = null
                 out.error = fail(exc)
+        call = struct
     else:  # pragma: no cover - a programming error caught at start-up
         raise InvalidArgument(f"unknown export kind {kind!r}")
     call.__name__ = f"_py_{c_name}"

@@ -222,7 +222,7 @@ class Marshal:
     def text(self, pointer: Any, name: str) -> str:
         if not pointer:
             raise NullArgument(f"{name} is NULL")
-        raw = self.ffi.string(pointer)
+        raw: bytes = self.ffi.string(pointer)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -8,13 +8,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
     from typing import Any
 
+    from ..models import SessionOverview
+
 from .support import SUCCESS, CApiBase, export, optional_module
 
 MAIN_SESSION = "main"
 SUBAGENT_SESSION = "subagent"
 
 
-def session_type_of(overview: Any) -> str:
+def session_type_of(overview: SessionOverview) -> str:
     """The upstream session type: the stored one, else "subagent" for a child, else "main"."""
     if overview.session_type:
         return overview.session_type
@@ -23,6 +25,9 @@ def session_type_of(overview: Any) -> str:
 
 class UpstreamFunctions(CApiBase):
     """get_children_sessions / get_parent_session and the v2 layouts."""
+
+    if TYPE_CHECKING:
+        def session_meta(self, target: Any, meta: Any) -> None: ...   # from FileFunctions, beside it in CApi
 
     # ------------------------------------------------------------ relations
     def relation_fill(self, db: Any) -> Any:

@@ -12,12 +12,17 @@ import re
 import sys
 import typing
 from collections.abc import Sequence
+from typing import Any, cast
 
 from .. import __version__
 from ..errors import PermissionDenied, RemoteError, SessionDBError
 from . import library_flags
 from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, UserError, explain_database_error
 from .output import Output
+
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from types import ModuleType
 
 # Subcommands that other faces provide (viewer, MCP server, mirror). Each module has
 # ``register(subparsers)`` and imports its own dependencies only when its command runs;
@@ -35,7 +40,7 @@ class HelpFormatter(argparse.HelpFormatter):
         lines = []
         for line in text.splitlines():
             lead = line[:len(line) - len(line.lstrip())]
-            lines.append(textwrap.fill(line.strip(), width, initial_indent=indent + lead,
+            lines.append(textwrap.fill(line.strip(), width, initial_indent=indent + lead, break_on_hyphens=False,
                                        subsequent_indent=indent + lead + ("  " if lead else "")) if line.strip() else "")
         return "\n".join(lines)
 
@@ -50,7 +55,7 @@ class HelpFormatter(argparse.HelpFormatter):
 class CommandParser(argparse.ArgumentParser):
     """Usage mistakes are one line and a hint, not the whole usage text."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
@@ -83,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                        ("--includedir", "directory of sessiondb.h"),
                        ("--pkgconfigdir", "for PKG_CONFIG_PATH (pkg-config name: sessiondb)")):
         parser.add_argument(flag, action="store_true", help=f"print the {what} and exit (as `python -m sessiondb`)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Every face registers plain ArgumentParser subcommands (the subparsers are invariant in it).
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+               parser.add_subparsers(dest="command", metavar="COMMAND"))
     read_commands.register(sub)
     maintenance.register(sub)
     for name in ("collect_commands", "demo"):
@@ -97,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _optional(name: str):
+def _optional(name: str) -> ModuleType | None:
     """The module ``name`` (relative to this package unless dotted), None if this build lacks it."""
     import importlib
 

@@ -10,12 +10,15 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 
 from ..collector import CollectResult, Collector
 from ..coordination.types import WriterType
+from ..db import SessionDB
 from ..errors import DatabaseError, InvalidArgument, SessionDBError
 from .common import EXIT_DATABASE, EXIT_OK, EXIT_USAGE, SOURCES, UserError, add_db_option, add_json_option, open_db
 from .output import Output, plural
@@ -27,7 +30,7 @@ WRITER_TYPES = [t.value.replace("_", "-") for t in WriterType]
 CLI_WRITER, CLI_PRIORITY = "sessiondb_cli", 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .progress import sources_help
 
     p = sub.add_parser("collect", help="collect new session messages into the database (incremental)",
@@ -123,7 +126,7 @@ def _database_hint(message: str) -> str:
     return "check the file with `sessiondb doctor`"
 
 
-def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:
+def _run_collect(db: SessionDB, args: argparse.Namespace, out: Output) -> tuple[CollectResult, float]:
     started = time.monotonic()
     progress = CollectProgress(out)
     collector = Collector(db, on_progress=progress.update)
@@ -157,7 +160,7 @@ def _run_collect(db, args: argparse.Namespace, out: Output) -> tuple[CollectResu
     return result, time.monotonic() - started
 
 
-def _result_fields(result: CollectResult) -> dict:
+def _result_fields(result: CollectResult) -> dict[str, Any]:
     """Every field of the result (and ``first_error``), as JSON values."""
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     for name, value in fields.items():
@@ -184,7 +187,7 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
             who = f"{writer.writer_type} (priority {writer.priority})" if writer else "another program"
             log(f"reader: {who} is the writer; waiting to take over if it stops", "yellow")
 
-    follower = None
+    follower: Any = None   # a mirror follower once --sync-to has started one
 
     def on_batch(result: CollectResult) -> None:
         if follower is not None and (result.messages_inserted or result.messages_updated):
@@ -223,7 +226,7 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _mirror_follower(path: str, args: argparse.Namespace, log):
+def _mirror_follower(path: str, args: argparse.Namespace, log: Callable[..., None]) -> Any:
     """Syncs into the mirror after each round that collected something, on its own thread."""
     from ..archive import is_remote, mirror_follower
 
@@ -231,7 +234,7 @@ def _mirror_follower(path: str, args: argparse.Namespace, log):
         raise UserError(f"--sync-to takes a PostgreSQL URL, not {args.sync_to.split('@')[-1]!r}",
                         "postgresql://USER@HOST/DB")
 
-    def synced(result) -> None:
+    def synced(result: Any) -> None:
         if result.changed:
             log(f"mirrored {result.messages_sent} new messages to {result.machine!r}")
 

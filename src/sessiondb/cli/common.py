@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import cast
 
 from ..archive import is_remote, open_archive
 from ..config import DbConfig
@@ -60,7 +61,8 @@ def open_db(args: argparse.Namespace, *, write: bool = False, create: bool = Fal
         if not remote:
             raise UserError(f"`sessiondb {args.command}` works on a local database file, not on a mirror",
                             "search, projects, sessions and show read a mirror; pass --db PATH here")
-        return open_archive(args.db)
+        # A mirror has the read methods of SessionDB that the commands passing ``remote`` use.
+        return cast(SessionDB, open_archive(args.db))
     config = db_config(args, read_only=not write)
     path = Path(config.path)
     exists = path.is_file()

@@ -39,7 +39,7 @@ QUERIES = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="build a sample database from bundled sessions and search it")
     p.add_argument("--db", metavar="PATH", help="where to write the demo database (default: a new temp folder)")
     p.set_defaults(handler=cmd_demo)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from typing import Any
 
 from rich.text import Text
 
+from ..db import SessionDB
 from ..errors import SessionDBError
+from ..models import IntegrityCheckResult
 from .common import EXIT_DATABASE, EXIT_OK, UserError, add_db_option, add_json_option, db_config, open_db, write_problem
 from .output import Output, human_size, plural, safe_text, when
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("status", help="database, sources, writer and last collection at a glance")
     add_db_option(p)
     add_json_option(p)
@@ -31,10 +34,10 @@ def _file_sizes(path: str) -> dict[str, int]:
             if os.path.exists(path + suffix)}
 
 
-def collect_status(db) -> dict:
+def collect_status(db: SessionDB) -> dict[str, Any]:
     """Everything ``status`` reports, as plain data (also used by --json)."""
     per_source = [dataclasses.asdict(counts) for counts in db.source_counts()]
-    status = {
+    status: dict[str, Any] = {
         "database": db.path,
         "size": _file_sizes(db.path),
         "stats": db.get_stats(),
@@ -50,15 +53,15 @@ def collect_status(db) -> dict:
     return status
 
 
-def _health(db) -> str:
+def _health(db: SessionDB) -> str:
     """One look at the writer: alive, timeout (its process is gone) or released."""
     try:
-        return db.check_writer_health().name.lower()
+        return str(db.check_writer_health().name.lower())
     except SessionDBError as exc:   # status must print even when the registry is odd
         return f"unknown ({exc})"
 
 
-def _source_roots() -> list[dict]:
+def _source_roots() -> list[dict[str, Any]]:
     from ..sources import SOURCES
 
     return [{"source": name, "title": source.title, "path": str(root), "exists": root.exists(),
@@ -108,10 +111,10 @@ def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
                         "copy the file somewhere you can write, repair the copy (--db COPY) and put it back",
                         EXIT_DATABASE)
     with open_db(args, write=not read_only) as db:
-        search = db.fts_integrity_check()
-        if read_only and not search.ok and "readonly" in search.message.replace("-", "").replace(" ", ""):
+        search: IntegrityCheckResult | None = db.fts_integrity_check()
+        if read_only and search is not None and not search.ok and "readonly" in search.message.replace("-", "").replace(" ", ""):
             search = None   # SQLite phrases this check as a write: it cannot run here, which is no fault
-        report = {"integrity": db.integrity_check(), "search_index": search,
+        report: dict[str, Any] = {"integrity": db.integrity_check(), "search_index": search,
                   "cjk_queue": db.cjk_queue_length(), "read_only": read_only}
         if args.repair:
             db.rebuild_search_index()

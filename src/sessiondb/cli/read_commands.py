@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.text import Text
 
-from ..models import MessageType, SearchOrder
+from ..models import MessageType, SearchOrder, SearchResult, Session, SessionOverview
 from . import transcript
 from .common import (EXIT_NOTHING, EXIT_OK, SOURCES, UserError, add_db_option, add_json_option, db_argument,
-                     open_db, resolve_project, resolve_session, unique_prefix)
-from .output import MARK_CLOSE, MARK_OPEN, Output, highlighted, plural, safe_text, terminal_safe, when
+                     open_db, resolve_project, unique_prefix)
+from .output import MARK_CLOSE, MARK_OPEN, Output, highlighted, safe_text, terminal_safe, when
 from .timeargs import BadDate, parse_when
 
 _ORDERS = {"score": SearchOrder.SCORE, "newest": SearchOrder.NEWEST, "oldest": SearchOrder.OLDEST}
@@ -18,7 +19,7 @@ _ROLE_STYLE = {"user": "bold cyan", "assistant": "bold green", "tool": "bold mag
 _PROJECT_HELP = "project id, path, name or part of its path (see `sessiondb projects`)"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("search", help="search message text",
                        description='Words are ANDed; "a phrase", prefix*, a OR b, -exclude; CJK text and code '
                                    "identifiers (snake_case, db.py, a/b/c.rs) are found too. Each hit prints the "
@@ -66,7 +67,7 @@ def _machine_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--machine", help="only this machine's sessions (a PostgreSQL mirror, --db postgresql://...)")
 
 
-def _machine(db, args: argparse.Namespace) -> dict:
+def _machine(db: Any, args: argparse.Namespace) -> dict[str, Any]:
     """``machine=`` for an archive of several machines; a local file is one machine."""
     if not getattr(args, "machine", None):
         return {}
@@ -151,7 +152,7 @@ def _open_command(prefix: str, message_id: int, args: argparse.Namespace) -> str
     return f"sessiondb show {prefix} --around {message_id}{db_argument(args)}"
 
 
-def _hit_fields(hit, overview) -> dict:
+def _hit_fields(hit: SearchResult, overview: SessionOverview | None) -> dict[str, Any]:
     return {"message_id": hit.message_id, "uuid": hit.uuid, "session_id": hit.session_id,
             "project_id": hit.project_id, "project_name": hit.project_name, "project_path": hit.project_path,
             "source": hit.source, "role": hit.type, "timestamp": hit.timestamp, "score": hit.score,
@@ -212,7 +213,7 @@ def cmd_sessions(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _session_json(s, session) -> dict:
+def _session_json(s: SessionOverview, session: Session | None) -> dict[str, Any]:
     """An overview plus the stored row's times. ``created_at``/``updated_at`` are when this
     database first stored and last changed the session row (not times of the conversation:
     those are ``first_message_at`` and ``last_message_at``)."""

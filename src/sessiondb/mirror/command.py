@@ -13,8 +13,23 @@ import time
 
 EXIT_OK, EXIT_USAGE, EXIT_DATABASE = 0, 2, 3
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
-def register(sub: argparse._SubParsersAction) -> None:
+    from .sync import SyncResult
+
+    class Output(Protocol):
+        """How the ``sessiondb`` command prints (its ``Output``; the mirror imports no other face)."""
+
+        def error(self, message: str, hint: str | None = None) -> None: ...
+
+        def json(self, value: Any) -> None: ...
+
+        def print(self, *items: Any, **kwargs: Any) -> None: ...
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "sync", help="mirror this machine's database into PostgreSQL (one way, incremental, resumable)",
         description="Copies what is new in the local database into a PostgreSQL database shared by several "
@@ -29,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_sync)
 
 
-def cmd_sync(args: argparse.Namespace, out) -> int:
+def cmd_sync(args: argparse.Namespace, out: Output) -> int:
     from ..config import DbConfig
     from ..errors import ConfigError, SessionDBError
     from .connection import is_postgres_url, redact
@@ -50,7 +65,7 @@ def cmd_sync(args: argparse.Namespace, out) -> int:
     interactive = not args.json and sys.stderr.isatty()
     started = time.perf_counter()
 
-    def progress(result) -> None:
+    def progress(result: SyncResult) -> None:
         if interactive:
             rate = result.messages_sent / max(time.perf_counter() - started, 1e-6)
             sys.stderr.write(f"\r{result.messages_sent:,} messages sent ({rate:,.0f}/s)")

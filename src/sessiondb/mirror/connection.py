@@ -16,6 +16,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError, RemoteError
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from psycopg import Connection
+    from psycopg.rows import TupleRow
+
 SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT_S = 10
 APPLICATION_NAME = "sessiondb-mirror"
@@ -49,7 +56,7 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def psycopg_module():
+def psycopg_module() -> ModuleType:
     """psycopg, or :class:`MirrorUnavailable` with the install command."""
     try:
         import psycopg
@@ -58,14 +65,15 @@ def psycopg_module():
     return psycopg
 
 
-def connect(url: str, *, autocommit: bool = False):
+def connect(url: str, *, autocommit: bool = False) -> Connection[TupleRow]:
     """A psycopg connection to ``url`` (libpq reads PG* variables and ~/.pgpass too)."""
     if not is_postgres_url(url):
         raise ConfigError(f"not a PostgreSQL URL: {redact(str(url))!r} (use postgresql://USER@HOST/DB)")
     psycopg = psycopg_module()
     try:
-        conn = psycopg.connect(url.strip(), autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S,
-                               application_name=APPLICATION_NAME)
+        conn: Connection[TupleRow] = psycopg.connect(url.strip(), autocommit=autocommit,
+                                                     connect_timeout=CONNECT_TIMEOUT_S,
+                                                     application_name=APPLICATION_NAME)
     except psycopg.Error as exc:
         raise MirrorError(describe(exc, url)) from None
     except (ValueError, psycopg.ProgrammingError) as exc:  # a malformed URL or option

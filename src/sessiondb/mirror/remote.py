@@ -34,6 +34,12 @@ from . import schema
 from .connection import MirrorError, connect, describe, psycopg_module, redact
 from .text import query_sql, query_tsquery, term_needle
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from psycopg.rows import TupleRow
+
+    from ..search.query import ParsedQuery
+
 # Score order ranks the newest matches, as the local search's window does.
 RANK_WINDOW = 500
 # Newest rows read to estimate how many messages match (and each term's weight).
@@ -122,15 +128,22 @@ class RemoteArchive:
     def __repr__(self) -> str:
         return f"<RemoteArchive {self.path}{' (closed)' if self.closed else ''}>"
 
-    def _rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+    def _rows(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> list[TupleRow]:
         try:
             return self._conn.execute(sql, params).fetchall()
         except self._psycopg.Error as exc:
             raise MirrorError(describe(exc, self.url)) from None
 
-    def _one(self, sql: str, params: tuple | list = ()) -> tuple | None:
+    def _one(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> TupleRow | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
+
+    def _aggregate(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> TupleRow:
+        """The row of an aggregate query (``count(*)`` and the like), which always has one."""
+        row = self._one(sql, params)
+        if row is None:
+            raise MirrorError(f"the mirror returned no row for an aggregate query ({redact(self.url)})")
+        return row
 
     # ------------------------------------------------------------------ machines and stats
     def machines(self) -> list[MachineInfo]:
@@ -142,7 +155,7 @@ class RemoteArchive:
 
     def get_stats(self, machine: str | None = None) -> Stats:
         where, params = ("WHERE machine = %s", (machine,)) if machine else ("", ())
-        counts = [self._one(f"SELECT count(*) FROM {table} {where}", params)[0]  # type: ignore[index]
+        counts = [self._aggregate(f"SELECT count(*) FROM {table} {where}", params)[0]
                   for table in ("projects", "sessions", "messages")]
         return Stats(*counts)
 
@@ -184,7 +197,8 @@ class RemoteArchive:
     def get_sessions(self, project_id: int | None = None, limit: int | None = 100,
                      machine: str | None = None) -> list[Session]:
         """Most recently updated sessions, optionally of one project or one machine."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if project_id is not None:
             where.append("s.project_id = %s")
             params.append(validate.integer("project_id", project_id))
@@ -342,8 +356,11 @@ class RemoteArchive:
                 score=score, timestamp=r[6], uuid=r[7], source=r[8], project_path=r[9] or ""))
         return results
 
-    def _filters(self, project_id, source, role, since, until, session_prefix, machine) -> tuple[list[str], list]:
-        sql, params = [], []
+    def _filters(self, project_id: int | None, source: str | None, role: str | None, since: int | None,
+                 until: int | None, session_prefix: str | None, machine: str | None
+                 ) -> tuple[list[str], list[object]]:
+        sql: list[str] = []
+        params: list[object] = []
         if project_id is not None:
             sql.append("s.project_id = %s")
             params.append(validate.integer("project_id", project_id))
@@ -370,7 +387,7 @@ class RemoteArchive:
     # Plans chosen by the last search on this handle (for tests and benchmarks).
     last_search_plans: tuple[str, ...] = ()
 
-    def _plan(self, parsed, filter_sql: list[str], filter_params: list, project_id: int | None,
+    def _plan(self, parsed: ParsedQuery, filter_sql: list[str], filter_params: list[object], project_id: int | None,
               session_prefix: str | None, window: int) -> "_Plan":
         """Estimate from the newest rows how dense the matches are, and pick how to find them.
 
@@ -380,7 +397,8 @@ class RemoteArchive:
         """
         sample = self._sample(parsed, filter_sql, filter_params)
         if project_id is not None or session_prefix:
-            where, params = [], []
+            where: list[str] = []
+            params: list[object] = []
             if project_id is not None:
                 where.append("project_id = %s")
                 params.append(project_id)
@@ -398,28 +416,28 @@ class RemoteArchive:
             return _Plan("scan", sample)
         return _Plan("index", sample)
 
-    def _sample(self, parsed, filter_sql: list[str], filter_params: list) -> "_Sample":
+    def _sample(self, parsed: ParsedQuery, filter_sql: list[str], filter_params: list[object]) -> "_Sample":
         """Matches among the newest ``SAMPLE_ROWS`` messages, per term too (for the weights)."""
         terms = [t for clause in parsed.positive for t in clause.terms]
         match_sql, match_params = query_sql(parsed)
         counts = [f"count(*) FILTER (WHERE {' AND '.join([match_sql, *filter_sql])})",
                   "count(*) FILTER (WHERE m.search_vector @@ %s::tsquery OR m.search_vector IS NULL)"]
-        params: list = [*match_params, *filter_params, query_tsquery(parsed)]
+        params: list[object] = [*match_params, *filter_params, query_tsquery(parsed)]
         for term in terms:
             counts.append("count(*) FILTER (WHERE strpos(m.search_text, %s) > 0)")
             params.append(term_needle(term))
-        row = self._one(
+        row = self._aggregate(
             f"SELECT count(*), COALESCE(avg(m.token_count), 1), {', '.join(counts)}, "
             "(SELECT COALESCE(max(id), 0) FROM messages) "
             "FROM (SELECT * FROM messages ORDER BY id DESC LIMIT %s) m "
             "LEFT JOIN sessions s ON s.machine = m.machine AND s.session_id = m.session_id "
             "LEFT JOIN projects p ON p.id = s.project_id", [*params, SAMPLE_ROWS])
-        rows, average, matches, candidates, *per_term, documents = row  # type: ignore[misc]
+        rows, average, matches, candidates, *per_term, documents = row
         scale = max(documents, rows, 1) / max(rows, 1)
         return _Sample(rows, float(average) or 1.0, matches, candidates, [round(n * scale) for n in per_term],
                        max(documents, rows, 1))
 
-    def _ranked(self, parsed, sample: "_Sample", ids: list[int]) -> list[tuple[int, float]]:
+    def _ranked(self, parsed: ParsedQuery, sample: "_Sample", ids: list[int]) -> list[tuple[int, float]]:
         """(id, BM25 score) of the given matches, best first; ties go to the newer row."""
         if not ids:
             return []
@@ -460,7 +478,7 @@ def _limit(value: int | None) -> int | None:
     return None if n < 0 else n
 
 
-def _message(row: tuple) -> Message:
+def _message(row: TupleRow) -> Message:
     return Message(row[0], row[1], row[2], MessageType.from_db(row[3]), row[4], row[5], row[6], row[7], row[8],
                    row[9], row[10], row[11], row[12], row[13], row[14], VectorIndexState.NOT_INDEXED,
                    ApprovalStatus.from_db(row[15]), row[16])

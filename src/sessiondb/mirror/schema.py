@@ -24,6 +24,11 @@ once for the first time do not race; each applied version is a row in
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg.rows import TupleRow
+
 # Arbitrary constant: the advisory lock that serialises migrations.
 MIGRATION_LOCK = 0x5e55_10db
 
@@ -110,7 +115,7 @@ CREATE INDEX messages_unindexed ON messages (id) WHERE search_vector IS NULL;
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
-def migrate(conn) -> list[int]:
+def migrate(conn: Connection[TupleRow]) -> list[int]:
     """Apply the missing migrations; returns the versions applied now (empty if current)."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -129,9 +134,10 @@ def migrate(conn) -> list[int]:
     return applied
 
 
-def current_version(conn) -> int:
+def current_version(conn: Connection[TupleRow]) -> int:
     """The highest applied version, 0 for a database the mirror has never touched."""
-    exists = conn.execute("SELECT to_regclass('sessiondb_mirror_migrations')").fetchone()[0]
-    if exists is None:
+    exists = conn.execute("SELECT to_regclass('sessiondb_mirror_migrations')").fetchone()
+    if exists is None or exists[0] is None:
         return 0
-    return conn.execute("SELECT COALESCE(MAX(version), 0) FROM sessiondb_mirror_migrations").fetchone()[0]
+    latest = conn.execute("SELECT COALESCE(MAX(version), 0) FROM sessiondb_mirror_migrations").fetchone()
+    return 0 if latest is None else int(latest[0])

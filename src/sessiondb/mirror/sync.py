@@ -203,7 +203,7 @@ class SyncEngine:
                     self._upsert_messages(rows)
                     pg.execute("UPDATE machines SET messages_high_water = %s, high_water_uuid = %s "
                                "WHERE machine = %s", (last[0], last[2], machine))
-                high_water = last[0]
+                high_water = _int(last[0])
                 result.messages_sent += len(rows)
                 result.batches += 1
                 result.high_water = high_water
@@ -259,7 +259,7 @@ class SyncEngine:
             result.projects_upserted = len(changed)
         by_path = {r[0]: r[1] for r in self.pg.execute("SELECT path, id FROM projects WHERE machine = %s",
                                                         (self.machine,))}
-        return {pid: by_path[_text(ppath)] for pid, ppath, *_ in rows if _text(ppath) in by_path}
+        return {_int(pid): by_path[_text(ppath)] for pid, ppath, *_ in rows if _text(ppath) in by_path}
 
     def _sync_sessions(self, local: apsw.Connection, projects: dict[int, int], result: SyncResult) -> list[str]:
         """Upsert changed sessions; returns the ids of sessions the mirror already had, changed."""
@@ -267,15 +267,17 @@ class SyncEngine:
                              "channel, file_mtime, file_size, meta, created_at, updated_at FROM sessions").fetchall()
         mirrored = {r[0]: tuple(r[1:]) for r in self.pg.execute(
             f"SELECT session_id, {', '.join(_SESSION_FIELDS)} FROM sessions WHERE machine = %s", (self.machine,))}
-        changed, existing = [], []
+        changed: list[tuple[object, ...]] = []
+        existing: list[str] = []
         for sid, local_id, pid, count, last, cwd, model, channel, mtime, size, meta, created, updated in rows:
             sid = _text(sid)
-            values = (local_id, projects.get(pid), count or 0, last, _text(cwd), _text(model), _text(channel),
+            project = projects.get(pid) if isinstance(pid, int) else None
+            values = (local_id, project, count or 0, last, _text(cwd), _text(model), _text(channel),
                       mtime, size, _text(meta), created or 0, updated or 0)
             known = mirrored.get(sid)
             if known != values:
                 changed.append((self.machine, sid, *values))
-                if known is not None:
+                if known is not None and sid is not None:
                     existing.append(sid)
         if changed:
             marks = ", ".join(["%s"] * (len(_SESSION_FIELDS) + 2))
@@ -292,7 +294,7 @@ class SyncEngine:
         columns = ", ".join(f"{name} {kind}" for name, kind in _STAGE)
         self.pg.execute(f"CREATE TEMP TABLE IF NOT EXISTS mirror_stage ({columns})")
 
-    def _upsert_messages(self, rows: list[tuple]) -> int:
+    def _upsert_messages(self, rows: list[apsw.SQLiteValues]) -> int:
         """COPY the SQLite rows into the staging table and upsert them; returns rows written."""
         with self.pg.cursor() as cur:
             with cur.copy(f"COPY mirror_stage ({_STAGE_NAMES}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -373,14 +375,14 @@ def _text(value: object) -> str | None:
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
-def _digest(row: tuple) -> bytes:
+def _digest(row: apsw.SQLiteValues) -> bytes:
     """A fingerprint of the columns a re-read can change (not the approval state)."""
     fields = "\x1f".join("\x00" if row[i] is None else "\x01" + str(row[i])
                          for i in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14))
     return hashlib.blake2b(fields.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def _stage_row(row: tuple) -> tuple:
+def _stage_row(row: apsw.SQLiteValues) -> tuple[object, ...]:
     (local_id, sid, uuid, kind, text, full, ts, seq, source, channel, model, call_id, tool, args, raw,
      approval, resolved) = row
     full = _text(full) or ""
@@ -391,9 +393,11 @@ def _stage_row(row: tuple) -> tuple:
 
 
 def _int(value: object) -> int:
+    if not isinstance(value, (int, float, str, bytes)):
+        return 0
     try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return 0
 
 

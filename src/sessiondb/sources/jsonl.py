@@ -118,7 +118,7 @@ def loads(data: bytes | str) -> Any:
         raise msgspec.DecodeError(TOO_BIG) from None
 
 
-def open_regular(path: str | os.PathLike[str]):
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     """Open ``path`` for reading if it is a regular file (symlinks followed), without ever
     blocking: a FIFO, a device, a socket or a directory (maybe swapped in after a stat)
     raises :class:`NotRegularFile` (an OSError) instead of hanging or streaming forever."""

@@ -137,7 +137,8 @@ def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
     elif isinstance(exc, apsw.ReadOnlyError):
         text = f"database is read-only ({exc})"
     elif isinstance(exc, apsw.IOError):
-        code = apsw.mapping_extended_result_codes.get(getattr(exc, "extendedresult", None) or -1)
+        name = apsw.mapping_extended_result_codes.get(getattr(exc, "extendedresult", None) or -1)
+        code = name if isinstance(name, str) else None   # the mapping goes both ways: number -> name here
         why = _IO_CAUSES.get(code or "")
         text = f"disk I/O error ({code or exc}{': ' + why if why else ''})"
     elif isinstance(exc, apsw.CantOpenError):

@@ -12,6 +12,11 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from .. import SessionDB
 from . import routes
 from .templating import STATIC_FILES, static_file
@@ -43,11 +48,11 @@ def host_name(value: str) -> str:
 class GuardMiddleware:
     """Refuses foreign Host headers (DNS rebinding) and adds the security headers."""
 
-    def __init__(self, app, allowed_hosts: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
         self.app = app
         self.allowed = {host_name(h) for h in allowed_hosts}
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -59,7 +64,7 @@ class GuardMiddleware:
             await self._secured(response)(scope, receive, send)
             return
 
-        async def send_secured(message) -> None:
+        async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
             await send(message)
@@ -73,7 +78,7 @@ class GuardMiddleware:
         return response
 
 
-def _static(request):
+def _static(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in STATIC_FILES:
         return PlainTextResponse("Not found\n", status_code=404)
@@ -82,7 +87,7 @@ def _static(request):
 
 
 def create_app(db: SessionDB, *, allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
-               stopping: Callable[[], bool] = lambda: False, live_interval: float = 1.0) -> Starlette:
+               stopping: Callable[[], bool] = lambda: False, live_interval: float = 1.0) -> GuardMiddleware:
     """The viewer over an open (read-only) handle.
 
     ``stopping`` tells long-lived event streams that the server is shutting down;

@@ -15,8 +15,17 @@ EXIT_OK, EXIT_USAGE, EXIT_DATABASE = 0, 2, 3
 DEFAULT_PORT = 8765
 _NEEDS = "starlette, uvicorn, jinja2, markdown-it-py and pygments"
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
-def register(sub) -> None:
+    class Subcommands(Protocol):
+        """The ``sessiondb`` command's subparsers (what ``add_subparsers`` returned)."""
+
+        def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
+
+def register(sub: Subcommands) -> None:
     """Add `serve` and `export` to the `sessiondb` command's subparsers."""
     p = sub.add_parser("serve", help="a local web viewer: search and read sessions in the browser (read-only)",
                        description="Serves a read-only web viewer of the database on the loopback address. "
@@ -122,6 +131,8 @@ def cmd_export(args: argparse.Namespace, out: object = None) -> int:
             if len(matches) > 1:
                 return _fail(f"{args.session!r} matches more than one session", "give more characters of the id")
             exact = db.get_session_overview(matches[0].session_id)
+            if exact is None:   # removed since it was found
+                return _fail(f"no session starts with {args.session!r}", "see `sessiondb sessions`", 1)
         outputs = []
         if args.html:
             outputs.append((args.html, export.transcript_html(db, exact)))

@@ -13,7 +13,7 @@ import re
 from .. import SessionDB, SessionOverview
 from . import rendering
 from .templating import csp_hash, render, static_file
-from .transcript import Page
+from .transcript import Page, ToolResult
 from .views import transcript_page
 
 MAX_DEPTH = 3
@@ -29,7 +29,7 @@ def _full_page(db: SessionDB, overview: SessionOverview) -> Page:
 
 
 def _descendants(db: SessionDB, page: Page, depth: int = 1) -> list[tuple[SessionOverview, Page]]:
-    out = []
+    out: list[tuple[SessionOverview, Page]] = []
     if depth > MAX_DEPTH:
         return out
     for child in page.children:
@@ -72,7 +72,7 @@ def _markdown_items(page: Page, out: list[str]) -> None:
                 out += [part.text if item.role != "system" else _md_quote(part.text), ""]
             elif part.kind == "thinking":
                 out += ["*Thinking:*", "", _md_quote(part.text), ""]
-            elif part.kind == "tool":
+            elif part.kind == "tool" and part.tool is not None:
                 tool = part.tool
                 body, is_json = rendering.pretty_json(tool.args)
                 fence = _fence(body)
@@ -83,13 +83,13 @@ def _markdown_items(page: Page, out: list[str]) -> None:
                 if tool.subagent is not None:
                     out += [f"*Subagent:* {tool.subagent.title or tool.subagent.session_id} "
                             f"(`{tool.subagent.session_id}`, below)", ""]
-            elif part.kind == "result":
+            elif part.kind == "result" and part.result is not None:
                 _md_result(part.result, out)
             else:
                 out += [f"[{part.kind}]", ""]
 
 
-def _md_result(result, out: list[str]) -> None:
+def _md_result(result: ToolResult, out: list[str]) -> None:
     fence = _fence(result.text)
     out += [f"**{'Error' if result.is_error else 'Result'}:**", "", fence, result.text, fence, ""]
 

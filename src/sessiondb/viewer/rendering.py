@@ -15,6 +15,17 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexer import Lexer
+
 # Text longer than this is shown preformatted instead of parsed as markdown (cost).
 MARKDOWN_MAX_CHARS = 100_000
 # Code longer than this is shown without highlighting (pygments cost).
@@ -32,30 +43,36 @@ def _link_is_safe(url: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _markdown():
+def _markdown() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.enable(["table", "strikethrough"])
-    md.validateLink = _link_is_safe
+    class SafeLinks(MarkdownIt):
+        def validateLink(self, url: str) -> bool:
+            return _link_is_safe(url)
 
-    def fence(renderer, tokens, idx, options, env):
+    md = SafeLinks("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+
+    # Render rules, called as methods of the renderer.
+    def fence(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         token = tokens[idx]
         lang = token.info.strip().split()[0] if token.info.strip() else ""
         return str(code_block(token.content, lang))
 
-    def code_block_rule(renderer, tokens, idx, options, env):
+    def code_block_rule(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                        env: EnvType) -> str:
         return str(code_block(tokens[idx].content, ""))
 
-    def image(renderer, tokens, idx, options, env):
+    def image(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         token = tokens[idx]
         alt = escape(token.content or "image")
-        src = token.attrGet("src") or ""
+        src = str(token.attrGet("src") or "")
         if _link_is_safe(src):
             return f'<a class="image-link" href="{escape(src)}" rel="noopener noreferrer nofollow">[image: {alt}]</a>'
         return f"[image: {alt}]"
 
-    def link_open(renderer, tokens, idx, options, env):
+    def link_open(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                  env: EnvType) -> str:
         tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
         return renderer.renderToken(tokens, idx, options, env)
 
@@ -80,7 +97,7 @@ def preformatted(text: str, css: str = "plain") -> Markup:
 
 
 @lru_cache(maxsize=64)
-def _lexer(lang: str):
+def _lexer(lang: str) -> Lexer | None:
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
@@ -91,7 +108,7 @@ def _lexer(lang: str):
 
 
 @lru_cache(maxsize=1)
-def _formatter():
+def _formatter() -> HtmlFormatter[str]:
     from pygments.formatters import HtmlFormatter
 
     # CSS classes, not inline styles: the stylesheet ships with the viewer and the CSP
@@ -153,7 +170,8 @@ _UNUSED_RULES = ("pre { line-height", "td.", "span.linenos", "pre.code .hll")
 def _token_rules(style: str) -> str:
     from pygments.formatters import HtmlFormatter
 
-    css = HtmlFormatter(style=style, classprefix="hl-").get_style_defs("pre.code")
+    formatter: HtmlFormatter[str] = HtmlFormatter(style=style, classprefix="hl-")
+    css: str = formatter.get_style_defs("pre.code")  # type: ignore[no-untyped-call]  # unannotated in types-Pygments
     # The styles set their own block backgrounds; the viewer's stylesheet owns the block's look.
     return "\n".join(line for line in css.splitlines()
                      if not line.startswith(_UNUSED_RULES) and not re.match(r"pre\.code\s*\{", line))

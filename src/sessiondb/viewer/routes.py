@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import overload
 from urllib.parse import urlencode, quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 
-from .. import MessageType, SearchOrder, SessionDB, SessionDBError
+from .. import MessageType, SearchOrder, SessionDB, SessionDBError, SessionOverview
 from . import export, rendering
 from .templating import render
 from .transcript import PAGE_SIZE, PAIR_WINDOW
@@ -31,7 +32,7 @@ class Context:
     stopping: Callable[[], bool]
     live_interval: float
 
-    def bind(self, handler):
+    def bind(self, handler: Callable[[Context, Request], Response]) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
             try:
                 return handler(self, request)
@@ -40,11 +41,20 @@ class Context:
         endpoint.__name__ = handler.__name__
         return endpoint
 
-    def bind_async(self, handler):
+    def bind_async(self, handler: Callable[[Context, Request], Awaitable[Response]]
+                   ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             return await handler(self, request)
         endpoint.__name__ = handler.__name__
         return endpoint
+
+
+@overload
+def _int(request: Request, name: str, default: int, minimum: int = 0) -> int: ...
+
+
+@overload
+def _int(request: Request, name: str, default: None = None, minimum: int = 0) -> int | None: ...
 
 
 def _int(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
@@ -68,7 +78,7 @@ def _date_ms(value: str, *, end: bool = False) -> int | None:
     return int(day.timestamp() * 1000) - (1 if end else 0)
 
 
-def _html(name: str, status: int = 200, **context) -> HTMLResponse:
+def _html(name: str, status: int = 200, **context: object) -> HTMLResponse:
     context.setdefault("nav", "")
     return HTMLResponse(render(name, **context), status_code=status, headers={"cache-control": "no-store"})
 
@@ -172,7 +182,7 @@ def status_page(ctx: Context, request: Request) -> Response:
 
 
 # ---------------------------------------------------------------------------- transcript
-def _overview(ctx: Context, request: Request):
+def _overview(ctx: Context, request: Request) -> SessionOverview | None:
     sid = request.path_params["sid"]
     overview = ctx.db.get_session_overview(sid)
     if overview is None:
@@ -240,7 +250,7 @@ async def session_events(ctx: Context, request: Request) -> Response:
     if await run_in_threadpool(db.get_session_overview, sid) is None:
         return PlainTextResponse("No such session\n", status_code=404)
 
-    async def stream():
+    async def stream() -> AsyncIterator[str]:
         last = None
         quiet = 0.0
         yield "retry: 2000\n\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sys
+from collections.abc import Callable
 
 import uvicorn
 
@@ -48,16 +49,16 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/"
 
 
-def serve(db_path: str, sock: socket.socket, *, extra_hosts: list[str], on_ready=None) -> None:
+def serve(db_path: str, sock: socket.socket, *, extra_hosts: list[str],
+          on_ready: Callable[[], None] | None = None) -> None:
     """Serve until Ctrl-C / SIGTERM; the database is opened read-only and closed at the end."""
     db = SessionDB.connect(DbConfig.local(db_path, read_only=True))
     try:
         host = sock.getsockname()[0]
-        config = uvicorn.Config(None, log_level="warning", access_log=False, lifespan="off",
+        app = create_app(db, allowed_hosts=allowed_hosts(host, extra_hosts), stopping=lambda: server.should_exit)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=3, server_header=False, date_header=False)
         server = uvicorn.Server(config)
-        config.app = create_app(db, allowed_hosts=allowed_hosts(host, extra_hosts),
-                                stopping=lambda: server.should_exit)
         if on_ready is not None:
             on_ready()
         server.run(sockets=[sock])

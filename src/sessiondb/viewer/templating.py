@@ -28,7 +28,7 @@ def environment() -> Environment:
     return env
 
 
-def render(name: str, **context) -> str:
+def render(name: str, **context: object) -> str:
     return environment().get_template(name).render(**context)
 
 

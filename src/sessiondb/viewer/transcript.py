@@ -162,7 +162,8 @@ def parts_of(message: Message) -> tuple[list[Part], str]:
         elif kind in ("result", "error"):
             result = ToolResult(text.strip("\n"), kind == "error", message.id, message.timestamp)
             previous = parts[-1] if parts else None
-            if previous is not None and previous.kind == "tool" and previous.tool.result is None:
+            if (previous is not None and previous.kind == "tool" and previous.tool is not None
+                    and previous.tool.result is None):
                 previous.tool.result = result     # call and result in one message (Gemini, OpenCode)
             else:
                 parts.append(Part("result", result=result))
@@ -175,7 +176,7 @@ def parts_of(message: Message) -> tuple[list[Part], str]:
         else:
             parts.append(Part(kind, text.strip()))
     if message.tool_call_id and message.type is MessageType.ASSISTANT:
-        calls = [p.tool for p in parts if p.kind == "tool"]
+        calls = [p.tool for p in parts if p.kind == "tool" and p.tool is not None]
         if calls:
             calls[-1].call_id = message.tool_call_id
         else:
@@ -188,8 +189,9 @@ def parts_of(message: Message) -> tuple[list[Part], str]:
 
 def _result_of(message: Message) -> ToolResult:
     parts, _ = parts_of(message)
-    texts = [p.result.text for p in parts if p.kind == "result"] or [p.text for p in parts if p.kind == "text"]
-    error = any(p.kind == "result" and p.result.is_error for p in parts)
+    results = [p.result for p in parts if p.kind == "result" and p.result is not None]
+    texts = [r.text for r in results] or [p.text for p in parts if p.kind == "text"]
+    error = any(r.is_error for r in results)
     return ToolResult("\n".join(texts), error, message.id, message.timestamp)
 
 
@@ -214,10 +216,13 @@ def build_items(window: list[Message], start: int, stop: int, first_position: in
     call_result: dict[int, int] = {}   # call index -> result index
     open_calls: dict[str, list[int]] = {}
     for i, m in enumerate(window):
+        call_id = m.tool_call_id
+        if not call_id:
+            continue     # neither a call nor a result
         if _is_call(m):
-            open_calls.setdefault(m.tool_call_id, []).append(i)
+            open_calls.setdefault(call_id, []).append(i)
         elif _is_result(m):
-            waiting = open_calls.get(m.tool_call_id)
+            waiting = open_calls.get(call_id)
             while waiting and i - waiting[0] > PAIR_WINDOW:
                 waiting.pop(0)
             if waiting:
@@ -230,11 +235,12 @@ def build_items(window: list[Message], start: int, stop: int, first_position: in
             continue     # shown inside its call, on this page or the one before
         parts, label = parts_of(m)
         if i in call_result:
-            calls = [p.tool for p in parts if p.kind == "tool" and p.tool.call_id == m.tool_call_id]
+            calls = [p.tool for p in parts
+                     if p.kind == "tool" and p.tool is not None and p.tool.call_id == m.tool_call_id]
             if calls:
                 calls[-1].result = _result_of(window[call_result[i]])
         for part in parts:
-            if part.kind == "tool" and part.tool.name in SUBAGENT_TOOLS:
+            if part.kind == "tool" and part.tool is not None and part.tool.name in SUBAGENT_TOOLS:
                 part.tool.subagent = _match_child(part.tool, children, child_details)
         items.append(Item(m, parts, label, first_position + i - start))
     return items
