@@ -14,8 +14,7 @@ parsed exactly as the collector parses them (:mod:`sessiondb.sources.claude`).
 
 from __future__ import annotations
 
-# This module loads lazily, maybe while another thread imports typing; dataclasses reads
-# sys.modules['typing'] as it is, so finish that import before defining any dataclass.
+# Loaded on first use: finish importing typing before defining dataclasses (see sessiondb._startup).
 import typing  # noqa: F401
 
 import collections

@@ -7,7 +7,7 @@ import itertools
 import os
 import threading
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+if TYPE_CHECKING:  # annotations only (see sessiondb._startup)
     from typing import Any
 
     from ..agent_client import AgentClient

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+if TYPE_CHECKING:  # annotations only (see sessiondb._startup)
     from typing import Any
 
 from .support import (COORDINATION_ERROR, SUCCESS, CallError, CApiBase, HandleState, OutOfRange, export,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+if TYPE_CHECKING:  # annotations only (see sessiondb._startup)
     from typing import Any
 
 from .support import SUCCESS, CApiBase, export, optional_module, row_limit

@@ -15,7 +15,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+if TYPE_CHECKING:  # annotations only (see sessiondb._startup)
     from typing import Any
 
 from .. import __version__

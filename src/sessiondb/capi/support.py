@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+if TYPE_CHECKING:  # annotations only (see sessiondb._startup)
     from typing import Any
 
 from ..errors import CoordinationError, PermissionDenied, SessionDBError

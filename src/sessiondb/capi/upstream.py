@@ -5,7 +5,7 @@ relations, and the upstream layouts of ``Session`` and ``SessionMetaC`` that
 from __future__ import annotations
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only; importing typing would slow the C ABI's first call
+if TYPE_CHECKING:  # annotations only (see sessiondb._startup)
     from typing import Any
 
     from ..models import SessionOverview

@@ -24,8 +24,7 @@ newest rows, because FTS5's own ``bm25()`` counts every match of every term firs
 
 from __future__ import annotations
 
-# This module loads lazily, maybe while another thread imports typing; dataclasses reads
-# sys.modules['typing'] as it is, so finish that import before defining any dataclass.
+# Loaded on first use: finish importing typing before defining dataclasses (see sessiondb._startup).
 import typing  # noqa: F401
 
 import json

@@ -20,8 +20,7 @@ reading a file in pieces gives the same times as reading it once.
 
 from __future__ import annotations
 
-# This module loads lazily, maybe while another thread imports typing; dataclasses reads
-# sys.modules['typing'] as it is, so finish that import before defining any dataclass.
+# Loaded on first use: finish importing typing before defining dataclasses (see sessiondb._startup).
 import typing  # noqa: F401
 
 import hashlib

@@ -9,8 +9,7 @@ the default under the home directory. A source declares this as a :class:`RootSp
 
 from __future__ import annotations
 
-# This module loads lazily, maybe while another thread imports typing; dataclasses reads
-# sys.modules['typing'] as it is, so finish that import before defining any dataclass.
+# Loaded on first use: finish importing typing before defining dataclasses (see sessiondb._startup).
 import typing  # noqa: F401
 
 import os
