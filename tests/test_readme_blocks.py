@@ -32,7 +32,11 @@ def test_swift_and_c_blocks_are_complete() -> None:
             assert "int main" in block.code, f"{block.label} is not a program"
 
 
-def test_every_block_runs(tmp_path: Path) -> None:
+# The README's mirror examples name an example server; here they run against the test's own.
+EXAMPLE_MIRROR = "postgresql://me@db.example/sessions"
+
+
+def test_every_block_runs(tmp_path: Path, pg_url: str) -> None:
     if shutil.which("swift") is None and not Path("/opt/swift/usr/bin/swift").exists():
         if os.environ.get("SESSIONDB_REQUIRE_SWIFT") == "1":
             pytest.fail("no Swift toolchain, and SESSIONDB_REQUIRE_SWIFT=1")
@@ -52,9 +56,9 @@ def test_every_block_runs(tmp_path: Path) -> None:
             continue   # run on a clean clone by test_quickstart.py / by .ci/run itself
         if block.lang in SHELLS:
             code = shrink_benchmarks(block.code) if is_benchmark(block.code) else block.code
-            result = workspace.run_shell(code)
+            result = workspace.run_shell(code.replace(EXAMPLE_MIRROR, pg_url))
         elif block.lang in PYTHONS:
-            result = workspace.run_python(block.code)
+            result = workspace.run_python(block.code.replace(EXAMPLE_MIRROR, pg_url))
         elif block.lang == "c":
             result = workspace.run_c(block, tmp_path / "c")
         elif block.lang == "swift":

@@ -164,13 +164,14 @@ def resolve_project(db: SessionDB, text: str) -> int:
 def resolve_session(db: SessionDB, text: str) -> str:
     if db.session_exists(text):
         return text
-    found = db.search_sessions_by_prefix(text, 2)
+    # A mirror may hold one session under several machines' names: one id is one session here.
+    found = sorted({s.session_id for s in db.search_sessions_by_prefix(text, 20)})
     if not found:
         raise UserError(f"no session matches {text!r}", "list sessions with `sessiondb sessions`", EXIT_NOTHING)
     if len(found) > 1:
-        raise UserError(f"{text!r} matches several sessions ({found[0].session_id}, {found[1].session_id}, ...)",
+        raise UserError(f"{text!r} matches several sessions ({found[0]}, {found[1]}, ...)",
                         "type more of the session id")
-    return found[0].session_id
+    return found[0]
 
 
 def db_argument(args: argparse.Namespace) -> str:
