@@ -116,8 +116,8 @@ class ClineSource(WholeSource):
         start = parse_timestamp_ms(item.get("ts")) or (times.get(0) if times else None) or _task_time(task.name)
         out = Recorder(session_id, timeline=Timeline(start))
         out.issues = issues
-        cwd = _text(item.get("workspace"))
-        title = _text(item.get("task"))
+        cwd = content.text_or_none(item.get("workspace"))
+        title = content.text_or_none(item.get("task"))
         model = None
         for index, message in enumerate(history):
             raw = content.as_text(message) or ""
@@ -141,11 +141,11 @@ class ClineSource(WholeSource):
         extension = next((label for ext, label in EXTENSIONS.items() if ext in str(task)), None)
         if extension:
             meta["extension"] = extension
-        parent = _text(item.get("parentTaskId"))
+        parent = content.text_or_none(item.get("parentTaskId"))
         if parent:
             meta["parent_session_id"] = parent
             meta["session_type"] = "subagent"
-        if _text(item.get("rootTaskId")) and item.get("rootTaskId") != parent:
+        if content.text_or_none(item.get("rootTaskId")) and item.get("rootTaskId") != parent:
             meta["root_session_id"] = item["rootTaskId"]
         project = cwd or f"cline:{task.parent.parent.name}"
         session = SessionRecord(session_id, self.name, project_path=project, project_name=project_name_of(project),
@@ -207,7 +207,7 @@ def _models(metadata: Any) -> list[tuple[int, str]]:
     usage = metadata.get("model_usage") if isinstance(metadata, dict) else None
     found = []
     for entry in usage if isinstance(usage, list) else []:
-        if isinstance(entry, dict) and _text(entry.get("model_id")):
+        if isinstance(entry, dict) and content.text_or_none(entry.get("model_id")):
             found.append((parse_timestamp_ms(entry.get("ts")) or 0, entry["model_id"]))
     return sorted(found)
 
@@ -239,14 +239,14 @@ def _message(out: Recorder, uuid: str, message: dict[str, Any], raw: str, at: in
             continue
         kind = block.get("type")
         if kind == "text":
-            text = _text(block.get("text"))
+            text = content.text_or_none(block.get("text"))
             if text:
                 full_parts.append(text)
                 shown = _ENVIRONMENT.sub("\n", text).strip()
                 if shown:
                     text_parts.append(shown)
         elif kind in ("thinking", "reasoning"):
-            thought = _text(block.get("thinking")) or _text(block.get("text"))
+            thought = content.text_or_none(block.get("thinking")) or content.text_or_none(block.get("text"))
             if thought:
                 full_parts.append(content.thinking(thought))
         elif kind == "redacted_thinking":
@@ -256,15 +256,15 @@ def _message(out: Recorder, uuid: str, message: dict[str, Any], raw: str, at: in
         elif kind == "document":
             full_parts.append(content.DOCUMENT)
         elif kind == "tool_use":
-            name, args = _text(block.get("name")), content.as_text(block.get("input"))
+            name, args = content.text_or_none(block.get("name")), content.as_text(block.get("input"))
             full_parts.append(content.tool_call(name, args))
-            tool = (_text(block.get("id")), name, args or None)
+            tool = (content.text_or_none(block.get("id")), name, args or None)
         elif kind == "tool_result":
             results += 1
             full_parts.append(content.tool_result(content.result_text(block.get("content")),
                                                   error=block.get("is_error") is True))
             if tool is None:
-                tool = (_text(block.get("tool_use_id")), None, None)
+                tool = (content.text_or_none(block.get("tool_use_id")), None, None)
         else:
             out.issues.unknown(f"block:{kind}")
             full_parts.append(content.unknown(str(kind or "block"), content.as_text(block) or ""))
@@ -275,7 +275,7 @@ def _message(out: Recorder, uuid: str, message: dict[str, Any], raw: str, at: in
     model = None
     if role == "assistant":
         kind_type = MessageType.ASSISTANT
-        model = _text(message.get("model")) or _model_at(models, at)
+        model = content.text_or_none(message.get("model")) or _model_at(models, at)
     elif role == "user":
         kind_type = MessageType.TOOL if results and not text_parts else MessageType.USER
     else:
@@ -295,9 +295,6 @@ def _first_line(text: str) -> str | None:
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     return content.preview(line, TITLE_CHARS) if line else None
 
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 SOURCE = ClineSource()

@@ -127,3 +127,8 @@ def decode_raw(raw: msgspec.Raw) -> Any:
         return loads(text)
     except msgspec.DecodeError:
         return text
+
+
+def text_or_none(value: Any) -> str | None:
+    """A non-empty string as it is, anything else None."""
+    return value if isinstance(value, str) and value else None

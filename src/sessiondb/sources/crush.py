@@ -33,10 +33,9 @@ import apsw
 import msgspec
 
 from ..models import MessageType
-from ..timeutil import parse_timestamp_ms
 from . import content
 from .base import Recorder, ToolFields, WholeSource
-from .databases import columns, database_units, digest, is_gate, parse_gate, row_dicts
+from .databases import columns, database_units, digest, is_gate, json_value, parse_gate, row_dicts, time_ms
 from .records import ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, project_name_of
 from .roots import RootSpec, dedupe
 
@@ -121,9 +120,9 @@ class CrushSource(WholeSource):
             return ParsedUnit(None, issues=issues)
         project = unit.context.get("project") or str(Path(unit.path).parent.parent)
         meta: dict[str, Any] = {}
-        if _text(info.get("title")):
+        if content.text_or_none(info.get("title")):
             meta["title"] = info["title"]
-        if _text(info.get("parent_session_id")):
+        if content.text_or_none(info.get("parent_session_id")):
             meta["parent_session_id"] = info["parent_session_id"]
             meta["session_type"] = "subagent"
         for key in ("prompt_tokens", "completion_tokens", "cost"):
@@ -131,17 +130,17 @@ class CrushSource(WholeSource):
                 meta[key] = info[key]
         session = SessionRecord(clean_id(session_id), self.name, project_path=project,
                                 project_name=project_name_of(project), cwd=project, meta=meta)
-        out = Recorder(session.session_id, timeline=Timeline(_ms(info.get("created_at"))))
+        out = Recorder(session.session_id, timeline=Timeline(time_ms(info.get("created_at"))))
         out.issues = issues
         for row in rows:
-            parts = _decode(row.get("parts"))
+            parts = json_value(row.get("parts"))
             if not isinstance(parts, list):
                 issues.bad(f"{unit.key} message {row.get('id')}", "parts is not a JSON list")
                 continue
             raw = {k: v for k, v in row.items() if k != "parts"}
             raw["parts"] = parts
-            model = _text(row.get("model"))
-            _message(out, str(row.get("id")), _text(row.get("role")), parts, _ms(row.get("created_at")),
+            model = content.text_or_none(row.get("model"))
+            _message(out, str(row.get("id")), content.text_or_none(row.get("role")), parts, time_ms(row.get("created_at")),
                      content.as_text(raw) or "", model, bool(row.get("is_summary_message")))
             if model and row.get("role") == "assistant":
                 session.model = model
@@ -161,8 +160,8 @@ def _listed_projects(path: Path) -> list[tuple[Path, str | None]]:
     for entry in projects if isinstance(projects, list) else []:
         if not isinstance(entry, dict):
             continue
-        project = _text(entry.get("path"))
-        data_dir = _text(entry.get("data_dir")) or (os.path.join(project, DATA_DIR) if project else None)
+        project = content.text_or_none(entry.get("path"))
+        data_dir = content.text_or_none(entry.get("data_dir")) or (os.path.join(project, DATA_DIR) if project else None)
         if data_dir and os.path.isabs(data_dir):
             found.append((Path(data_dir), project))
     return found
@@ -184,7 +183,7 @@ def _session_stats(conn: apsw.Connection) -> dict[str, tuple[int, int, str]]:
             f"SELECT session_id, COUNT(*), MAX({updated}), SUM(length(parts)), MAX(rowid) FROM messages "
             "GROUP BY session_id"):
         if isinstance(session_id, str) and session_id:
-            found[session_id] = (int(count or 0), (_ms(newest) or 0) * 1_000_000,
+            found[session_id] = (int(count or 0), (time_ms(newest) or 0) * 1_000_000,
                                  digest((count, newest, size, last, sessions.get(session_id))))
     return found
 
@@ -201,32 +200,32 @@ def _message(out: Recorder, uuid: str, role: str | None, parts: list[Any], at: i
         kind = part.get("type")
         data: dict[str, Any] = part["data"] if isinstance(part.get("data"), dict) else {}
         if kind == "text":
-            text = _text(data.get("text"))
+            text = content.text_or_none(data.get("text"))
             if text:
                 text_parts.append(text)
                 full_parts.append(text)
         elif kind == "reasoning":
-            if _text(data.get("thinking")):
+            if content.text_or_none(data.get("thinking")):
                 full_parts.append(content.thinking(data["thinking"]))
         elif kind == "tool_call":
-            name, args = _text(data.get("name")), content.as_text(data.get("input"))
+            name, args = content.text_or_none(data.get("name")), content.as_text(data.get("input"))
             full_parts.append(content.tool_call(name, args))
-            tool = (_text(data.get("id")), name, args or None)
+            tool = (content.text_or_none(data.get("id")), name, args or None)
         elif kind == "tool_result":
             results += 1
             full_parts.append(content.tool_result(content.result_text(data.get("content")),
                                                   error=data.get("is_error") is True))
             if tool is None:
-                tool = (_text(data.get("tool_call_id")), _text(data.get("name")), None)
+                tool = (content.text_or_none(data.get("tool_call_id")), content.text_or_none(data.get("name")), None)
         elif kind == "image_url":
             full_parts.append(content.IMAGE)
         elif kind == "binary":
-            mime = _text(data.get("mime_type")) or ""
-            full_parts.append(content.IMAGE if mime.startswith("image/") else content.file(_text(data.get("path"))))
+            mime = content.text_or_none(data.get("mime_type")) or ""
+            full_parts.append(content.IMAGE if mime.startswith("image/") else content.file(content.text_or_none(data.get("path"))))
         elif kind == "finish":
-            reason = _text(data.get("reason"))
+            reason = content.text_or_none(data.get("reason"))
             if reason in ("error", "canceled", "permission_denied"):
-                full_parts.append(content.tagged(f"Finish: {reason}", _text(data.get("message")) or ""))
+                full_parts.append(content.tagged(f"Finish: {reason}", content.text_or_none(data.get("message")) or ""))
         else:
             out.issues.unknown(f"part:{kind}")
             full_parts.append(content.unknown(str(kind or "part"), content.as_text(part) or ""))
@@ -251,22 +250,7 @@ def _message(out: Recorder, uuid: str, role: str | None, parts: list[Any], at: i
              model=model if kind_type == MessageType.ASSISTANT else None, tool=tool)
 
 
-def _ms(value: Any) -> int | None:
-    moment = parse_timestamp_ms(value)
-    return moment if moment is not None and moment > 0 else None
 
-
-def _decode(data: Any) -> Any:
-    if isinstance(data, (bytes, str)):
-        try:
-            return msgspec.json.decode(data)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            return None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 SOURCE = CrushSource()

@@ -36,11 +36,10 @@ import apsw
 import msgspec
 
 from ..models import MessageType
-from ..timeutil import parse_timestamp_ms
 from . import content
 from . import roots as roots_module
 from .base import Recorder, ToolFields, WholeSource
-from .databases import database_units, digest, is_gate, open_readonly, parse_gate
+from .databases import database_units, digest, is_gate, json_value, open_readonly, parse_gate, time_ms
 from .records import ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, project_name_of
 from .roots import RootSpec
 
@@ -125,17 +124,17 @@ class CursorSource(WholeSource):
     def _composer(self, composer_id: str, composer: dict[str, Any], bubbles: list[dict[str, Any]],
                   folder: str | None, issues: ParseIssues) -> ParsedUnit:
         meta: dict[str, Any] = {}
-        if _text(composer.get("name")):
+        if content.text_or_none(composer.get("name")):
             meta["title"] = composer["name"]
         for key, name in (("unifiedMode", "mode"), ("_v", "format_version")):
             if composer.get(key) is not None:
                 meta[name] = composer[key]
         config = composer.get("modelConfig")
-        model = _text(config.get("modelName")) if isinstance(config, dict) else None
+        model = content.text_or_none(config.get("modelName")) if isinstance(config, dict) else None
         project = folder or "cursor:global"
         session = SessionRecord(clean_id(composer_id), self.name, project_path=project,
                                 project_name=project_name_of(project), cwd=folder, model=model, meta=meta)
-        out = Recorder(session.session_id, timeline=Timeline(_ms(composer.get("createdAt"))))
+        out = Recorder(session.session_id, timeline=Timeline(time_ms(composer.get("createdAt"))))
         out.issues = issues
         for index, bubble in enumerate(bubbles):
             record = _bubble(out, session.session_id, index, bubble, model)
@@ -145,13 +144,13 @@ class CursorSource(WholeSource):
 
     def _chat_tab(self, tab_id: str, tab: dict[str, Any], folder: str | None, issues: ParseIssues) -> ParsedUnit:
         meta: dict[str, Any] = {"mode": "chat"}
-        if _text(tab.get("chatTitle")):
+        if content.text_or_none(tab.get("chatTitle")):
             meta["title"] = tab["chatTitle"]
         project = folder or "cursor:global"
         session = SessionRecord(clean_id(tab_id), self.name, project_path=project,
                                 project_name=project_name_of(project), cwd=folder, meta=meta)
         # The tab keeps only its last send time: it dates the messages that have none.
-        out = Recorder(session.session_id, timeline=Timeline(_ms(tab.get("lastSendTime"))))
+        out = Recorder(session.session_id, timeline=Timeline(time_ms(tab.get("lastSendTime"))))
         out.issues = issues
         for index, bubble in enumerate(tab.get("bubbles") or []):
             if isinstance(bubble, dict):
@@ -185,7 +184,7 @@ class _LazyWorkspaces:
                 except apsw.Error:
                     continue   # this workspace's database is locked or damaged: its own gate reports it
                 for composer in _list(value, "allComposers"):
-                    if _text(composer.get("composerId")):
+                    if content.text_or_none(composer.get("composerId")):
                         self.found.setdefault(composer["composerId"], folder)
         return self.found
 
@@ -199,7 +198,7 @@ def _value(conn: apsw.Connection, table: str, key: str) -> Any:
     if table not in _tables(conn):
         return None
     row = conn.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
-    return _decode(row[0]) if row else None
+    return json_value(row[0], MAX_VALUE_BYTES) if row else None
 
 
 def _global_stats(conn: apsw.Connection) -> dict[str, tuple[int, int, str]]:
@@ -222,12 +221,12 @@ def _workspace_stats(conn: apsw.Connection) -> dict[str, tuple[int, int, str]]:
     found: dict[str, tuple[int, int, str]] = {}
     for composer in _list(_value(conn, "ItemTable", COMPOSERS_KEY), "allComposers"):
         conversation = composer.get("conversation")
-        if _text(composer.get("composerId")) and isinstance(conversation, list) and conversation:
+        if content.text_or_none(composer.get("composerId")) and isinstance(conversation, list) and conversation:
             found[f"composer:{composer['composerId']}"] = (len(conversation), 0, digest(
                 (len(conversation), len(content.as_text(composer) or ""))))
     for tab in _list(_value(conn, "ItemTable", CHAT_KEY), "tabs"):
         bubbles = tab.get("bubbles")
-        if _text(tab.get("tabId")) and isinstance(bubbles, list) and bubbles:
+        if content.text_or_none(tab.get("tabId")) and isinstance(bubbles, list) and bubbles:
             found[f"chat:{tab['tabId']}"] = (len(bubbles), 0, digest((len(bubbles), len(content.as_text(tab) or ""))))
     return found
 
@@ -242,7 +241,7 @@ def _composer_bubbles(conn: apsw.Connection, composer_id: str, composer: dict[st
     prefix = f"bubbleId:{composer_id}:"
     for key, value in conn.execute("SELECT key, value FROM cursorDiskKV WHERE key >= ? AND key < ?",
                                    (prefix, prefix[:-1] + ";")):
-        bubble = _decode(value)
+        bubble = json_value(value, MAX_VALUE_BYTES)
         if isinstance(bubble, dict):
             stored[key[len(prefix):]] = bubble
         else:
@@ -273,34 +272,34 @@ def _workspace_folder(workspace: Path) -> str | None:
 # --------------------------------------------------------------------------- messages
 def _bubble(out: Recorder, session_id: str, index: int, bubble: dict[str, Any], model: str | None) -> Any:
     kind = bubble.get("type")
-    text = _text(bubble.get("text")) or _text(bubble.get("rawText")) or ""
+    text = content.text_or_none(bubble.get("text")) or content.text_or_none(bubble.get("rawText")) or ""
     full_parts = [text] if text else []
     thinking = bubble.get("thinking")
-    if isinstance(thinking, dict) and _text(thinking.get("text")):
+    if isinstance(thinking, dict) and content.text_or_none(thinking.get("text")):
         full_parts.insert(0, content.thinking(thinking["text"]))
     tool: ToolFields | None = None
     former = bubble.get("toolFormerData")
     if isinstance(former, dict) and (former.get("name") or former.get("tool") is not None):
-        name = _text(former.get("name")) or f"tool-{former.get('tool')}"
+        name = content.text_or_none(former.get("name")) or f"tool-{former.get('tool')}"
         args = _compact(former.get("rawArgs") if former.get("rawArgs") is not None else former.get("params"))
         full_parts.append(content.tool_call(name, args))
         result = former.get("result")
         if result is not None and result != "":
             full_parts.append(content.tool_result(content.result_text(_decoded_text(result)),
                                                   error=former.get("status") == "error"))
-        tool = (_text(former.get("toolCallId")), name, args or None)
+        tool = (content.text_or_none(former.get("toolCallId")), name, args or None)
     for image in bubble.get("images") or []:
         if image:
             full_parts.append(content.IMAGE)
     full = "\n".join(full_parts)
-    uuid = _text(bubble.get("bubbleId")) or _text(bubble.get("id")) or f"{session_id}:{index}"
+    uuid = content.text_or_none(bubble.get("bubbleId")) or content.text_or_none(bubble.get("id")) or f"{session_id}:{index}"
     raw = content.as_text(bubble) or ""
     if not full:
         out.skip(f"bubble:{kind}:empty")
         return None
     at = _bubble_time(bubble)
     info = bubble.get("modelInfo")
-    bubble_model = (_text(info.get("modelName")) if isinstance(info, dict) else None) or _text(
+    bubble_model = (content.text_or_none(info.get("modelName")) if isinstance(info, dict) else None) or content.text_or_none(
         bubble.get("modelType")) or model
     if kind in (1, "user"):
         return out.emit(uuid, MessageType.USER, text, full, raw, at=at)
@@ -312,7 +311,7 @@ def _bubble(out: Recorder, session_id: str, index: int, bubble: dict[str, Any], 
 def _bubble_time(bubble: dict[str, Any]) -> int | None:
     timing = bubble.get("timingInfo")
     start = timing.get("clientStartTime") if isinstance(timing, dict) else None
-    return _ms(bubble.get("createdAt")) or _ms(start) or _ms(bubble.get("timestamp"))
+    return time_ms(bubble.get("createdAt")) or time_ms(start) or time_ms(bubble.get("timestamp"))
 
 
 def _compact(value: Any) -> str:
@@ -335,22 +334,7 @@ def _list(value: Any, key: str) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
-def _ms(value: Any) -> int | None:
-    moment = parse_timestamp_ms(value)
-    return moment if moment is not None and moment > 0 else None
 
-
-def _decode(data: Any) -> Any:
-    if isinstance(data, (bytes, str)) and len(data) <= MAX_VALUE_BYTES:
-        try:
-            return msgspec.json.decode(data)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            return None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 SOURCE = CursorSource()

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import apsw
+import msgspec
 
+from ..timeutil import parse_timestamp_ms
+from .jsonl import loads
 from .records import ParsedUnit, ParseIssues, SourceUnit
 
 BUSY_TIMEOUT_MS = 2000
@@ -118,3 +121,20 @@ def row_dicts(cursor: apsw.Cursor) -> Iterator[dict[str, Any]]:
         if names is None:
             names = [d[0] for d in cursor.getdescription()]
         yield dict(zip(names, row))
+
+
+def json_value(data: Any, max_bytes: int | None = None) -> Any:
+    """The JSON in a column value (text or blob), None when it is absent, longer than
+    ``max_bytes`` or malformed (hostile nesting included: see ``jsonl.loads``)."""
+    if not isinstance(data, (bytes, str)) or (max_bytes is not None and len(data) > max_bytes):
+        return None
+    try:
+        return loads(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
+def time_ms(value: Any) -> int | None:
+    """A time column (seconds, milliseconds or a date text) as epoch ms; None unless positive."""
+    moment = parse_timestamp_ms(value)
+    return moment if moment is not None and moment > 0 else None

@@ -36,11 +36,10 @@ import apsw
 import msgspec
 
 from ..models import MessageType
-from ..timeutil import parse_timestamp_ms
 from . import content
 from . import roots as roots_module
 from .base import Recorder, ToolFields, WholeSource
-from .databases import columns, database_units, digest, is_gate, parse_gate, row_dicts
+from .databases import columns, database_units, digest, is_gate, json_value, parse_gate, row_dicts, time_ms
 from .jsonl import LineReader
 from .records import ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, project_name_of
 from .roots import RootSpec
@@ -118,18 +117,18 @@ class GooseSource(WholeSource):
             issues.bad(unit.key, f"cannot read the session: {exc}")
             return ParsedUnit(None, issues=issues)
         session = self._session(session_id, info)
-        out = Recorder(session.session_id, timeline=Timeline(_ms(info.get("created_at"))))
+        out = Recorder(session.session_id, timeline=Timeline(time_ms(info.get("created_at"))))
         out.issues = issues
         for row in rows:
-            parts = _decode(row.get("content_json"))
+            parts = json_value(row.get("content_json"))
             if not isinstance(parts, list):
                 issues.bad(f"{unit.key} message {row.get('id')}", "content_json is not a JSON list")
                 continue
-            uuid = _text(row.get("message_id")) or f"{session.session_id}:{row.get('id')}"
+            uuid = content.text_or_none(row.get("message_id")) or f"{session.session_id}:{row.get('id')}"
             raw = {k: v for k, v in row.items() if k != "content_json"}
             raw["content"] = parts
-            _message(out, uuid, _text(row.get("role")), parts, _ms(row.get("created_timestamp")) or
-                     _ms(row.get("timestamp")), content.as_text(raw) or "", session.model)
+            _message(out, uuid, content.text_or_none(row.get("role")), parts, time_ms(row.get("created_timestamp")) or
+                     time_ms(row.get("timestamp")), content.as_text(raw) or "", session.model)
         return out.parsed(session)
 
     def _read_jsonl(self, unit: SourceUnit) -> ParsedUnit:
@@ -167,31 +166,31 @@ class GooseSource(WholeSource):
             if not isinstance(parts, list):
                 issues.bad(f"{unit.path}: message {index}", "content is not a list")
                 continue
-            uuid = _text(message.get("id")) or f"{session.session_id}:{index}"
-            _message(out, uuid, _text(message.get("role")), parts, _ms(message.get("created")), raw, session.model)
+            uuid = content.text_or_none(message.get("id")) or f"{session.session_id}:{index}"
+            _message(out, uuid, content.text_or_none(message.get("role")), parts, time_ms(message.get("created")), raw, session.model)
         return out.parsed(session)
 
     def _session(self, session_id: str, info: dict[str, Any]) -> SessionRecord:
-        cwd = _text(info.get("working_dir"))
+        cwd = content.text_or_none(info.get("working_dir"))
         meta: dict[str, Any] = {}
-        title = _text(info.get("name")) or _text(info.get("description"))
+        title = content.text_or_none(info.get("name")) or content.text_or_none(info.get("description"))
         if title:
             meta["title"] = title
-        kind = _text(info.get("session_type"))
+        kind = content.text_or_none(info.get("session_type"))
         if kind:
             meta["goose_session_type"] = kind
-        parent = _text(info.get("parent_session_id")) or _text(info.get("parent_id"))
+        parent = content.text_or_none(info.get("parent_session_id")) or content.text_or_none(info.get("parent_id"))
         if parent:
             meta["parent_session_id"] = parent
         if parent or kind in ("sub_agent", "subagent"):
             meta["session_type"] = "subagent"
         for key in ("schedule_id", "provider_name"):
-            if _text(info.get(key)):
+            if content.text_or_none(info.get(key)):
                 meta[key] = info[key]
         model = None
-        config = _decode(info.get("model_config_json")) if isinstance(info.get("model_config_json"), str) else None
+        config = json_value(info.get("model_config_json")) if isinstance(info.get("model_config_json"), str) else None
         if isinstance(config, dict):
-            model = _text(config.get("model_name"))
+            model = content.text_or_none(config.get("model_name"))
         project = cwd or "goose:unknown"
         return SessionRecord(clean_id(session_id), self.name, project_path=project,
                              project_name=project_name_of(project), cwd=cwd, model=model, meta=meta)
@@ -211,7 +210,7 @@ def _session_stats(conn: apsw.Connection) -> dict[str, tuple[int, int, str]]:
             f"MAX({'created_timestamp' if 'created_timestamp' in tables['messages'] else 0}) "
             "FROM messages GROUP BY session_id"):
         if isinstance(session_id, str) and session_id:
-            newest_ms = _ms(newest) or 0
+            newest_ms = time_ms(newest) or 0
             found[session_id] = (int(count or 0), newest_ms * 1_000_000,
                                  digest((count, last, size, newest, updated.get(session_id))))
     return found
@@ -229,12 +228,12 @@ def _message(out: Recorder, uuid: str, role: str | None, parts: list[Any], at: i
             continue
         kind = part.get("type")
         if kind == "text":
-            text = _text(part.get("text"))
+            text = content.text_or_none(part.get("text"))
             if text:
                 text_parts.append(text)
                 full_parts.append(text)
         elif kind == "thinking":
-            if _text(part.get("thinking")):
+            if content.text_or_none(part.get("thinking")):
                 full_parts.append(content.thinking(part["thinking"]))
         elif kind == "redactedThinking":
             full_parts.append(content.tagged("Thinking", "(redacted)"))
@@ -244,22 +243,22 @@ def _message(out: Recorder, uuid: str, role: str | None, parts: list[Any], at: i
             call = part.get("toolCall")
             value = call.get("value") if isinstance(call, dict) else None
             if isinstance(value, dict):
-                name, args = _text(value.get("name")), content.as_text(value.get("arguments"))
+                name, args = content.text_or_none(value.get("name")), content.as_text(value.get("arguments"))
             else:
                 name, args = None, content.as_text(call.get("error")) if isinstance(call, dict) else None
             full_parts.append(content.tool_call(name, args))
-            tool = (_text(part.get("id")), name, args or None)
+            tool = (content.text_or_none(part.get("id")), name, args or None)
         elif kind == "toolResponse":
             responses += 1
             body, error = _tool_response(part.get("toolResult"))
             full_parts.append(content.tool_result(body, error=error))
             if tool is None:
-                tool = (_text(part.get("id")), None, None)
+                tool = (content.text_or_none(part.get("id")), None, None)
         elif kind == "toolConfirmationRequest":
             full_parts.append(content.tagged("Confirm", " ".join(filter(None, (
-                _text(part.get("toolName")), content.as_text(part.get("arguments")))))))
+                content.text_or_none(part.get("toolName")), content.as_text(part.get("arguments")))))))
         elif kind in _KNOWN_NOTICES:
-            full_parts.append(content.tagged(kind, _text(part.get("msg")) or _text(part.get("text")) or ""))
+            full_parts.append(content.tagged(kind, content.text_or_none(part.get("msg")) or content.text_or_none(part.get("text")) or ""))
         else:
             out.issues.unknown(f"part:{kind}")
             full_parts.append(content.unknown(str(kind or "part"), content.as_text(part) or ""))
@@ -289,23 +288,7 @@ def _tool_response(result: Any) -> tuple[str, bool]:
     return content.result_text(value), False
 
 
-def _ms(value: Any) -> int | None:
-    """Seconds, milliseconds or a date text (SQLite's ``2025-10-21 09:30:00`` is UTC) as epoch ms."""
-    moment = parse_timestamp_ms(value)
-    return moment if moment is not None and moment > 0 else None
 
-
-def _decode(data: Any) -> Any:
-    if isinstance(data, (bytes, str)):
-        try:
-            return msgspec.json.decode(data)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            return None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 SOURCE = GooseSource()

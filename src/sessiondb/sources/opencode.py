@@ -38,7 +38,7 @@ from ..models import MessageType
 from . import content
 from . import roots as roots_module
 from .base import Recorder, WholeSource
-from .databases import gate_unchanged, gate_unit, is_gate, open_readonly, parse_gate
+from .databases import gate_unchanged, gate_unit, is_gate, json_value, open_readonly, parse_gate
 from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, \
     project_name_of
 from .roots import RootSpec
@@ -173,13 +173,13 @@ class OpenCodeSource(WholeSource):
                issues: ParseIssues) -> ParsedUnit:
         if entries is None:
             return ParsedUnit(None, issues=issues)
-        directory = _text(info.get("directory"))
+        directory = content.text_or_none(info.get("directory"))
         meta: dict[str, Any] = {}
         for key, name in (("title", "title"), ("slug", "slug"), ("version", "version"),
                           ("projectID", "project_id")):
-            if _text(info.get(key)):
+            if content.text_or_none(info.get(key)):
                 meta[name] = info[key]
-        if _text(info.get("parentID")):
+        if content.text_or_none(info.get("parentID")):
             meta["parent_session_id"] = info["parentID"]
             meta["session_type"] = "subagent"
         session = SessionRecord(clean_id(session_id), self.name, project_path=directory,
@@ -196,11 +196,11 @@ class OpenCodeSource(WholeSource):
                 session.model = record.model
             if session.project_path is None:
                 path = info_m.get("path")
-                cwd = _text(path.get("cwd")) if isinstance(path, dict) else None
+                cwd = content.text_or_none(path.get("cwd")) if isinstance(path, dict) else None
                 if cwd:
                     session.project_path, session.project_name, session.cwd = cwd, project_name_of(cwd), cwd
         if session.project_path is None:
-            session.project_path = f"opencode:{_text(info.get('projectID')) or 'global'}"
+            session.project_path = f"opencode:{content.text_or_none(info.get('projectID')) or 'global'}"
             session.project_name = session.project_path
         return out.parsed(session)
 
@@ -299,7 +299,7 @@ def _read_json_session(unit: SourceUnit) -> tuple[Any, ...]:
     if not isinstance(info, dict):
         issues.bad(unit.path, "session file is not a JSON object")
         return unit, unit.context["session_id"], {}, None, issues
-    session_id = _text(info.get("id")) or unit.context["session_id"]
+    session_id = content.text_or_none(info.get("id")) or unit.context["session_id"]
     entries = []
     for entry in roots_module.list_dir(storage / "message" / session_id, sort=True):
         if not entry.name.endswith(".json"):
@@ -308,7 +308,7 @@ def _read_json_session(unit: SourceUnit) -> tuple[Any, ...]:
         if not isinstance(message, dict):
             issues.bad(entry.path, "message file is not a JSON object")
             continue
-        message_id = _text(message.get("id")) or entry.name[:-5]
+        message_id = content.text_or_none(message.get("id")) or entry.name[:-5]
         parts = []
         for part_entry in roots_module.list_dir(storage / "part" / message_id, sort=True):
             if not part_entry.name.endswith(".json"):
@@ -344,7 +344,7 @@ def _read_db_session(unit: SourceUnit) -> tuple[Any, ...]:
                 rows = conn.execute("SELECT p.id, p.message_id, p.data FROM part p JOIN message m "
                                     "ON m.id = p.message_id WHERE m.session_id = ? ORDER BY p.id", (session_id,))
             for part_id, message_id, data in rows:
-                part = _decode(data)
+                part = json_value(data)
                 if not isinstance(part, dict):
                     issues.bad(f"part {part_id}", "data is not a JSON object")
                     continue
@@ -355,7 +355,7 @@ def _read_db_session(unit: SourceUnit) -> tuple[Any, ...]:
         entries = []
         for message_id, data, created_at in conn.execute(
                 f"SELECT id, data{select_created} FROM message WHERE session_id = ?", (session_id,)):
-            message = _decode(data)
+            message = json_value(data)
             if not isinstance(message, dict):
                 issues.bad(f"message {message_id}", "data is not a JSON object")
                 continue
@@ -370,7 +370,7 @@ def _read_db_session(unit: SourceUnit) -> tuple[Any, ...]:
 
 
 def _row_info(row: dict[str, Any]) -> dict[str, Any]:
-    info = _decode(row.get("data")) if row.get("data") else None
+    info = json_value(row.get("data")) if row.get("data") else None
     info = dict(info) if isinstance(info, dict) else {}
     for column, key in (("id", "id"), ("directory", "directory"), ("title", "title"), ("parent_id", "parentID"),
                         ("slug", "slug"), ("version", "version"), ("project_id", "projectID")):
@@ -382,17 +382,6 @@ def _row_info(row: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-def _decode(data: Any) -> Any:
-    if isinstance(data, (bytes, str)):
-        try:
-            return loads(data)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            return None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _created(message: dict[str, Any]) -> int:
@@ -410,34 +399,34 @@ def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[d
     for part in parts:
         kind = part.get("type")
         if kind == "text":
-            text = _text(part.get("text"))
+            text = content.text_or_none(part.get("text"))
             if text:
                 full_parts.append(text)
                 if not part.get("synthetic"):
                     text_parts.append(text)
         elif kind == "reasoning":
-            text = _text(part.get("text"))
+            text = content.text_or_none(part.get("text"))
             if text:
                 full_parts.append(content.thinking(text))
         elif kind == "tool":
             state: dict[str, Any] = part["state"] if isinstance(part.get("state"), dict) else {}
             args = content.as_text(state.get("input")) if state.get("input") is not None else ""
-            full_parts.append(content.tool_call(_text(part.get("tool")), args))
+            full_parts.append(content.tool_call(content.text_or_none(part.get("tool")), args))
             output = state.get("output")
             if output is not None:
                 full_parts.append(content.tool_result(content.result_text(output),
                                                       error=state.get("status") == "error"))
             elif state.get("status") == "error" and state.get("error") is not None:
                 full_parts.append(content.tool_result(content.as_text(state.get("error")) or "", error=True))
-            tool = (_text(part.get("callID")), _text(part.get("tool")), args or None)
+            tool = (content.text_or_none(part.get("callID")), content.text_or_none(part.get("tool")), args or None)
         elif kind == "file":
-            full_parts.append(content.file(_text(part.get("filename")) or _text(part.get("url"))))
+            full_parts.append(content.file(content.text_or_none(part.get("filename")) or content.text_or_none(part.get("url"))))
         elif kind == "patch":
             files = part.get("files")
             names = " ".join(f for f in files if isinstance(f, str)) if isinstance(files, list) else ""
             full_parts.append(content.tagged("Patch", names))
         elif kind == "subtask":
-            prompt = _text(part.get("prompt")) or _text(part.get("description")) or ""
+            prompt = content.text_or_none(part.get("prompt")) or content.text_or_none(part.get("description")) or ""
             full_parts.append(content.tagged("Subtask", prompt).rstrip())
     full = "\n".join(full_parts)
     role = info.get("role")
@@ -451,9 +440,9 @@ def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[d
     else:
         kind_type = MessageType.SYSTEM
         out.issues.unknown(f"role:{role}")
-    model = _text(info.get("modelID"))
+    model = content.text_or_none(info.get("modelID"))
     if model is None and isinstance(info.get("model"), dict):
-        model = _text(info["model"].get("modelID"))
+        model = content.text_or_none(info["model"].get("modelID"))
     raw = msgspec.json.encode(info).decode("utf-8", "replace")
     return out.emit(message_id, kind_type, "\n".join(text_parts), full, raw, at=_created(info) or None, model=model,
                     tool=tool)
