@@ -9,6 +9,10 @@ and ``opencode/storage/...``. Shapes follow the real formats (envelope fields, s
 assistant chunks, tool calls and results, thinking); text comes from bench/synth.py:
 Zipf English, code identifiers, CJK passages and the occasional large tool output.
 The same seed gives the same files.
+
+``--shape real`` writes Claude Code and Codex files only, shaped like real ones (long
+tool results, thinking, big tool inputs, base64 images, many short bookkeeping lines;
+see bench/real_shapes.py): about 2.5 KB per stored message instead of 1 KB.
 """
 
 from __future__ import annotations
@@ -25,17 +29,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synth import IDENTIFIERS, TextGenerator  # noqa: E402
 
 SHARES = {"claude": 0.72, "codex": 0.18, "gemini": 0.05, "opencode": 0.05}
+REAL_SHARES = {"claude": 0.75, "codex": 0.25}
 START = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
 
 class Corpus:
-    def __init__(self, out: Path, seed: int) -> None:
+    def __init__(self, out: Path, seed: int, shape: str = "synthetic") -> None:
         self.out = out
         self.rng = random.Random(seed)
         self.text = TextGenerator(seed)
         self.clock = START
         self.projects = [f"/home/dev/{name}" for name in ("api", "web", "sessiondb", "infra", "mobile", "ml-lab",
                                                           "docs", "工具箱", "cli", "data-pipeline")]
+        self.real = None
+        if shape == "real":
+            from real_shapes import RealShapes
+            self.real = RealShapes(self)
 
     # ------------------------------------------------------------------ helpers
     def uid(self) -> str:
@@ -75,14 +84,16 @@ class Corpus:
             folder = root / "".join(c if c.isascii() and c.isalnum() else "-" for c in project)
             folder.mkdir(parents=True, exist_ok=True)
             sid = self.uid()
-            lines, count = self._claude_lines(sid, project, size)
+            lines, count = (self.real.claude_lines(sid, project, size) if self.real
+                            else self._claude_lines(sid, project, size))
             (folder / f"{sid}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
             written += count
             if self.rng.random() < 0.15 and not sessions:
                 agent = f"agent-{self.rng.getrandbits(32):08x}"
                 sub = folder / sid / "subagents"
                 sub.mkdir(parents=True, exist_ok=True)
-                agent_lines, agent_count = self._claude_lines(sid, project, max(2, size // 4), agent=agent[6:])
+                make = self.real.claude_lines if self.real else self._claude_lines
+                agent_lines, agent_count = make(sid, project, max(2, size // 4), agent=agent[6:])
                 (sub / f"{agent}.jsonl").write_text("\n".join(agent_lines) + "\n", encoding="utf-8")
                 written += agent_count
         return written
@@ -147,6 +158,12 @@ class Corpus:
             folder = self.out / "codex" / "sessions" / day
             folder.mkdir(parents=True, exist_ok=True)
             cwd = self.rng.choice(self.projects)
+            name = f"rollout-{start[:19].replace(':', '-')}-{sid}.jsonl"
+            if self.real:
+                real_lines, count = self.real.codex_lines(sid, cwd, size, start)
+                (folder / name).write_text("\n".join(real_lines) + "\n", encoding="utf-8")
+                written += count
+                continue
             lines = [{"timestamp": start, "type": "session_meta", "payload": {
                 "id": sid, "timestamp": start, "cwd": cwd, "originator": "codex_cli_rs", "cli_version": "0.46.0",
                 "source": "cli", "model_provider": "openai", "git": {"branch": "main"}}},
@@ -173,7 +190,6 @@ class Corpus:
                     "type": "message", "role": "assistant", "content": [{"type": "output_text",
                                                                         "text": self.body()}]}})
                 count += 5
-            name = f"rollout-{start[:19].replace(':', '-')}-{sid}.jsonl"
             (folder / name).write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n",
                                        encoding="utf-8")
             written += count
@@ -247,9 +263,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sessions", type=int, default=None, help="Claude session files (else lognormal sizes)")
     parser.add_argument("--only", choices=list(SHARES), default=None)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--shape", choices=["synthetic", "real"], default="synthetic",
+                        help="real: Claude Code and Codex files shaped like real ones (bench/real_shapes.py)")
     args = parser.parse_args(argv)
-    corpus = Corpus(args.out, args.seed)
-    shares = {args.only: 1.0} if args.only else SHARES
+    corpus = Corpus(args.out, args.seed, args.shape)
+    shares = {args.only: 1.0} if args.only else REAL_SHARES if args.shape == "real" else SHARES
     counts = {}
     for source, share in shares.items():
         target = int(args.messages * share)

@@ -7,8 +7,10 @@
     python bench/ingest_bench.py watch --corpus bench/out/corpus --db bench/out/ingest.db
 
 ``cold`` starts from an empty database (all indexes and triggers in place) and reports
-messages/s, MB/s of source files and the process's peak RSS (run it in a fresh
-process). ``warm`` collects again with nothing changed: time, rows written and write
+messages/s, MB/s of source files and peak RSS (of this process, and of the largest child:
+the parse worker); then, in a child process, the SQLite floor for the same rows
+(bench/sqlite_floor.py: plain SQLite building the same tables, indexes and full-text
+content from the rows already in memory) and the ratio collect / floor. ``warm`` collects again with nothing changed: time, rows written and write
 statements (must be 0). ``append`` appends one line to a session file and measures the
 time until ``collect_by_path`` has made it searchable; ``watch`` does the same through
 a running :class:`sessiondb.watch.Watcher` (file event, debounce, collect, search). Timings depend on the machine;
@@ -21,6 +23,7 @@ import argparse
 import json
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -55,11 +58,23 @@ def cold(args: argparse.Namespace) -> dict:
     elapsed = time.perf_counter() - started
     stats = db.get_stats()
     db.close()
-    return {"bench": "cold", "messages": result.messages_inserted, "sessions": stats.session_count,
-            "files": result.files_read, "seconds": round(elapsed, 2),
-            "messages_per_s": round(result.messages_inserted / elapsed), "mb_per_s": round(size / 2**20 / elapsed, 1),
-            "corpus_mb": round(size / 2**20, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
-            "errors": result.error_count, "pipeline": Collector.pipeline}
+    out = {"bench": "cold", "messages": result.messages_inserted, "sessions": stats.session_count,
+           "files": result.files_read, "seconds": round(elapsed, 2),
+           "messages_per_s": round(result.messages_inserted / elapsed), "mb_per_s": round(size / 2**20 / elapsed, 1),
+           "corpus_mb": round(size / 2**20, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+           "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+           "errors": result.error_count, "pipeline": Collector.pipeline}
+    if not args.no_floor:
+        floor_db = args.db.with_name(args.db.stem + "-floor.db")
+        done = subprocess.run([sys.executable, str(Path(__file__).with_name("sqlite_floor.py")), "--from",
+                               str(args.db), "--db", str(floor_db)], capture_output=True, text=True, check=True)
+        floor = json.loads(done.stdout)
+        out.update({"floor_seconds": floor["seconds"], "floor_rows_per_s": floor["rows_per_s"],
+                    "floor_mb_per_s": round(size / 2**20 / floor["seconds"], 1),
+                    "collect_over_floor": round(floor["seconds"] / elapsed, 2)})
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{floor_db}{suffix}").unlink(missing_ok=True)
+    return out
 
 
 def warm(args: argparse.Namespace) -> dict:
@@ -152,6 +167,7 @@ def main() -> None:
     parser.add_argument("--sources", nargs="*", default=None)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pipeline", action="store_true", help="write batches on a second thread")
+    parser.add_argument("--no-floor", action="store_true", help="cold: skip the SQLite floor")
     args = parser.parse_args()
     Collector.pipeline = args.pipeline
     args.db.parent.mkdir(parents=True, exist_ok=True)

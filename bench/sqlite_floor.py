@@ -1,0 +1,111 @@
+"""The SQLite floor of a cold ingest: how fast plain SQLite builds the same database.
+
+    python bench/sqlite_floor.py --from bench/out/ingest.db --db bench/out/floor.db
+
+Reads every row a collection stored (projects, sessions, messages, file states, and the
+CJK side index's text, spaced as the library spaces it) into memory first, untimed.
+Then, timed, builds the same tables, indexes and full-text content in a new database
+with the library's schema and connection settings (16 KiB pages, WAL,
+synchronous=NORMAL): one transaction, triggers off, bulk inserts in id order into the
+indexed tables, one FTS5 ``rebuild`` at the end, the CJK side index filled with one
+statement, the triggers put back, commit. No faster plain route was found: creating
+the indexes after the load instead (``--indexes-after``) is printed for comparison.
+
+``ingest_bench.py cold`` runs this in a child process after its collection, so both
+are measured in the same run on the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+import apsw  # noqa: E402
+
+from sessiondb import DbConfig, SessionDB  # noqa: E402
+from sessiondb.store import cjk_index  # noqa: E402
+
+TABLES = ("projects", "sessions", "messages", "file_state")
+# The FTS5 buffer a bulk build is given (SQLite's default is 1 MiB); the faster of the
+# two is the floor, so try both on a small run if in doubt.
+FTS_HASH_BYTES = 16 << 20
+
+
+def load_rows(source: Path) -> dict[str, tuple[list[str], list[tuple[object, ...]]]]:
+    conn = apsw.Connection(str(source), flags=apsw.SQLITE_OPEN_READONLY)
+    out = {}
+    for table in TABLES:
+        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        order = "ORDER BY id" if "id" in columns else ""
+        out[table] = (columns, list(conn.execute(f"SELECT {', '.join(columns)} FROM {table} {order}")))
+    conn.close()
+    return out
+
+
+def build(rows: dict[str, tuple[list[str], list[tuple[object, ...]]]], target: Path, *,
+          indexes_after: bool = False) -> dict[str, object]:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    SessionDB.connect(DbConfig.local(target)).close()   # the library's schema, empty
+    conn = apsw.Connection(str(target))
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-32768")
+    triggers = list(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+    indexes = list(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    if indexes_after:
+        for name, _ in indexes:
+            conn.execute(f"DROP INDEX {name}")
+    messages = rows["messages"][1]
+    content = rows["messages"][0].index("content_full")
+    # Untimed: the CJK index's text, made as the library makes it.
+    cjk = [(row[0], cjk_index.spaced_cjk(row[content])) for row in messages if cjk_index.has_cjk(row[content])]
+    message_count = len(messages)
+
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (FTS_HASH_BYTES,))
+    for table in TABLES:
+        columns, values = rows[table]
+        conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                         values)
+    if indexes_after:
+        for _, sql in indexes:
+            conn.execute(sql)
+    conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+    conn.executemany("INSERT INTO messages_cjk(rowid, body) VALUES (?, ?)", cjk)
+    conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (1 << 20,))
+    for _, sql in triggers:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return {"messages": message_count, "cjk_rows": len(cjk), "seconds": round(elapsed, 2),
+            "rows_per_s": round(message_count / elapsed), "indexes_after": indexes_after}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from", dest="source", type=Path, required=True, help="a database a collection built")
+    parser.add_argument("--db", type=Path, required=True, help="the database to build (replaced)")
+    parser.add_argument("--indexes-after", action="store_true", help="also time creating the indexes after the load")
+    args = parser.parse_args()
+    rows = load_rows(args.source)
+    result = build(rows, args.db)
+    if args.indexes_after:
+        result["indexes_after_seconds"] = build(rows, args.db, indexes_after=True)["seconds"]
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
