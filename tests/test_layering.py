@@ -9,7 +9,9 @@ the code has to follow. The layers, bottom up:
     store         the SQLite file, its rows and indexes (knows no files)
     search        the query language and plans over the store
     coordination  who may write; the fence the store runs
-    collector     sources -> store; session_files: sources read without a database
+    collector     sources -> store; unit_reads and parse_worker: the reading part of a
+                  collection (in process or in a worker); session_files: sources read
+                  without a database
     db            SessionDB, the facade that composes store, search, coordination
     api           the package root ``sessiondb``, ``watch``, ``archive`` (opens a file or a mirror),
                   ``agent_client`` and its ``handoff`` spool
@@ -55,7 +57,7 @@ def layer_of(module: str) -> str:
         return "face"
     if len(parts) > 1 and parts[1] in FACES:
         return "face"
-    if module == "sessiondb.session_files":
+    if module in ("sessiondb.session_files", "sessiondb.unit_reads", "sessiondb.parse_worker"):
         return "collector"
     if len(parts) > 1 and parts[1] in {"sources", "store", "search", "coordination", "collector", "db"}:
         return parts[1]

@@ -23,9 +23,11 @@ of records still waiting at the end of a read (the session's latest stored time,
 the file's mtime; a record linking to another message takes that message's time, looked
 up in the store as the batch is written) and hands corrected times to the store.
 
-Parsing happens outside the write transaction; rows are written in batches (one
-transaction each, with the file states they complete), so a huge file is read in
-bounded memory and a crash resumes where the last batch ended.
+Parsing happens outside the write transaction (:mod:`sessiondb.unit_reads`); rows are
+written in batches (one transaction each, with the file states they complete), so a
+huge file is read in bounded memory and a crash resumes where the last batch ended. A
+large collection reads its files in a parse worker process while this one writes
+(:mod:`sessiondb.parse_worker`), with the same rows as a read in process.
 """
 
 from __future__ import annotations
@@ -33,31 +35,27 @@ from __future__ import annotations
 # Loaded on first use: finish importing typing before defining dataclasses (see sessiondb._startup).
 import typing  # noqa: F401
 
-import json
 import os
-import queue
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import msgspec
-
 from . import sources as sources_package
+from ._startup import log
 from .errors import InvalidArgument
 from .sources import Source, SourceUnit
-from .sources.base import LineParser, LineSource, WholeSource
 from .sources.databases import is_gate
-from .sources.jsonl import LineReader, prefix_hash
-from .sources.records import MAX_ERROR_TEXT, MessageRecord, ParseIssues, SessionRecord, Timeline
+from .sources.records import ParseIssues
 from .store.ingest_records import FileState, IngestSession
+from .unit_reads import TIME_COLUMN, Limits, UnitRead, portable, read_unit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .models import Project
+    from .parse_worker import ParseWorker
     from .store.ingest_records import IngestOutcome
 
 
@@ -80,10 +78,14 @@ MAX_ERRORS = 100
 # A batch is written when it holds this many messages or this many bytes of text.
 BATCH_MESSAGES = 20_000
 BATCH_BYTES = 16 << 20
-_DONE = object()
-# Saved with the parser's state while an upgrade's reparse is unfinished, so the rest of
-# the file still updates the rows stored by the older version after a resume.
-_UPGRADING = "collector:upgrading"
+# A collection with at least this many bytes of files to read starts a parse worker (a
+# second interpreter costs about 0.1 s; the watcher's few changed files never need one).
+PARSE_WORKER_MIN_BYTES = 8 << 20
+# Units handed to the worker ahead of the one being written.
+_AHEAD_UNITS = 64
+_END = object()
+# A unit to look at: its source, the unit, and its saved state.
+_Planned = tuple[Source, SourceUnit, "FileState | None"]
 
 
 @dataclass
@@ -140,16 +142,19 @@ def unchanged(unit: SourceUnit, state: FileState | None, parser_version: int) ->
 
 
 class Collector:
-    """Collects sources into one database handle. Cheap to create; one per run."""
+    """Collects sources into one database handle. Cheap to create; one per run.
 
-    # Write batches on a second thread while the next ones are parsed (collect_all only).
-    # Off by default: on the 2-core benchmark machine the writer is the bottleneck
-    # (FTS5 indexing), and a parser competing for the cores made cold ingest slower.
-    pipeline = False
+    ``parse_worker``: read the files in a second process while this one writes
+    (:mod:`sessiondb.parse_worker`): ``None`` (the default) for collections that read at
+    least ``PARSE_WORKER_MIN_BYTES``, ``True`` whenever a unit can be read there, ``False``
+    never. ``$SESSIONDB_PARSE_WORKER`` set to ``0`` or ``1`` overrides the default.
+    Either way the rows written are the same.
+    """
 
     def __init__(self, db: IngestTarget, *, roots: dict[str, Any] | None = None,
                  batch_messages: int = BATCH_MESSAGES, batch_bytes: int = BATCH_BYTES,
-                 on_progress: Callable[[CollectResult], None] | None = None) -> None:
+                 on_progress: Callable[[CollectResult], None] | None = None,
+                 parse_worker: bool | None = None) -> None:
         self.db = db
         # Called with the running result after every unit and every written batch.
         self.on_progress = on_progress
@@ -158,6 +163,13 @@ class Collector:
             sources_package.source_for(name)
         self.batch_messages = batch_messages
         self.batch_bytes = batch_bytes
+        self.limits = Limits(batch_messages, batch_bytes)
+        if parse_worker is None:
+            forced = os.environ.get("SESSIONDB_PARSE_WORKER", "").strip()
+            parse_worker = {"0": False, "1": True}.get(forced)
+        self.parse_worker = parse_worker
+        # The worker's process id while one runs (None: files are read in this process).
+        self.parse_worker_pid: int | None = None
         self.result = CollectResult()
         self._sessions: dict[str, IngestSession] = {}
         self._states: list[FileState] = []
@@ -166,11 +178,7 @@ class Collector:
         self._seen_sessions: set[str] = set()
         self._seen_projects: set[str] = set()
         self._failed_sources: set[str] = set()
-        # With ``pipeline``, collect_all writes batches on a second thread (SQLite runs
-        # without the GIL, so parsing and writing overlap).
-        self._queue: queue.Queue[Any] | None = None
-        self._writer: threading.Thread | None = None
-        self._writer_error: BaseException | None = None
+        self._worker_failed = False
 
     # ------------------------------------------------------------------ entry points
     def roots_of(self, source: Source) -> list[Path]:
@@ -178,24 +186,21 @@ class Collector:
 
     def collect_all(self, sources: Iterable[str] | str | None = None) -> CollectResult:
         """Every unit of the given sources (default: all of them) that changed."""
-        chosen = self._sources(sources)
-        if self.pipeline:
-            self._start_writer()
-        try:
-            for source in chosen:
-                states = self.db.load_file_states(source.name)
-                found: set[str] = set()
-                for unit in source.discover(self.roots_of(source), states):
-                    found.add(unit.key)
-                    self._process(source, unit, states.get(unit.key))
-                if source.project_files:
-                    for unit in source.discover_projects(self._project_paths(), states):
-                        if unit.key not in found:
-                            self._process(source, unit, states.get(unit.key))
-            self._flush()
-        finally:
-            self._stop_writer()
+        self._run(self._planned_sources(self._sources(sources)))
         return self._finish()
+
+    def _planned_sources(self, chosen: list[Source]) -> Iterator[_Planned | None]:
+        for source in chosen:
+            states = self.db.load_file_states(source.name)
+            found: set[str] = set()
+            for unit in source.discover(self.roots_of(source), states):
+                found.add(unit.key)
+                yield source, unit, states.get(unit.key)
+            if source.project_files:
+                yield None   # the projects below must include those of every unit read so far
+                for unit in source.discover_projects(self._project_paths(), states):
+                    if unit.key not in found:
+                        yield source, unit, states.get(unit.key)
 
     def plan(self, sources: Iterable[str] | str | None = None) -> tuple[int, int]:
         """How many units :meth:`collect_all` would look at now, and how many bytes it
@@ -209,9 +214,7 @@ class Collector:
                 state = states.get(unit.key)
                 if unchanged(unit, state, source.parser_version) or unit.key != unit.path:
                     continue
-                resumes = (unit.incremental and state is not None and state.inode == unit.inode
-                           and state.parser_version == source.parser_version and unit.size >= state.byte_offset)
-                size += unit.size - state.byte_offset if resumes and state is not None else unit.size
+                size += _bytes_to_read(unit, state, source)
         return files, size
 
     def _project_paths(self) -> set[str]:
@@ -228,6 +231,10 @@ class Collector:
 
     def collect_paths(self, paths: Iterable[str | os.PathLike[str]]) -> CollectResult:
         """Several changed files at once (the watcher's batches), written together."""
+        self._run(self._planned_paths(paths))
+        return self._finish()
+
+    def _planned_paths(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Planned | None]:
         seen: set[str] = set()
         for raw in paths:
             path = os.path.abspath(os.path.expanduser(os.fspath(raw)))
@@ -239,17 +246,15 @@ class Collector:
                         seen.add(str(db_root))
                         states = self.db.load_file_states(source.name)
                         for db_unit in source.discover_database(db_root, states):
-                            self._process(source, db_unit, states.get(db_unit.key))
+                            yield source, db_unit, states.get(db_unit.key)
                     break
                 unit = source.unit_for_path(path, roots)
                 if unit is None:
                     continue
                 if unit.key not in seen:
                     seen.add(unit.key)
-                    self._process(source, unit, self.db.get_file_state(unit.key))
+                    yield source, unit, self.db.get_file_state(unit.key)
                 break
-        self._flush()
-        return self._finish()
 
     def _sources(self, sources: Iterable[str] | str | None) -> list[Source]:
         if sources is None:
@@ -263,196 +268,186 @@ class Collector:
         self.result.projects_scanned = len(self._seen_projects)
         return self.result
 
-    # ------------------------------------------------------------------ one unit
-    def _process(self, source: Source, unit: SourceUnit, state: FileState | None) -> None:
+    # ------------------------------------------------------------------ running a plan
+    def _run(self, planned: Iterator[_Planned | None]) -> None:
+        """Read and write the planned units in order. Units are looked at a little ahead
+        of the one being written: when those to read add up to enough bytes, a parse
+        worker starts and reads them (and the following ones) while this process writes.
+        A unit that must be read here (one inside another program's database, holding its
+        connection) or a barrier (``None``: what follows depends on what was read) stops
+        the look-ahead until everything before it is written."""
+        window: deque[_Job | None] = deque()
+        worker: ParseWorker | None = None
+        waiting_bytes = 0          # of the portable units in the window, while no worker runs
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and self._look_further(window, worker, waiting_bytes):
+                    item = next(planned, _END)
+                    if item is _END:
+                        exhausted = True
+                    elif item is None:
+                        window.append(None)
+                    else:
+                        job = self._job(*item)   # type: ignore[misc]  # a planned unit
+                        if job is None:
+                            continue
+                        window.append(job)
+                        if job.portable and worker is not None:
+                            job.ticket = worker.submit(job.source, job.unit, job.state, self.limits)
+                        elif job.portable:
+                            waiting_bytes += job.size
+                if worker is None and self._may_start_worker(waiting_bytes):
+                    worker = self._start_worker()
+                    if worker is not None:
+                        for queued in window:
+                            if queued is not None and queued.portable:
+                                queued.ticket = worker.submit(queued.source, queued.unit, queued.state, self.limits)
+                if not window:
+                    if exhausted:
+                        break
+                    continue
+                job = window.popleft()
+                if job is None:
+                    continue
+                if job.ticket is None or worker is None:
+                    waiting_bytes -= job.size if job.portable else 0
+                    self._read_here(job)
+                else:
+                    worker = self._read_there(job, job.ticket, worker, window)
+            self._flush()
+        finally:
+            if worker is not None:
+                worker.close()
+            self.parse_worker_pid = None
+
+    def _job(self, source: Source, unit: SourceUnit, state: FileState | None) -> _Job | None:
         self.result.files_seen += 1
         if unchanged(unit, state, source.parser_version):
             self.result.files_unchanged += 1
-            return
-        if is_gate(unit) and source.name in self._failed_sources:
-            return
-        # Rows stored by another parser version are compared with what this one reads.
-        upgrade = state is not None and state.parser_version != source.parser_version
+            return None
+        return _Job(source, unit, state, portable(unit), _bytes_to_read(unit, state, source))
+
+    def _look_further(self, window: deque[_Job | None], worker: ParseWorker | None, waiting_bytes: int) -> bool:
+        if window and (window[-1] is None or not window[-1].portable):
+            return False       # a barrier, or a unit read here: everything before it first
+        if worker is not None:
+            return len(window) < _AHEAD_UNITS
+        if self.parse_worker is False or self._worker_failed:
+            return not window
+        return not window or waiting_bytes < self._worker_min_bytes()
+
+    def _worker_min_bytes(self) -> int:
+        return 0 if self.parse_worker else PARSE_WORKER_MIN_BYTES
+
+    def _may_start_worker(self, waiting_bytes: int) -> bool:
+        return (self.parse_worker is not False and not self._worker_failed and waiting_bytes > 0
+                and waiting_bytes >= self._worker_min_bytes())
+
+    def _start_worker(self) -> ParseWorker | None:
+        from .parse_worker import ParseWorker, python_for_worker
+        python = python_for_worker()
+        if python is None:
+            self._worker_failed = True
+            log(__name__).info("no Python interpreter to start a parse worker with; files are read in process")
+            return None
         try:
-            if isinstance(source, LineSource):
-                self._read_lines(source, unit, state, upgrade)
-            elif isinstance(source, WholeSource):
-                self._read_whole(source, unit)
+            worker = ParseWorker(python)
         except OSError as exc:
-            self._failed_sources.add(source.name)
-            self.result.add_error(f"{unit.key}: cannot read: {exc.strerror or exc}")
-        except Exception as exc:   # noqa: BLE001 - hostile bytes must never stop a collection
-            # A unit its parser could not get through (deep or huge values that escaped the
-            # per-line handling): one bad line, and the unit is remembered with that error so
-            # a warm rescan does not fail on it again until it changes.
-            self._failed_sources.add(source.name)
-            error = f"cannot parse: {type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
-            self.result.bad_lines += 1
-            self.result.add_error(f"{unit.key}: {error}")
-            if isinstance(source, WholeSource) and not is_gate(unit):
-                self._states.append(FileState(unit.key, source.name, None, unit.size, unit.mtime_ns, unit.inode,
-                                              unit.size, unit.fingerprint, source.parser_version, None, 1, error))
+            self._worker_failed = True
+            log(__name__).warning("cannot start a parse worker (%s); files are read in process", exc)
+            return None
+        self.parse_worker_pid = worker.pid
+        return worker
+
+    def _read_here(self, job: _Job) -> None:
+        if is_gate(job.unit) and job.source.name in self._failed_sources:
+            return
+        for piece in read_unit(job.source, job.unit, job.state, self.limits):
+            self._apply(job.source, piece)
         if self.on_progress is not None:
             self.on_progress(self.result)
 
-    def _read_lines(self, source: LineSource, unit: SourceUnit, state: FileState | None, upgrade: bool) -> None:
-        start: int = 0
-        carry: Any = None
-        tally: list[Any] = [0, None]   # the file's [bad line count, first error]
-        if state is not None:
-            resumable = (state.parser_version == source.parser_version and state.inode == unit.inode
-                         and unit.size >= state.byte_offset and state.parser_state is not None
-                         and prefix_hash(unit.path, state.byte_offset) == state.prefix_hash)
-            if resumable and state.parser_state is not None:
-                try:
-                    carry = json.loads(state.parser_state)
-                    start, tally = state.byte_offset, [state.bad_lines, state.first_error]
-                except ValueError:
-                    carry = None
-                if isinstance(carry, dict) and carry.pop(_UPGRADING, False):
-                    upgrade = True   # an upgrade's reparse that stopped at a batch boundary
-            if start == 0:
-                self.result.files_reparsed += 1
-        self.result.files_read += 1
-        parser = source.line_parser(unit, carry)
-        reader = LineReader(unit.path, start, stop_at=unit.size)
-        offset = start
-        pending_text = 0
-        for line, end in reader:
-            _feed(parser, line, end - len(line) - 1)
-            offset = end
-            pending_text += len(line)
-            if len(parser.messages) >= self.batch_messages or pending_text >= self.batch_bytes:
-                # A batch boundary inside a file: save how far it got (size -1 marks the
-                # state as unfinished, so the next run resumes instead of skipping).
-                self._stage(source, unit, parser, offset, tally, finished=False, upgrade=upgrade)
-                self.result.bytes_read += pending_text
-                pending_text = 0
-                self._flush()
-        tail = reader.tail
-        if tail and tail.rstrip()[-1:] == b"}" and _is_complete_object(tail):
-            # Complete JSON cannot be the start of a longer line: read it now. A "\r" of a
-            # "\r\n" whose "\n" is still to come is left unread, as a full read drops it.
-            body = tail[:-1] if tail[-1:] == b"\r" else tail
-            _feed(parser, body, reader.tail_offset)
-            offset = reader.tail_offset + len(body)
-        elif reader.consumed > offset:
-            offset = reader.consumed
-        for at in reader.oversized:
-            parser.issues.bad(f"line at byte {at}", f"longer than {reader.max_line_bytes} bytes; skipped")
-        self.result.bytes_read += pending_text
-        self._stage(source, unit, parser, offset, tally, finished=True, upgrade=upgrade)
-        self._maybe_flush()
+    def _read_there(self, job: _Job, ticket: int, worker: ParseWorker,
+                    window: deque[_Job | None]) -> ParseWorker | None:
+        """Apply the pieces the worker read for ``job``. When the worker is gone, the units
+        not read yet are read here; the one it was reading is read here too if the worker
+        never started, else it is reported and left for the next collection (it may be
+        the file that ended the worker)."""
+        from .parse_worker import WorkerGone
+        try:
+            for piece in worker.pieces(ticket):
+                self._apply(job.source, piece)
+        except WorkerGone as gone:
+            self._worker_failed = True
+            self.parse_worker_pid = None
+            for queued in window:
+                if queued is not None:
+                    queued.ticket = None
+            if gone.started:
+                self.result.add_error(f"{job.unit.key}: {gone} while reading this file; "
+                                      "the next collection reads it again")
+            else:
+                log(__name__).warning("%s; files are read in process", gone)
+                self._read_here(job)
+                return None
+            if self.on_progress is not None:
+                self.on_progress(self.result)
+            return None
+        if self.on_progress is not None:
+            self.on_progress(self.result)
+        return worker
 
-    def _stage(self, source: LineSource, unit: SourceUnit, parser: LineParser, offset: int, tally: list[Any], *,
-               finished: bool, upgrade: bool) -> None:
-        """Queue what the parser has so far, with the file state that covers it.
+    def _apply(self, source: Source, piece: UnitRead) -> None:
+        """One piece of a unit's read, applied in order: into the pending batch, written
+        at its boundary or when the batch is full."""
+        result = self.result
+        result.files_read += piece.files_read
+        result.files_reparsed += piece.files_reparsed
+        if piece.failure is not None:
+            self._failed_sources.add(source.name)
+            result.bad_lines += piece.bad_line
+            result.add_error(piece.failure)
+            if piece.state is not None:
+                self._states.append(piece.state)
+            return
+        if piece.provisional:
+            # Records still waiting for a timed one: the session's latest stored time, else
+            # (a file with no time at all) the unit's mtime; the store follows their links.
+            latest = None if piece.session_id is None else self.db.get_session_latest_timestamp(piece.session_id)
+            moment = latest if latest is not None else piece.fallback_time
+            for at, row_index in piece.provisional:
+                rows = piece.sessions[at].rows
+                row = rows[row_index]
+                rows[row_index] = (*row[:TIME_COLUMN], moment, *row[TIME_COLUMN + 1:])
+        self._account(piece.key, piece.issues)
+        for entry in piece.sessions:
+            stored = self._sessions.get(entry.session_id)
+            if stored is None:
+                self._sessions[entry.session_id] = entry
+            else:
+                stored.merge(entry)
+            if entry.project_path:
+                self._seen_projects.add(entry.project_path)
+            self._seen_sessions.add(entry.session_id)
+        result.bytes_read += piece.bytes_read
+        self._pending_messages += piece.messages
+        self._pending_bytes += piece.text_bytes
+        if piece.state is not None and piece.keep_state:
+            self._states.append(piece.state)
+        if piece.boundary:
+            self._flush()
+        else:
+            self._maybe_flush()
 
-        ``tally`` is the file's running [bad line count, first error]; the parser's own
-        issues are moved into it, so each bad line is counted exactly once.
-        """
-        issues: ParseIssues = parser.issues
-        parser.issues = ParseIssues()
-        session = parser.session()
-        links = self._settle(parser.timeline, session.session_id, unit)
-        made = parser.take_sessions()
-        self._account(unit, issues)
-        tally[0] += issues.bad_lines
-        tally[1] = tally[1] or issues.first_error
-        # An unfinished state (a batch boundary inside the file) is saved with size -1, so
-        # the next run resumes from its offset instead of taking the file as unchanged.
-        state = FileState(unit.key, source.name, session.session_id, unit.size if finished else -1,
-                          unit.mtime_ns, unit.inode, offset, prefix_hash(unit.path, offset), source.parser_version,
-                          json.dumps(self._carry(parser, upgrade and not finished), ensure_ascii=False),
-                          tally[0], tally[1])
-        retime = parser.take_retimed()
-        for made_session, messages in made:
-            main = made_session.session_id == session.session_id
-            self._add(source, made_session, messages, update_changed=upgrade or source.updates_in_place,
-                      reassign=parser.reassign_project and main, unit=unit,
-                      retime=retime if main else None, links=links if main else None)
-        parser.reassign_project = False
-        self._states.append(state)
-
-    @staticmethod
-    def _carry(parser: LineParser, upgrading: bool) -> dict[str, Any]:
-        carry = parser.carry()
-        if upgrading:
-            carry[_UPGRADING] = True
-        return carry
-
-    def _read_whole(self, source: WholeSource, unit: SourceUnit) -> None:
-        self.result.files_read += 1
-        parsed = source.parse(unit)
-        self._account(unit, parsed.issues)
-        if parsed.session is not None:
-            links = self._settle(parsed.timeline, parsed.session.session_id, unit)
-            self._add(source, parsed.session, parsed.messages, update_changed=parsed.update_changed, reassign=False,
-                      unit=unit, links=links)
-        self.result.bytes_read += unit.size if unit.key == unit.path else 0
-        self._states.append(FileState(unit.key, source.name, parsed.session.session_id if parsed.session else None,
-                                      unit.size, unit.mtime_ns, unit.inode, unit.size, unit.fingerprint,
-                                      source.parser_version, None, parsed.issues.bad_lines, parsed.issues.first_error))
-        if parsed.issues.bad_lines and is_gate(unit):
-            self._states.pop()   # the database could not be read: try again next time
-        self._maybe_flush()
-
-    def _settle(self, timeline: Timeline, session_id: str, unit: SourceUnit) -> list[tuple[str, str]]:
-        """Provisional times for records still waiting for a timed one: the session's latest
-        stored time, else (a file with no time at all) the unit's mtime. Returns the links
-        of those records, which the store follows to the linked message's time."""
-        if not timeline.waiting:
-            return []
-        latest = self.db.get_session_latest_timestamp(session_id)
-        return timeline.settle(latest if latest is not None else unit.mtime_ns // 1_000_000)
-
-    def _account(self, unit: SourceUnit, issues: ParseIssues) -> None:
+    def _account(self, key: str, issues: ParseIssues) -> None:
         self.result.skipped_records.update(issues.skipped_records)
         self.result.unknown_records.update(issues.unknown_records)
         if issues.bad_lines:
             self.result.bad_lines += issues.bad_lines
-            self.result.add_error(f"{unit.key}: {issues.bad_lines} bad line(s); first: {issues.first_error}")
+            self.result.add_error(f"{key}: {issues.bad_lines} bad line(s); first: {issues.first_error}")
 
     # ------------------------------------------------------------------ batching
-    def _add(self, source: Source, session: SessionRecord, messages: list[MessageRecord], *, update_changed: bool,
-             reassign: bool, unit: SourceUnit, retime: dict[str, int] | None = None,
-             links: list[tuple[str, str]] | None = None) -> None:
-        sid = session.session_id
-        entry = self._sessions.get(sid)
-        if entry is None:
-            project = session.project_path or ""
-            meta = {k: v for k, v in session.meta.items() if v is not None}
-            entry = IngestSession(
-                sid, session.source, project, session.project_name or project, session.encoded_dir_name,
-                session.cwd, session.model, source.channel,
-                json.dumps(meta, ensure_ascii=False, sort_keys=True) if meta else None,
-                unit.mtime_ns // 1_000_000 if unit.key == unit.path else None,
-                unit.size if unit.key == unit.path else None, update_changed=update_changed,
-                reassign_project=reassign)
-            self._sessions[sid] = entry
-        else:
-            entry.model = session.model or entry.model
-            entry.cwd = session.cwd or entry.cwd
-            entry.reassign_project = entry.reassign_project or reassign
-            entry.update_changed = entry.update_changed or update_changed
-            meta = {k: v for k, v in session.meta.items() if v is not None}
-            if meta:
-                entry.meta = json.dumps(meta, ensure_ascii=False, sort_keys=True)
-        if session.project_path:
-            self._seen_projects.add(session.project_path)
-        self._seen_sessions.add(sid)
-        if retime:
-            entry.retime.update(retime)
-        if links:
-            entry.links.extend(links)
-        if messages:
-            name, channel = source.name, source.channel
-            entry.rows.extend((sid, m.uuid, m.type.value, m.content_text, m.content_full, m.timestamp, m.sequence,
-                               name, channel, m.model, m.tool_call_id, m.tool_name, m.tool_args, m.raw, None, None)
-                              for m in messages)
-            self._pending_messages += len(messages)
-            self._pending_bytes += sum(len(m.content_full) + len(m.raw or "") for m in messages)
-
     def _maybe_flush(self) -> None:
         if self._pending_messages >= self.batch_messages or self._pending_bytes >= self.batch_bytes \
                 or len(self._states) >= 2000:
@@ -464,64 +459,28 @@ class Collector:
         sessions, states = list(self._sessions.values()), self._states
         self._sessions, self._states = {}, []
         self._pending_messages = self._pending_bytes = 0
-        if self._writer_error is not None:
-            self._stop_writer()
-        if self._queue is not None:
-            # At most two batches exist: one being written, one being parsed (memory bound).
-            self._queue.join()
-            self._queue.put((sessions, states))
-        else:
-            self._write(sessions, states)
-
-    def _write(self, sessions: list[IngestSession], states: list[FileState]) -> None:
         outcome = self.db.ingest_batch(sessions, states)
         self.result.messages_inserted += outcome.inserted
         self.result.messages_updated += outcome.updated
         if self.on_progress is not None:
             self.on_progress(self.result)
 
-    # ------------------------------------------------------------------ writer thread
-    def _start_writer(self) -> None:
-        self._queue = queue.Queue(maxsize=1)
-        self._writer = threading.Thread(target=self._write_loop, name="sessiondb-collect-writer", daemon=True)
-        self._writer.start()
 
-    def _write_loop(self) -> None:
-        assert self._queue is not None
-        while True:
-            batch = self._queue.get()
-            try:
-                if batch is _DONE:
-                    return
-                if self._writer_error is not None:
-                    continue   # drain: the parser stops at its next batch
-                self._write(*batch)
-            except BaseException as exc:   # noqa: BLE001 - re-raised on the collecting thread
-                self._writer_error = exc
-            finally:
-                self._queue.task_done()
+@dataclass(slots=True)
+class _Job:
+    """A unit to read, in the order of the plan; ``ticket`` once sent to the worker."""
 
-    def _stop_writer(self) -> None:
-        if self._writer is None or self._queue is None:
-            return
-        self._queue.put(_DONE)
-        self._writer.join()
-        self._writer, self._queue = None, None
-        if self._writer_error is not None:
-            error, self._writer_error = self._writer_error, None
-            raise error
+    source: Source
+    unit: SourceUnit
+    state: FileState | None
+    portable: bool
+    size: int
+    ticket: int | None = None
 
 
-def _feed(parser: Any, line: bytes, offset: int) -> None:
-    """One line into the parser; whatever it raises on that line makes it one bad line."""
-    try:
-        parser.feed(line, offset)
-    except Exception as exc:   # noqa: BLE001 - a line that cannot be parsed, for any reason
-        parser.issues.bad(f"line at byte {offset}", f"cannot parse: {type(exc).__name__}: {exc}")
+def _bytes_to_read(unit: SourceUnit, state: FileState | None, source: Source) -> int:
+    resumes = (unit.incremental and state is not None and state.inode == unit.inode
+               and state.parser_version == source.parser_version and unit.size >= state.byte_offset)
+    return unit.size - state.byte_offset if resumes and state is not None else unit.size
 
 
-def _is_complete_object(data: bytes) -> bool:
-    try:
-        return isinstance(msgspec.json.decode(data), dict)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, MemoryError):
-        return False

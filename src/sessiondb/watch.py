@@ -127,9 +127,7 @@ class Watcher:
 
     # ------------------------------------------------------------------ collecting
     def _collector(self) -> Collector:
-        collector = Collector(self.db, roots=self.roots)
-        collector.pipeline = False
-        return collector
+        return Collector(self.db, roots=self.roots)
 
     def ingest_paths(self, paths: Iterable[str | os.PathLike[str]]) -> CollectResult | None:
         """Collect a batch of changed files now (if this handle may write)."""

@@ -62,6 +62,19 @@ class IngestSession:
     retime: dict[str, int] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)
 
+    def merge(self, later: "IngestSession") -> None:
+        """Fold a later share of the same session (another file, or the next piece of one)
+        into this one: its rows follow, known values win, flags add up."""
+        self.model = later.model or self.model
+        self.cwd = later.cwd or self.cwd
+        self.reassign_project = self.reassign_project or later.reassign_project
+        self.update_changed = self.update_changed or later.update_changed
+        if later.meta:
+            self.meta = later.meta
+        self.retime.update(later.retime)
+        self.links.extend(later.links)
+        self.rows.extend(later.rows)
+
 
 @dataclass(slots=True)
 class IngestOutcome:

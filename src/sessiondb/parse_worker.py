@@ -1,0 +1,237 @@
+"""The parse worker: a second process that reads source units while the collector writes.
+
+Parsing and writing a cold collection take about the same time, and threads cannot
+overlap them (the parsers hold the GIL), so a large collection hands its file units to
+a worker process and writes what comes back (:class:`ParseWorker`). The worker runs
+:func:`sessiondb.unit_reads.read_unit` on each unit, in the order they were sent, and
+sends the pieces back pickled; the collector applies them in that order, so the rows
+are those of a read in the collecting process.
+
+Safe in any host, including a program that embeds the C library: the worker is a fresh
+interpreter started with ``subprocess`` (fork and exec at once: nothing of the host's
+threads, SQLite handles or locks is copied, and no descriptor but its pipes is
+inherited), never a fork of a live interpreter, and never a ``multiprocessing`` spawn,
+which would run the host's main script again. It never opens the database. It runs in a
+session of its own (a terminal's Ctrl-C goes to the collector, which stops it) and ends
+when its input closes or a write to the collector fails. The interpreter is
+``$SESSIONDB_PYTHON``, else this process's own Python, else the one of its prefix; a
+host program that is not Python is never started (then the collector reads in process).
+
+Protocol: frames of an 8-byte big-endian length and a pickle. Collector to worker:
+``(ticket, source name, unit, state, limits)``; worker to collector: first
+``HELLO``, then lists of ``(ticket, piece)``, a ``None`` piece ending each unit.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections import deque
+from typing import IO, TYPE_CHECKING, Any
+
+from ._startup import log
+
+if TYPE_CHECKING:
+    from .sources import Source, SourceUnit
+    from .store.ingest_records import FileState
+    from .unit_reads import Limits, UnitRead
+
+HELLO = "sessiondb parse worker 1"
+_HEADER = struct.Struct(">Q")
+# Pieces are sent together until they hold this much text (fewer, larger writes), or
+# sooner when the worker has nothing more to read yet.
+_SEND_BYTES = 1 << 20
+
+
+class WorkerGone(Exception):
+    """The worker process ended (or never started); ``started`` tells which."""
+
+    def __init__(self, message: str, *, started: bool) -> None:
+        super().__init__(message)
+        self.started = started
+
+
+def python_for_worker() -> str | None:
+    """The Python interpreter to start the worker with, or None when none is known."""
+    forced = os.environ.get("SESSIONDB_PYTHON")
+    if forced:
+        return forced if _runnable(forced) else None
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    for candidate in (sys.executable, os.path.join(sys.prefix, "bin", "python3"),
+                      os.path.join(sys.prefix, "bin", version)):
+        # A host program that embeds the library may be sys.executable: never start it.
+        if candidate and os.path.basename(candidate).startswith("python") and _runnable(candidate):
+            return candidate
+    return None
+
+
+def _runnable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _write_frame(out: IO[bytes], value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_HEADER.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+def _read_frame(source: IO[bytes]) -> Any:
+    header = source.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    size = _HEADER.unpack(header)[0]
+    data = source.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class ParseWorker:
+    """The collector's side: start the worker, send it units, take their pieces in order."""
+
+    def __init__(self, python: str) -> None:
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        # The same sessiondb as this process, wherever it was imported from.
+        code = (f"import sys; sys.path.insert(0, {package_root!r}); "
+                "from sessiondb.parse_worker import main; main()")
+        self.process = subprocess.Popen([python, "-s", "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        close_fds=True, start_new_session=True)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._to_worker: IO[bytes] = self.process.stdin
+        self._from_worker: IO[bytes] = self.process.stdout
+        self._next_ticket = 0
+        self._received: deque[tuple[int, UnitRead | None]] = deque()
+        self.started = False     # the worker said hello: it imported the package and runs
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def submit(self, source: Source, unit: SourceUnit, state: FileState | None, limits: Limits) -> int:
+        """Send a unit to read; returns its ticket (units are read in the order sent)."""
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        try:
+            _write_frame(self._to_worker, (ticket, source.name, unit, state, limits))
+        except (OSError, ValueError) as exc:
+            raise self._gone(f"cannot send to the parse worker: {exc}") from exc
+        return ticket
+
+    def pieces(self, ticket: int) -> Any:
+        """The pieces of the unit ``ticket`` (the oldest one not yet taken), as they come."""
+        while True:
+            while not self._received:
+                self._receive()
+            got, piece = self._received.popleft()
+            if got != ticket:
+                raise self._gone(f"the parse worker answered unit {got} where {ticket} was expected")
+            if piece is None:
+                return
+            yield piece
+
+    def _receive(self) -> None:
+        try:
+            frame = _read_frame(self._from_worker)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            raise self._gone(f"the parse worker stopped{self._how()}") from exc
+        if not self.started:
+            if frame != HELLO:
+                raise self._gone("the parse worker did not start (an unexpected greeting)")
+            self.started = True
+            return
+        self._received.extend(frame)
+
+    def _how(self) -> str:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return ""
+        return f" (killed by signal {-code})" if code < 0 else f" (exit status {code})"
+
+    def _gone(self, message: str) -> WorkerGone:
+        self.close()
+        return WorkerGone(message, started=self.started)
+
+    def close(self) -> None:
+        """Stop the worker (at once: it holds nothing that needs a clean end) and reap it."""
+        for stream in (self._to_worker, self._from_worker):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self.process.poll() is None:
+            try:
+                self.process.kill()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            log(__name__).warning("the parse worker %d did not end", self.process.pid)
+
+
+# ---------------------------------------------------------------------- the worker process
+def main() -> None:
+    """Run as the worker: read units from stdin, write their pieces to stdout."""
+    from . import sources as sources_package
+    from .unit_reads import read_unit
+
+    source_in = sys.stdin.buffer
+    out = sys.stdout.buffer
+    # Nothing else may write to the pipe the pieces travel in.
+    sys.stdout = sys.stderr
+    jobs: deque[Any] = deque()
+    arrived = threading.Condition()
+    done = [False]
+
+    def take_input() -> None:
+        # A thread drains the input at once, so the collector never blocks sending units
+        # while this process blocks sending pieces.
+        try:
+            while True:
+                job = _read_frame(source_in)
+                with arrived:
+                    jobs.append(job)
+                    arrived.notify()
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass
+        with arrived:
+            done[0] = True
+            arrived.notify()
+
+    threading.Thread(target=take_input, name="sessiondb-parse-input", daemon=True).start()
+    try:
+        _write_frame(out, HELLO)
+        outgoing: list[tuple[int, Any]] = []
+        size = 0
+        while True:
+            with arrived:
+                while not jobs and not done[0]:
+                    if outgoing:
+                        break
+                    arrived.wait()
+                job = jobs.popleft() if jobs else None
+            if job is None:
+                if outgoing:
+                    _write_frame(out, outgoing)
+                    outgoing, size = [], 0
+                    continue
+                return
+            ticket, name, unit, state, limits = job
+            for piece in read_unit(sources_package.source_for(name), unit, state, limits):
+                outgoing.append((ticket, piece))
+                size += piece.text_bytes + 1000
+                if size >= _SEND_BYTES:
+                    _write_frame(out, outgoing)
+                    outgoing, size = [], 0
+            outgoing.append((ticket, None))
+            if not jobs:
+                _write_frame(out, outgoing)
+                outgoing, size = [], 0
+    except (BrokenPipeError, ValueError):
+        pass   # the collector went away: nothing left to do
