@@ -54,22 +54,28 @@ def cold(args: argparse.Namespace) -> dict:
     db = SessionDB.connect(DbConfig.local(args.db))
     size = corpus_bytes(args.corpus)
     started = time.perf_counter()
-    result = db.collect_all(args.sources, roots=roots_of(args.corpus))
+    cpu = time.process_time()
+    result = Collector(db, roots=roots_of(args.corpus), parse_worker=False if args.serial else None
+                       ).collect_all(args.sources)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     stats = db.get_stats()
     db.close()
     out = {"bench": "cold", "messages": result.messages_inserted, "sessions": stats.session_count,
            "files": result.files_read, "seconds": round(elapsed, 2),
            "messages_per_s": round(result.messages_inserted / elapsed), "mb_per_s": round(size / 2**20 / elapsed, 1),
            "corpus_mb": round(size / 2**20, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
-           "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-           "errors": result.error_count, "pipeline": Collector.pipeline}
+           "worker_peak_rss_mb": round(children.ru_maxrss / 1024, 1), "cpu_s": round(cpu, 2),
+           "worker_cpu_s": round(children.ru_utime + children.ru_stime, 2),
+           "errors": result.error_count, "parse_worker": not args.serial}
     if not args.no_floor:
         floor_db = args.db.with_name(args.db.stem + "-floor.db")
         done = subprocess.run([sys.executable, str(Path(__file__).with_name("sqlite_floor.py")), "--from",
                                str(args.db), "--db", str(floor_db)], capture_output=True, text=True, check=True)
         floor = json.loads(done.stdout)
-        out.update({"floor_seconds": floor["seconds"], "floor_rows_per_s": floor["rows_per_s"],
+        out.update({"floor_seconds": floor["seconds"], "floor_cpu_s": floor["cpu_s"],
+                    "floor_rows_per_s": floor["rows_per_s"],
                     "floor_mb_per_s": round(size / 2**20 / floor["seconds"], 1),
                     "collect_over_floor": round(floor["seconds"] / elapsed, 2)})
         for suffix in ("", "-wal", "-shm"):
@@ -166,10 +172,9 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--sources", nargs="*", default=None)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--pipeline", action="store_true", help="write batches on a second thread")
+    parser.add_argument("--serial", action="store_true", help="cold: read the files in this process (no parse worker)")
     parser.add_argument("--no-floor", action="store_true", help="cold: skip the SQLite floor")
     args = parser.parse_args()
-    Collector.pipeline = args.pipeline
     args.db.parent.mkdir(parents=True, exist_ok=True)
     print(json.dumps({"cold": cold, "warm": warm, "append": append, "watch": watch}[args.bench](args)))
 

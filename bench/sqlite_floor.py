@@ -72,6 +72,7 @@ def build(rows: dict[str, tuple[list[str], list[tuple[object, ...]]]], target: P
     message_count = len(messages)
 
     started = time.perf_counter()
+    cpu = time.process_time()
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (FTS_HASH_BYTES,))
     for table in TABLES:
@@ -88,8 +89,9 @@ def build(rows: dict[str, tuple[list[str], list[tuple[object, ...]]]], target: P
         conn.execute(sql)
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     conn.close()
-    return {"messages": message_count, "cjk_rows": len(cjk), "seconds": round(elapsed, 2),
+    return {"messages": message_count, "cjk_rows": len(cjk), "seconds": round(elapsed, 2), "cpu_s": round(cpu, 2),
             "rows_per_s": round(message_count / elapsed), "indexes_after": indexes_after}
 
 

@@ -81,8 +81,10 @@ BATCH_BYTES = 16 << 20
 # A collection with at least this many bytes of files to read starts a parse worker (a
 # second interpreter costs about 0.1 s; the watcher's few changed files never need one).
 PARSE_WORKER_MIN_BYTES = 8 << 20
-# Units handed to the worker ahead of the one being written.
-_AHEAD_UNITS = 64
+# Units handed to the worker ahead of the one being written, at most: enough to keep it
+# reading while a batch is written (it sends back no more than the collector buffers).
+_AHEAD_UNITS = 4096
+_AHEAD_BYTES = 256 << 20
 _END = object()
 # A unit to look at: its source, the unit, and its saved state.
 _Planned = tuple[Source, SourceUnit, "FileState | None"]
@@ -278,7 +280,9 @@ class Collector:
         the look-ahead until everything before it is written."""
         window: deque[_Job | None] = deque()
         worker: ParseWorker | None = None
-        waiting_bytes = 0          # of the portable units in the window, while no worker runs
+        # Of the portable units in the window: those to read (before a worker runs), or
+        # those sent to the worker.
+        waiting_bytes = 0
         exhausted = False
         try:
             while True:
@@ -293,10 +297,10 @@ class Collector:
                         if job is None:
                             continue
                         window.append(job)
-                        if job.portable and worker is not None:
-                            job.ticket = worker.submit(job.source, job.unit, job.state, self.limits)
-                        elif job.portable:
+                        if job.portable:
                             waiting_bytes += job.size
+                            if worker is not None:
+                                job.ticket = worker.submit(job.source, job.unit, job.state, self.limits)
                 if worker is None and self._may_start_worker(waiting_bytes):
                     worker = self._start_worker()
                     if worker is not None:
@@ -310,8 +314,8 @@ class Collector:
                 job = window.popleft()
                 if job is None:
                     continue
+                waiting_bytes -= job.size if job.portable else 0
                 if job.ticket is None or worker is None:
-                    waiting_bytes -= job.size if job.portable else 0
                     self._read_here(job)
                 else:
                     worker = self._read_there(job, job.ticket, worker, window)
@@ -332,7 +336,7 @@ class Collector:
         if window and (window[-1] is None or not window[-1].portable):
             return False       # a barrier, or a unit read here: everything before it first
         if worker is not None:
-            return len(window) < _AHEAD_UNITS
+            return len(window) < _AHEAD_UNITS and waiting_bytes < _AHEAD_BYTES
         if self.parse_worker is False or self._worker_failed:
             return not window
         return not window or waiting_bytes < self._worker_min_bytes()

@@ -45,6 +45,9 @@ _HEADER = struct.Struct(">Q")
 # Pieces are sent together until they hold this much text (fewer, larger writes), or
 # sooner when the worker has nothing more to read yet.
 _SEND_BYTES = 1 << 20
+# Pieces read from the worker and not yet applied, at most (bytes of pickles): enough for
+# the worker to read a whole batch ahead while the collector writes one.
+_BUFFER_BYTES = 40 << 20
 
 
 class WorkerGone(Exception):
@@ -80,7 +83,7 @@ def _write_frame(out: IO[bytes], value: Any) -> None:
     out.flush()
 
 
-def _read_frame(source: IO[bytes]) -> Any:
+def _read_data(source: IO[bytes]) -> bytes:
     header = source.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise EOFError
@@ -88,7 +91,11 @@ def _read_frame(source: IO[bytes]) -> Any:
     data = source.read(size)
     if len(data) < size:
         raise EOFError
-    return pickle.loads(data)
+    return data
+
+
+def _read_frame(source: IO[bytes]) -> Any:
+    return pickle.loads(_read_data(source))
 
 
 class ParseWorker:
@@ -107,6 +114,13 @@ class ParseWorker:
         self._next_ticket = 0
         self._received: deque[tuple[int, UnitRead | None]] = deque()
         self.started = False     # the worker said hello: it imported the package and runs
+        # A thread takes what the worker sends as soon as it comes (the pipe alone holds
+        # 64 KiB: the worker would wait for every write of the collector).
+        self._frames: deque[bytes | None] = deque()
+        self._buffered = 0
+        self._frames_changed = threading.Condition()
+        self._pump = threading.Thread(target=self._take_frames, name="sessiondb-parse-results", daemon=True)
+        self._pump.start()
 
     @property
     def pid(self) -> int:
@@ -134,10 +148,36 @@ class ParseWorker:
                 return
             yield piece
 
-    def _receive(self) -> None:
+    def _take_frames(self) -> None:
         try:
-            frame = _read_frame(self._from_worker)
-        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            while True:
+                data = _read_data(self._from_worker)
+                with self._frames_changed:
+                    while self._buffered >= _BUFFER_BYTES:
+                        self._frames_changed.wait()
+                    self._frames.append(data)
+                    self._buffered += len(data)
+                    self._frames_changed.notify_all()
+        except (OSError, EOFError, ValueError):
+            with self._frames_changed:
+                self._frames.append(None)
+                self._frames_changed.notify_all()
+
+    def _receive(self) -> None:
+        with self._frames_changed:
+            while not self._frames:
+                self._frames_changed.wait()
+            data = self._frames.popleft()
+            if data is not None:
+                self._buffered -= len(data)
+                self._frames_changed.notify_all()
+            else:
+                self._frames.append(None)   # the end stays the end
+        try:
+            if data is None:
+                raise EOFError
+            frame = pickle.loads(data)
+        except (EOFError, pickle.UnpicklingError) as exc:
             raise self._gone(f"the parse worker stopped{self._how()}") from exc
         if not self.started:
             if frame != HELLO:
@@ -159,16 +199,24 @@ class ParseWorker:
 
     def close(self) -> None:
         """Stop the worker (at once: it holds nothing that needs a clean end) and reap it."""
-        for stream in (self._to_worker, self._from_worker):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self._to_worker.close()
+        except OSError:
+            pass
         if self.process.poll() is None:
             try:
                 self.process.kill()
             except OSError:
                 pass
+        with self._frames_changed:
+            self._frames.clear()          # lets the thread finish: it sees the end next
+            self._buffered = 0
+            self._frames_changed.notify_all()
+        self._pump.join(timeout=10)
+        try:
+            self._from_worker.close()
+        except OSError:
+            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import apsw
 
 from ..timeutil import now_ms
+from . import bulk_insert
 from .connection import scalar
 from .schema import MESSAGE_INSERT_COLUMNS
 
@@ -139,8 +140,29 @@ class Ingest:
         if big:
             conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (_FTS_HASH_BYTES,))
+        # A big batch of new rows: indexed once after the insert (see store.bulk_insert).
+        triggers = bulk_insert.insert_triggers(conn) if big else None
         done = False
+        inserted = 0
         try:
+            if triggers is not None and not mutable:
+                # Nothing to compare with stored rows: straight into the table, in batch order.
+                def insert_directly() -> None:
+                    nonlocal inserted
+                    before = conn.total_changes()
+                    sql = (f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) VALUES ({placeholders}) "
+                           "ON CONFLICT(uuid) DO NOTHING")
+                    conn.execute("SAVEPOINT sessiondb_rows")
+                    try:
+                        conn.executemany(sql, rows)
+                    except UnicodeEncodeError:
+                        conn.execute("ROLLBACK TO sessiondb_rows")
+                        conn.executemany(sql, [tuple(_encodable(v) for v in row) for row in rows])
+                    conn.execute("RELEASE sessiondb_rows")
+                    inserted = conn.total_changes() - before
+                bulk_insert.insert_then_index(conn, triggers, insert_directly)
+                done = True
+                return inserted, 0
             try:
                 conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", rows)
             except UnicodeEncodeError:
@@ -148,10 +170,17 @@ class Ingest:
                 conn.execute("DELETE FROM temp.sessiondb_ingest")
                 conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})",
                                  [tuple(_encodable(v) for v in row) for row in rows])
-            # ORDER BY rowid keeps file order, so ids follow sequence within a session.
-            conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
-                         "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
-            inserted = conn.changes()
+
+            def insert_staged() -> None:
+                nonlocal inserted
+                # ORDER BY rowid keeps file order, so ids follow sequence within a session.
+                conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
+                             "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
+                inserted = conn.changes()
+            if triggers is not None:
+                bulk_insert.insert_then_index(conn, triggers, insert_staged)
+            else:
+                insert_staged()
             updated = 0
             if mutable:
                 # A uuid repeated in the batch: its first row is the one stored, and compared.
