@@ -28,7 +28,12 @@ from .connection import scalar
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+# Where a staged message row holds its uuid and its text (schema.MESSAGE_INSERT_COLUMNS).
+_UUID = 1
+_CONTENT = 4
 
 
 def _normal(sql: str) -> str:
@@ -63,19 +68,33 @@ def insert_triggers(conn: apsw.Connection) -> list[tuple[str, str]] | None:
     return found if len(found) == len(expected) else None
 
 
-def insert_then_index(conn: apsw.Connection, triggers: list[tuple[str, str]], insert: Callable[[], None]) -> None:
-    """Run ``insert`` (which adds rows to ``messages``) with the insert ``triggers`` out,
-    then index the new rows as they would have and put the triggers back."""
+def insert_then_index(conn: apsw.Connection, triggers: list[tuple[str, str]],
+                      insert: Callable[[], tuple[Sequence[tuple[Any, ...]], int]]) -> int:
+    """Run ``insert`` with the insert ``triggers`` out: it adds message rows in the order
+    of the rows it returns (a uuid already stored, or repeated, is skipped) and says how
+    many it inserted. Then
+    index the new rows as the triggers would have, from the text in memory (reading it
+    back would cost as much again), and put the triggers back. Returns how many rows
+    were inserted."""
     first_id = int(scalar(conn, "SELECT MAX(id) FROM messages") or 0) + 1
     for name, _ in triggers:
         conn.execute(f"DROP TRIGGER {name}")
-    insert()
-    conn.execute("INSERT INTO messages_fts(rowid, content_full) SELECT id, content_full FROM messages "
-                 "WHERE id >= ?", (first_id,))
-    # What the queue's trigger and its drain do, for rows with CJK text (the SQL test
-    # first: most rows are pure ASCII and never reach the Python function).
-    conn.execute("INSERT INTO messages_cjk(rowid, body) SELECT id, sessiondb_spaced_cjk(content_full) "
-                 f"FROM messages WHERE id >= ? AND {cjk_index.NON_ASCII_SQL.format('content_full')} "
-                 "AND sessiondb_has_cjk(content_full)", (first_id,))
+    rows, inserted = insert()
+    if inserted == len(rows):
+        # Every row is new: ids were given in order, ending at the last one.
+        last = conn.last_insert_rowid()
+        new = list(zip(range(last - inserted + 1, last + 1), (row[_CONTENT] for row in rows)))
+    else:
+        texts: dict[str, str] = {}
+        for row in rows:
+            texts.setdefault(row[_UUID], row[_CONTENT])
+        new = [(message_id, texts[uuid]) for message_id, uuid in
+               conn.execute("SELECT id, uuid FROM messages WHERE id >= ? ORDER BY id", (first_id,))]
+    conn.executemany("INSERT INTO messages_fts(rowid, content_full) VALUES (?, ?)", new)
+    # What the CJK queue's trigger and its drain do, for the rows with CJK text.
+    conn.executemany("INSERT INTO messages_cjk(rowid, body) VALUES (?, ?)",
+                     [(message_id, cjk_index.spaced_cjk(text)) for message_id, text in new
+                      if cjk_index.has_cjk(text)])
     for _, sql in triggers:
         conn.execute(sql)
+    return inserted

@@ -143,44 +143,44 @@ class Ingest:
         # A big batch of new rows: indexed once after the insert (see store.bulk_insert).
         triggers = bulk_insert.insert_triggers(conn) if big else None
         done = False
-        inserted = 0
         try:
             if triggers is not None and not mutable:
                 # Nothing to compare with stored rows: straight into the table, in batch order.
-                def insert_directly() -> None:
-                    nonlocal inserted
-                    before = conn.total_changes()
+                def insert_directly() -> tuple[list[tuple[Any, ...]], int]:
                     sql = (f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) VALUES ({placeholders}) "
                            "ON CONFLICT(uuid) DO NOTHING")
                     conn.execute("SAVEPOINT sessiondb_rows")
+                    stored, before = rows, conn.total_changes()
                     try:
                         conn.executemany(sql, rows)
                     except UnicodeEncodeError:
+                        # A lone surrogate cannot be stored as UTF-8: replace it, keep the message.
                         conn.execute("ROLLBACK TO sessiondb_rows")
-                        conn.executemany(sql, [tuple(_encodable(v) for v in row) for row in rows])
+                        stored, before = [tuple(_encodable(v) for v in row) for row in rows], conn.total_changes()
+                        conn.executemany(sql, stored)
                     conn.execute("RELEASE sessiondb_rows")
-                    inserted = conn.total_changes() - before
-                bulk_insert.insert_then_index(conn, triggers, insert_directly)
+                    return stored, conn.total_changes() - before
+                inserted = bulk_insert.insert_then_index(conn, triggers, insert_directly)
                 done = True
                 return inserted, 0
+            staged = rows
             try:
                 conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", rows)
             except UnicodeEncodeError:
                 # A lone surrogate cannot be stored as UTF-8: replace it, keep the message.
                 conn.execute("DELETE FROM temp.sessiondb_ingest")
-                conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})",
-                                 [tuple(_encodable(v) for v in row) for row in rows])
+                staged = [tuple(_encodable(v) for v in row) for row in rows]
+                conn.executemany(f"INSERT INTO temp.sessiondb_ingest VALUES ({placeholders})", staged)
 
-            def insert_staged() -> None:
-                nonlocal inserted
+            def insert_staged() -> tuple[list[tuple[Any, ...]], int]:
                 # ORDER BY rowid keeps file order, so ids follow sequence within a session.
                 conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
                              "FROM temp.sessiondb_ingest WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
-                inserted = conn.changes()
+                return staged, conn.changes()
             if triggers is not None:
-                bulk_insert.insert_then_index(conn, triggers, insert_staged)
+                inserted = bulk_insert.insert_then_index(conn, triggers, insert_staged)
             else:
-                insert_staged()
+                inserted = insert_staged()[1]
             updated = 0
             if mutable:
                 # A uuid repeated in the batch: its first row is the one stored, and compared.
