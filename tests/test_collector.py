@@ -226,14 +226,13 @@ def test_fifty_megabyte_file(db: SessionDB, tmp_path: Path) -> None:
     assert db.get_file_state(str(path)).byte_offset == path.stat().st_size
 
 
-def test_writing_on_a_second_thread_gives_the_same_rows(tmp_path: Path) -> None:
+def test_reading_in_a_parse_worker_gives_the_same_rows(tmp_path: Path) -> None:
     roots = {"claude": FIXTURES / "claude" / "projects", "codex": FIXTURES / "codex",
              "opencode": opencode_tree(tmp_path), "gemini": FIXTURES / "gemini" / "tmp"}
     results = []
-    for pipeline in (False, True):
-        db = SessionDB.connect(DbConfig.local(tmp_path / f"p{pipeline}.db"))
-        collector = Collector(db, roots=roots, batch_messages=7)
-        collector.pipeline = pipeline
+    for worker in (False, True):
+        db = SessionDB.connect(DbConfig.local(tmp_path / f"p{worker}.db"))
+        collector = Collector(db, roots=roots, batch_messages=7, parse_worker=worker)
         result = collector.collect_all()
         results.append((rows(db), result.messages_inserted, result.sessions_scanned, result.bad_lines))
         db.close()

@@ -307,6 +307,7 @@ class Collector:
                         for queued in window:
                             if queued is not None and queued.portable:
                                 queued.ticket = worker.submit(queued.source, queued.unit, queued.state, self.limits)
+                        continue   # look further ahead now that the worker reads
                 if not window:
                     if exhausted:
                         break
@@ -335,8 +336,10 @@ class Collector:
     def _look_further(self, window: deque[_Job | None], worker: ParseWorker | None, waiting_bytes: int) -> bool:
         if window and (window[-1] is None or not window[-1].portable):
             return False       # a barrier, or a unit read here: everything before it first
-        if worker is not None:
+        if worker is not None and not worker.broken:
             return len(window) < _AHEAD_UNITS and waiting_bytes < _AHEAD_BYTES
+        if worker is not None:
+            return not window
         if self.parse_worker is False or self._worker_failed:
             return not window
         return not window or waiting_bytes < self._worker_min_bytes()
@@ -356,7 +359,7 @@ class Collector:
             log(__name__).info("no Python interpreter to start a parse worker with; files are read in process")
             return None
         try:
-            worker = ParseWorker(python)
+            worker = ParseWorker(python, 2 * self.batch_bytes)
         except OSError as exc:
             self._worker_failed = True
             log(__name__).warning("cannot start a parse worker (%s); files are read in process", exc)

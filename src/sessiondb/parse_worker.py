@@ -42,12 +42,9 @@ if TYPE_CHECKING:
 
 HELLO = "sessiondb parse worker 1"
 _HEADER = struct.Struct(">Q")
-# Pieces are sent together until they hold this much text (fewer, larger writes), or
-# sooner when the worker has nothing more to read yet.
+# Pieces are sent together until they hold this much text (fewer, larger writes; at
+# most a batch), or sooner when the worker has nothing more to read yet.
 _SEND_BYTES = 1 << 20
-# Pieces read from the worker and not yet applied, at most (bytes of pickles): enough for
-# the worker to read a whole batch ahead while the collector writes one.
-_BUFFER_BYTES = 40 << 20
 
 
 class WorkerGone(Exception):
@@ -101,7 +98,10 @@ def _read_frame(source: IO[bytes]) -> Any:
 class ParseWorker:
     """The collector's side: start the worker, send it units, take their pieces in order."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, buffer_bytes: int) -> None:
+        """Start the worker with ``python``. At most about ``buffer_bytes`` of what it sent
+        wait here to be applied (the collector gives two batches' worth: the worker reads a
+        batch ahead while one is written); beyond that the worker waits."""
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         # The same sessiondb as this process, wherever it was imported from.
         code = (f"import sys; sys.path.insert(0, {package_root!r}); "
@@ -114,10 +114,12 @@ class ParseWorker:
         self._next_ticket = 0
         self._received: deque[tuple[int, UnitRead | None]] = deque()
         self.started = False     # the worker said hello: it imported the package and runs
+        self.broken = False      # sending failed: the worker is gone or going
         # A thread takes what the worker sends as soon as it comes (the pipe alone holds
         # 64 KiB: the worker would wait for every write of the collector).
         self._frames: deque[bytes | None] = deque()
         self._buffered = 0
+        self._buffer_bytes = buffer_bytes
         self._frames_changed = threading.Condition()
         self._pump = threading.Thread(target=self._take_frames, name="sessiondb-parse-results", daemon=True)
         self._pump.start()
@@ -126,14 +128,18 @@ class ParseWorker:
     def pid(self) -> int:
         return self.process.pid
 
-    def submit(self, source: Source, unit: SourceUnit, state: FileState | None, limits: Limits) -> int:
-        """Send a unit to read; returns its ticket (units are read in the order sent)."""
+    def submit(self, source: Source, unit: SourceUnit, state: FileState | None, limits: Limits) -> int | None:
+        """Send a unit to read; returns its ticket (units are read in the order sent), or
+        None when the worker takes no more (it is gone: what it read so far still comes)."""
+        if self.broken:
+            return None
         ticket = self._next_ticket
-        self._next_ticket += 1
         try:
             _write_frame(self._to_worker, (ticket, source.name, unit, state, limits))
-        except (OSError, ValueError) as exc:
-            raise self._gone(f"cannot send to the parse worker: {exc}") from exc
+        except (OSError, ValueError):
+            self.broken = True
+            return None
+        self._next_ticket += 1
         return ticket
 
     def pieces(self, ticket: int) -> Any:
@@ -153,7 +159,7 @@ class ParseWorker:
             while True:
                 data = _read_data(self._from_worker)
                 with self._frames_changed:
-                    while self._buffered >= _BUFFER_BYTES:
+                    while self._buffered >= self._buffer_bytes:
                         self._frames_changed.wait()
                     self._frames.append(data)
                     self._buffered += len(data)
@@ -274,7 +280,7 @@ def main() -> None:
             for piece in read_unit(sources_package.source_for(name), unit, state, limits):
                 outgoing.append((ticket, piece))
                 size += piece.text_bytes + 1000
-                if size >= _SEND_BYTES:
+                if size >= min(_SEND_BYTES, limits.batch_bytes):
                     _write_frame(out, outgoing)
                     outgoing, size = [], 0
             outgoing.append((ticket, None))
