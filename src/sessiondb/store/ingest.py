@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 import apsw
 
 from ..timeutil import now_ms
-from . import bulk_insert
 from .connection import scalar
 from .schema import MESSAGE_INSERT_COLUMNS
 
@@ -140,7 +139,9 @@ class Ingest:
         if big:
             conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (_FTS_HASH_BYTES,))
-        # A big batch of new rows: indexed once after the insert (see store.bulk_insert).
+        # A big batch of new rows: indexed once after the insert (loaded here: opening a
+        # database imports this module, see sessiondb._startup).
+        from . import bulk_insert
         triggers = bulk_insert.insert_triggers(conn) if big else None
         done = False
         try:
