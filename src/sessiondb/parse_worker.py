@@ -73,11 +73,12 @@ def _runnable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def _write_frame(out: IO[bytes], value: Any) -> None:
+def _write_frame(out: IO[bytes], value: Any, *, flush: bool = True) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     out.write(_HEADER.pack(len(data)))
     out.write(data)
-    out.flush()
+    if flush:
+        out.flush()
 
 
 def _read_data(source: IO[bytes]) -> bytes:
@@ -103,10 +104,13 @@ class ParseWorker:
         wait here to be applied (the collector gives two batches' worth: the worker reads a
         batch ahead while one is written); beyond that the worker waits."""
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        # The same sessiondb as this process, wherever it was imported from.
-        code = (f"import sys; sys.path.insert(0, {package_root!r}); "
-                "from sessiondb.parse_worker import main; main()")
-        self.process = subprocess.Popen([python, "-s", "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        # The same sessiondb and dependencies as this process, wherever they were imported
+        # from, and the same isolation flags.
+        paths = [package_root] + [p for p in sys.path if isinstance(p, str)]
+        code = f"import sys; sys.path[:0] = {paths!r}; from sessiondb.parse_worker import main; main()"
+        flags = (["-I"] if sys.flags.isolated else
+                 (["-E"] if sys.flags.ignore_environment else []) + (["-s"] if sys.flags.no_user_site else []))
+        self.process = subprocess.Popen([python, *flags, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         close_fds=True, start_new_session=True)
         assert self.process.stdin is not None and self.process.stdout is not None
         self._to_worker: IO[bytes] = self.process.stdin
@@ -129,21 +133,32 @@ class ParseWorker:
         return self.process.pid
 
     def submit(self, source: Source, unit: SourceUnit, state: FileState | None, limits: Limits) -> int | None:
-        """Send a unit to read; returns its ticket (units are read in the order sent), or
-        None when the worker takes no more (it is gone: what it read so far still comes)."""
+        """Send a unit to read (on its way at the next :meth:`send`); returns its ticket
+        (units are read in the order sent), or None when the worker takes no more (it is
+        gone: what it read so far still comes)."""
         if self.broken:
             return None
         ticket = self._next_ticket
         try:
-            _write_frame(self._to_worker, (ticket, source.name, unit, state, limits))
+            _write_frame(self._to_worker, (ticket, source.name, unit, state, limits), flush=False)
         except (OSError, ValueError):
             self.broken = True
             return None
         self._next_ticket += 1
         return ticket
 
+    def send(self) -> None:
+        """Send the units submitted so far."""
+        if self.broken:
+            return
+        try:
+            self._to_worker.flush()
+        except (OSError, ValueError):
+            self.broken = True
+
     def pieces(self, ticket: int) -> Any:
         """The pieces of the unit ``ticket`` (the oldest one not yet taken), as they come."""
+        self.send()
         while True:
             while not self._received:
                 self._receive()
