@@ -45,6 +45,9 @@ _HEADER = struct.Struct(">Q")
 # Pieces are sent together until they hold this much text (fewer, larger writes; at
 # most a batch), or sooner when the worker has nothing more to read yet.
 _SEND_BYTES = 1 << 20
+# The size asked for the pipe the pieces come through (Linux's default for a user's
+# pipe is at most 1 MiB; 64 KiB when the request is refused).
+_PIPE_BYTES = 1 << 20
 
 
 class WorkerGone(Exception):
@@ -71,6 +74,15 @@ def python_for_worker() -> str | None:
 
 def _runnable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """A pipe of ``_PIPE_BYTES`` where the system allows it (Linux): fewer, larger reads."""
+    try:
+        import fcntl
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
+    except (ImportError, OSError):
+        pass
 
 
 def _write_frame(out: IO[bytes], value: Any, *, flush: bool = True) -> None:
@@ -125,6 +137,7 @@ class ParseWorker:
         self._buffered = 0
         self._buffer_bytes = buffer_bytes
         self._frames_changed = threading.Condition()
+        _widen(self._from_worker)
         self._pump = threading.Thread(target=self._take_frames, name="sessiondb-parse-results", daemon=True)
         self._pump.start()
 
@@ -170,19 +183,34 @@ class ParseWorker:
             yield piece
 
     def _take_frames(self) -> None:
+        # Big reads straight from the descriptor: this thread holds the GIL as seldom as
+        # possible (each time it does, the collecting thread may wait for it).
+        fd = self._from_worker.fileno()
+        pending = bytearray()
         try:
             while True:
-                data = _read_data(self._from_worker)
-                with self._frames_changed:
-                    while self._buffered >= self._buffer_bytes:
-                        self._frames_changed.wait()
-                    self._frames.append(data)
-                    self._buffered += len(data)
-                    self._frames_changed.notify_all()
-        except (OSError, EOFError, ValueError):
-            with self._frames_changed:
-                self._frames.append(None)
-                self._frames_changed.notify_all()
+                chunk = os.read(fd, _PIPE_BYTES)
+                if not chunk:
+                    break
+                pending += chunk
+                while len(pending) >= _HEADER.size:
+                    size = _HEADER.unpack_from(pending)[0]
+                    end = _HEADER.size + size
+                    if len(pending) < end:
+                        break
+                    data = bytes(pending[_HEADER.size:end])
+                    del pending[:end]
+                    with self._frames_changed:
+                        while self._buffered >= self._buffer_bytes:
+                            self._frames_changed.wait()
+                        self._frames.append(data)
+                        self._buffered += len(data)
+                        self._frames_changed.notify_all()
+        except (OSError, ValueError):
+            pass
+        with self._frames_changed:
+            self._frames.append(None)
+            self._frames_changed.notify_all()
 
     def _receive(self) -> None:
         with self._frames_changed:
