@@ -46,9 +46,12 @@ def test_warm_rescan_writes_nothing(db: SessionDB, tmp_path: Path) -> None:
     first = db.collect_all(roots=roots)
     assert first.messages_inserted > 50
     assert {m.source for s in db.get_sessions(limit=200) for m in db.list_messages(s.session_id)[:1]} >= set(roots)
+    usage = list(db._store.connection().execute("SELECT * FROM usage ORDER BY id"))
+    assert {row[1] for row in usage} >= {"claude", "codex", "opencode", "gemini"}   # the token counts too
     with StatementLog(db) as log:
         warm = db.collect_all(roots=roots)
     assert log.changes == 0 and log.writes == []
+    assert list(db._store.connection().execute("SELECT * FROM usage ORDER BY id")) == usage
     assert warm.messages_inserted == 0 and warm.files_read == 0 and warm.files_unchanged == warm.files_seen > 10
     assert (warm.projects_scanned, warm.sessions_scanned, warm.error_count) == (0, 0, 0)
 

@@ -42,7 +42,7 @@ _UPSERT = (
     f"OR ({_TOTAL.format('excluded')} = {_TOTAL.format('usage')} AND excluded.reported_cost IS NOT NULL "
     "AND (usage.reported_cost IS NULL OR excluded.reported_cost > usage.reported_cost))")
 
-GROUPINGS = ("day", "week", "month", "session", "project", "model", "source")
+GROUPINGS = ("day", "week", "month", "session", "project", "model", "source", "all")
 
 
 def write_usage(conn: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
@@ -69,6 +69,7 @@ def _bucket(by: str, utc: bool) -> str:
         "project": "COALESCE(p.path, '')",
         "model": "COALESCE(u.model, '')",
         "source": "u.source",
+        "all": "'all'",
     }[by]
 
 
@@ -83,8 +84,9 @@ class Usage:
               project: int | str | None = None, source: str | None = None, session: str | None = None,
               utc: bool = False, prices: PriceTable | str | None = None) -> list[UsageRow]:
         """Tokens and cost summed ``by`` ``day`` (local dates, ``utc=True`` for UTC),
-        ``week`` (from Monday), ``month``, ``session``, ``project``, ``model`` or ``source``,
-        oldest or largest first. ``since``/``until`` are epoch ms (inclusive); ``project``
+        ``week`` (from Monday), ``month``, ``session``, ``project``, ``model`` or ``source``
+        (or ``all``: one row of totals, key ``all``), dates oldest first, the others
+        costliest first. ``since``/``until`` are epoch ms (inclusive); ``project``
         a project id or path; ``source`` an agent name; ``session`` one session id.
 
         ``cost`` is priced per model from ``prices`` (a :class:`~sessiondb.pricing.PriceTable`
@@ -96,6 +98,8 @@ class Usage:
         if by not in GROUPINGS:
             raise InvalidArgument(f"by must be one of {', '.join(GROUPINGS)}, not {by!r}")
         table = self._price_table(prices)
+        if not self._store.read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage'"):
+            return []   # a file of an older version opened read-only: no usage collected yet
         where, params = self._filters(since, until, project, source, session)
         sql = (f"SELECT {_bucket(by, utc)} AS bucket, u.model, u.session_id, COUNT(*), SUM(u.input_tokens), "
                "SUM(u.output_tokens), SUM(u.cache_read_tokens), SUM(u.cache_write_tokens), SUM(u.reasoning_tokens), "
@@ -171,8 +175,10 @@ def _rows(groups: Iterable[Sequence[Any]], table: PriceTable, by: str) -> list[U
         if price is not None:
             entry.cost += price.cost(*counts)
             entry.priced = True
-        elif reported_count and reported_count == requests:
-            entry.cost += float(reported)   # no price of ours: the agent's own figure
+        elif reported_count == requests and reported and reported > 0:
+            # No price of ours: the agent's own figure. A reported 0 is not taken: agents
+            # report 0 for models whose price they do not know.
+            entry.cost += float(reported)
             entry.priced = True
         else:
             entry.unpriced.add(name or "(unknown model)")
