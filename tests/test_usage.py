@@ -298,3 +298,46 @@ def test_the_original_library_keeps_working_in_a_database_with_usage(db: Session
     client.conn.close()
     assert db.get_message_by_uuid("orig-u1") is not None
     assert counted(_one(db)) == count_claude(claude_root.rglob("*.jsonl"))
+
+
+# ------------------------------------------------------------------ the newer agents
+def test_qwen_pi_and_goose_carry_usage(db: SessionDB, tmp_path: Path) -> None:
+    qwen = tmp_path / "qwen"
+    usage_meta = [{"promptTokenCount": 812, "candidatesTokenCount": 41, "cachedContentTokenCount": 300,
+                   "thoughtsTokenCount": 12, "totalTokenCount": 865},
+                  {"promptTokenCount": 900, "candidatesTokenCount": 60, "totalTokenCount": 960}]
+    jsonl(qwen / "projects" / "-work-notes" / "chats" / "q1.jsonl", [
+        {"uuid": "q-u", "sessionId": "q1", "timestamp": "2026-01-23T10:00:00.000Z", "type": "user", "cwd": "/work/notes",
+         "message": {"role": "user", "parts": [{"text": "sync the notes"}]}},
+        *[{"uuid": f"q-a{i}", "parentUuid": "q-u", "sessionId": "q1", "timestamp": f"2026-01-23T10:00:0{i + 1}.000Z",
+           "type": "assistant", "cwd": "/work/notes", "model": "qwen3-coder-plus",
+           "message": {"role": "model", "parts": [{"text": f"step {i}"}]}, "usageMetadata": meta}
+          for i, meta in enumerate(usage_meta)]])
+    pi = tmp_path / "pi"
+    jsonl(pi / "--work-shop--" / "2026-01-24T11-05-00-000Z_p1.jsonl", [
+        {"type": "session", "version": 3, "id": "p1", "timestamp": "2026-01-24T11:05:00.000Z", "cwd": "/work/shop"},
+        {"type": "message", "id": "p-a", "parentId": None, "timestamp": "2026-01-24T11:05:10.000Z",
+         "message": {"role": "assistant", "model": "claude-opus-4-5", "provider": "anthropic",
+                     "content": [{"type": "text", "text": "Adding a limiter."}],
+                     "usage": {"input": 50, "output": 120, "cacheRead": 4000, "cacheWrite": 800, "totalTokens": 4970,
+                               "cost": {"input": 0.00025, "output": 0.003, "cacheRead": 0.002, "cacheWrite": 0.005,
+                                        "total": 0.01025}}}}])
+    goose = tmp_path / "goose"
+    jsonl(goose / "g1.jsonl", [
+        {"working_dir": "/work/gateway", "description": "limiter", "total_tokens": 900, "input_tokens": 800,
+         "output_tokens": 100, "accumulated_input_tokens": 5200, "accumulated_output_tokens": 700,
+         "accumulated_total_tokens": 5900},
+        {"role": "user", "created": 1768489200, "content": [{"type": "text", "text": "add a limiter"}]},
+        {"role": "assistant", "created": 1768489210, "content": [{"type": "text", "text": "done"}]}])
+    roots = {**only("qwen", qwen, tmp_path), "pi": str(pi), "goose": str(goose)}
+    db.collect_all(["qwen", "pi", "goose"], roots=roots)
+    by_source = {r.key: r for r in db.usage(by="source")}
+    expected_qwen = sum(m["totalTokenCount"] for m in usage_meta)
+    assert by_source["qwen"].total_tokens == expected_qwen and by_source["qwen"].requests == 2
+    assert by_source["qwen"].cache_read_tokens == 300 and by_source["qwen"].reasoning_tokens == 12
+    assert by_source["pi"].total_tokens == 4970 and by_source["pi"].cache_write_tokens == 800
+    assert by_source["pi"].reported_cost == pytest.approx(0.01025)
+    assert (by_source["goose"].input_tokens, by_source["goose"].output_tokens) == (5200, 700)   # the totals
+    with StatementLog(db) as log:
+        db.collect_all(["qwen", "pi", "goose"], roots=roots)
+    assert log.changes == 0
