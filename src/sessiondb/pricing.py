@@ -20,11 +20,14 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ._record import field, record
 from .errors import ConfigError
+
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from typing import Any
 
 ENV_PRICES = "SESSIONDB_PRICES"
 _BUNDLED = "prices.json"
@@ -33,7 +36,7 @@ _DATE_SUFFIX = re.compile(r"(?:[-@]\d{8}|-\d{4}-\d{2}-\d{2}|-latest|-v\d+(?::\d+
 _VENDOR_DOT = re.compile(r"^(?:[a-z]{2}\.)?(?:anthropic|openai|google|meta|amazon)\.")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelPrice:
     """USD per million tokens."""
 
@@ -49,7 +52,7 @@ class ModelPrice:
                 + cache_read * self.cache_read + cache_write * self.cache_write) / 1_000_000
 
 
-@dataclass(frozen=True)
+@record
 class PriceTable:
     """Prices by normalised model name. ``date`` is the bundled table's date, ``files``
     the user files merged into it."""

@@ -13,17 +13,17 @@ source and prices them with a :class:`~sessiondb.pricing.PriceTable`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
-
-import apsw
-
 from ..errors import InvalidArgument
 from ..models import UsageRow
-from ..pricing import PriceTable, load_prices
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
+    import apsw
+
+    from ..pricing import PriceTable
     from .core import Store
 
 # The columns of a row as the collector hands them over.
@@ -109,6 +109,8 @@ class Usage:
         return _rows(self._store.read(sql, params), table, by)
 
     def _price_table(self, prices: PriceTable | str | None) -> PriceTable:
+        from ..pricing import PriceTable, load_prices   # loaded on first use (see sessiondb._startup)
+
         if isinstance(prices, PriceTable):
             return prices
         if prices is not None:
