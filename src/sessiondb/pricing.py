@@ -22,7 +22,7 @@ import os
 import re
 from pathlib import Path
 
-from ._record import field, record
+from ._record import record
 from .errors import ConfigError
 
 TYPE_CHECKING = False  # see sessiondb._startup
@@ -57,7 +57,7 @@ class PriceTable:
     """Prices by normalised model name. ``date`` is the bundled table's date, ``files``
     the user files merged into it."""
 
-    models: dict[str, ModelPrice] = field(default_factory=dict)
+    models: dict[str, ModelPrice]
     date: str | None = None
     files: tuple[str, ...] = ()
 
