@@ -24,8 +24,8 @@ from sessiondb.session_files import encode_project_path
 
 # Columns that hold the time of writing, not anything read from the files.
 _WRITE_TIMES = {"created_at", "updated_at"}
-_TABLES = ("projects", "sessions", "messages", "file_state", "messages_cjk_pending", "messages_fts_docsize",
-           "messages_cjk_docsize")
+_TABLES = ("projects", "sessions", "messages", "file_state", "usage", "messages_cjk_pending",
+           "messages_fts_docsize", "messages_cjk_docsize")
 
 
 def snapshot(db: SessionDB) -> dict[str, list[tuple[object, ...]]]:
@@ -84,6 +84,7 @@ def test_the_worker_writes_exactly_the_rows_of_a_read_in_process(tmp_path: Path)
     with SessionDB.connect(DbConfig.local(tmp_path / "wTrue.db")) as parallel, \
             SessionDB.connect(DbConfig.local(tmp_path / "wFalse.db")) as serial:
         assert snapshot(parallel) == snapshot(serial)
+        assert snapshot(parallel)["usage"], "the fixtures' token counts crossed from the worker"
         assert parallel.fts_integrity_check().ok and parallel.integrity_check().ok
         assert [h.session_id for h in parallel.search("后面")] == ["hostile"]
 

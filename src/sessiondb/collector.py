@@ -49,7 +49,7 @@ from .sources import Source, SourceUnit
 from .sources.databases import is_gate
 from .sources.records import ParseIssues
 from .store.ingest_records import FileState, IngestSession
-from .unit_reads import TIME_COLUMN, Limits, UnitRead, portable, read_unit
+from .unit_reads import TIME_COLUMN, USAGE_TIME_COLUMN, Limits, UnitRead, portable, read_unit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -418,7 +418,7 @@ class Collector:
             if piece.state is not None:
                 self._states.append(piece.state)
             return
-        if piece.provisional:
+        if piece.provisional or piece.provisional_usage:
             # Records still waiting for a timed one: the session's latest stored time, else
             # (a file with no time at all) the unit's mtime; the store follows their links.
             latest = None if piece.session_id is None else self.db.get_session_latest_timestamp(piece.session_id)
@@ -427,6 +427,10 @@ class Collector:
                 rows = piece.sessions[at].rows
                 row = rows[row_index]
                 rows[row_index] = (*row[:TIME_COLUMN], moment, *row[TIME_COLUMN + 1:])
+            for at, row_index in piece.provisional_usage:
+                usage = piece.sessions[at].usage
+                row = usage[row_index]
+                usage[row_index] = (*row[:USAGE_TIME_COLUMN], moment, *row[USAGE_TIME_COLUMN + 1:])
         self._account(piece.key, piece.issues)
         for entry in piece.sessions:
             stored = self._sessions.get(entry.session_id)

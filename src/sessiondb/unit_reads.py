@@ -31,14 +31,16 @@ from .sources import Source, SourceUnit
 from .sources.base import LineParser, LineSource, WholeSource
 from .sources.databases import is_gate
 from .sources.jsonl import LineReader, prefix_hash
-from .sources.records import MAX_ERROR_TEXT, MessageRecord, ParseIssues, SessionRecord, Timeline
+from .sources.records import MAX_ERROR_TEXT, MessageRecord, ParseIssues, SessionRecord, Timeline, UsageRecord
 from .store.ingest_records import FileState, IngestSession
 
 # Saved with the parser's state while an upgrade's reparse is unfinished, so the rest of
 # the file still updates the rows stored by the older version after a resume.
 UPGRADING = "collector:upgrading"
-# The column of a message row holding its time (see ``message_rows``).
+# The column of a message row holding its time (see ``message_rows``), and of a usage row
+# (``store.usage.USAGE_COLUMNS``).
 TIME_COLUMN = 5
+USAGE_TIME_COLUMN = 6
 
 
 @dataclass(slots=True)
@@ -52,6 +54,8 @@ class UnitRead:
     # Rows waiting for a provisional time: (index in ``sessions``, index in its rows). The
     # time is the latest stored one of ``session_id``, else ``fallback_time``.
     provisional: list[tuple[int, int]] = field(default_factory=list)
+    # Usage rows dated by such a message: (index in ``sessions``, index in its usage).
+    provisional_usage: list[tuple[int, int]] = field(default_factory=list)
     session_id: str | None = None
     fallback_time: int = 0
     messages: int = 0
@@ -193,7 +197,8 @@ def _stage(source: LineSource, unit: SourceUnit, parser: LineParser, offset: int
         main = made_session.session_id == session.session_id
         _add(piece, source, made_session, messages, update_changed=upgrade or source.updates_in_place,
              reassign=parser.reassign_project and main, unit=unit, waiting=waiting,
-             retime=retime if main else None, links=links if main else None)
+             retime=retime if main else None, links=links if main else None,
+             usage=parser.take_usage() if main else None)
     parser.reassign_project = False
     return piece
 
@@ -207,7 +212,7 @@ def _read_whole(source: WholeSource, unit: SourceUnit) -> UnitRead:
         piece.session_id = parsed.session.session_id
         waiting, links = _settle(parsed.timeline)
         _add(piece, source, parsed.session, parsed.messages, update_changed=parsed.update_changed, reassign=False,
-             unit=unit, waiting=waiting, links=links)
+             unit=unit, waiting=waiting, links=links, usage=parsed.usage)
     piece.state = FileState(unit.key, source.name, parsed.session.session_id if parsed.session else None,
                             unit.size, unit.mtime_ns, unit.inode, unit.size, unit.fingerprint,
                             source.parser_version, None, parsed.issues.bad_lines, parsed.issues.first_error)
@@ -228,7 +233,8 @@ def _settle(timeline: Timeline) -> tuple[set[int], list[tuple[str, str]]]:
 
 def _add(piece: UnitRead, source: Source, session: SessionRecord, messages: list[MessageRecord], *,
          update_changed: bool, reassign: bool, unit: SourceUnit, waiting: set[int],
-         retime: dict[str, int] | None = None, links: list[tuple[str, str]] | None = None) -> None:
+         retime: dict[str, int] | None = None, links: list[tuple[str, str]] | None = None,
+         usage: list[UsageRecord] | None = None) -> None:
     sid = session.session_id
     project = session.project_path or ""
     meta = {k: v for k, v in session.meta.items() if v is not None}
@@ -250,6 +256,16 @@ def _add(piece: UnitRead, source: Source, session: SessionRecord, messages: list
         if waiting:
             index = len(piece.sessions)
             piece.provisional.extend((index, i) for i, m in enumerate(messages) if id(m) in waiting)
+    # Token counts: those a message carries take its time when they have none.
+    calls: list[tuple[UsageRecord, int | None, bool]] = [(m.usage, m.timestamp, id(m) in waiting)
+                                                         for m in messages if m.usage is not None]
+    calls.extend((u, u.timestamp, False) for u in usage or ())
+    for u, at, provisional in calls:
+        if u.timestamp is None and provisional:
+            piece.provisional_usage.append((len(piece.sessions), len(entry.usage)))
+        entry.usage.append((source.name, u.key, sid, u.message_uuid, u.request_id, u.model,
+                            u.timestamp if u.timestamp is not None else at or 0, u.input, u.output, u.cache_read,
+                            u.cache_write, u.reasoning, u.cost))
     piece.sessions.append(entry)
 
 

@@ -43,6 +43,8 @@ class IngestSession:
     ``retime``: stored messages (by uuid) whose provisional time is now known.
     ``links``: ``(uuid, linked uuid)`` of messages without a time of their own, which take
     the linked message's time when it is stored.
+    ``usage``: rows of the ``usage`` table (``store.usage.USAGE_COLUMNS``), token counts
+    of the session's model calls.
     """
 
     session_id: str
@@ -61,6 +63,7 @@ class IngestSession:
     reassign_project: bool = False
     retime: dict[str, int] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)
+    usage: list[tuple[Any, ...]] = field(default_factory=list)
 
     def merge(self, later: "IngestSession") -> None:
         """Fold a later share of the same session (another file, or the next piece of one)
@@ -74,6 +77,7 @@ class IngestSession:
         self.retime.update(later.retime)
         self.links.extend(later.links)
         self.rows.extend(later.rows)
+        self.usage.extend(later.usage)
 
 
 @dataclass(slots=True)
@@ -83,3 +87,4 @@ class IngestOutcome:
     sessions_written: int = 0
     projects: set[str] = field(default_factory=set)
     inserted_by_session: dict[str, int] = field(default_factory=dict)
+    usage_written: int = 0
