@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import apsw
 
-from . import cjk_index
+from . import cjk_index, rank_index
 from ..timeutil import now_ms
 
 # The columns of a message row as the insert paths stage it (all but id and vector_indexed).
@@ -23,7 +23,8 @@ MESSAGE_INSERT_COLUMNS = ("session_id, uuid, type, content_text, content_full, t
 # index and fills in columns missing from old files. Version 3 adds file_state; version
 # 4 gives it the parser state (an earlier, pre-release shape is recreated: it only
 # remembers read positions, so the next collection rereads those files and dedups).
-LATEST_VERSION = 4
+# Version 5 adds the rank index (sessiondb.store.rank_index).
+LATEST_VERSION = 5
 
 _NOW_MS = "(strftime('%s','now') * 1000)"
 
@@ -181,7 +182,7 @@ _REQUIRED_OBJECTS = frozenset({
     "messages_ai", "messages_ad", "messages_au", "messages_cjk", "messages_cjk_pending",
     "messages_cjk_ai", "messages_cjk_ad", "messages_cjk_au", "file_state",
     "idx_messages_approval_status", "idx_messages_approval_pending",
-})
+}) | rank_index.OBJECTS
 
 
 def schema_version(conn: apsw.Connection) -> int:
@@ -237,6 +238,7 @@ def _migrate(conn: apsw.Connection) -> None:
         if "parser_state" not in {row[1] for row in conn.execute("PRAGMA table_info(file_state)")}:
             conn.execute("DROP TABLE file_state")
     conn.execute(FILE_STATE)
+    conn.execute(rank_index.SCHEMA)
     if had_messages and version < 2:
         # Queue the CJK messages written before this index existed.
         conn.execute("INSERT OR IGNORE INTO messages_cjk_pending(message_id) SELECT id FROM messages "

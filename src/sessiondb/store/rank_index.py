@@ -1,0 +1,290 @@
+"""The rank index: for each frequent term, the rows where it weighs most in BM25.
+
+Score order is FTS5's ``bm25()`` over ``messages_fts``. Computing it for every match
+costs about 0.7 µs per matching row (0.6 s for a word found in most of a million
+messages), so the best 20 cannot be found by ranking every match. For every term found
+in many rows, ``messages_rank_postings`` keeps the rows whose *impact* for the term
+
+    impact = tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+
+(BM25's per-term factor; ``tf`` the term's count in the row, ``dl`` the row's length in
+tokens) is above a per-term ``floor``; a *term* is a word or two adjacent words, so
+phrases have lists too; every other row containing the term has an
+impact of at most the floor. A search walks these lists best first and stops once no
+row it has not seen can beat its k-th result (``sessiondb.search.topk``).
+
+The lists cover the rows with ``id <= built_through``. Rows written later, by this
+library or by any other program (the original library writes only ``messages`` and its
+FTS triggers), are the *tail*: a search ranks them exhaustively, and this library's
+writer extends the lists over the tail in every write transaction (:func:`extend`). A
+trigger queues every row whose content changes, or that is deleted, in
+``messages_rank_dirty``: its postings are ignored and the search ranks it directly
+(a deleted row no longer joins ``messages``), and term counts come from FTS5 until a
+rebuild (``rebuild_search_index``) empties the queue.
+
+Impacts use the average row length of the moment the floors were chosen; when the
+average grows, impacts can only grow by the same ratio, which the search applies to
+its bounds. Floors come from a sample of the rows (chosen again each time a small
+table doubles); a list that grows past twice its size is trimmed, raising its floor.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass
+
+import apsw
+
+from .connection import scalar
+
+K1 = 1.2
+B = 0.75
+# A term gets a list when a sample suggests at least this many rows contain it; rarer
+# terms are ranked exhaustively (about 1.5 ms for this many matches).
+MIN_DOCS = 2_000
+# About this many postings per list: enough for a page of results under a filter that
+# keeps one row in fifty.
+LIST_ROWS = 2_000
+SAMPLE_ROWS = 40_000
+_SAMPLE_CHUNKS = 40
+# The writer chooses the floors again each time the table doubles, up to this size;
+# beyond it, on request (``rebuild_search_index``): a rebuild re-reads every row.
+AUTO_REBUILD_MAX = 250_000
+# Tail rows indexed per write transaction (about 10 µs each).
+EXTEND_PER_WRITE = 5_000
+_CHUNK = 2_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages_rank_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    built_through INTEGER NOT NULL,
+    avgdl REAL NOT NULL,
+    sampled_rows INTEGER NOT NULL  -- the largest id when the floors were chosen
+);
+CREATE TABLE IF NOT EXISTS messages_rank_terms (
+    term TEXT PRIMARY KEY,
+    floor REAL NOT NULL,
+    docs INTEGER NOT NULL,
+    listed INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages_rank_postings (
+    term TEXT NOT NULL,
+    impact REAL NOT NULL,
+    message_id INTEGER NOT NULL,
+    tf INTEGER NOT NULL,
+    dl INTEGER NOT NULL,
+    PRIMARY KEY (term, impact, message_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages_rank_dirty (message_id INTEGER PRIMARY KEY);
+CREATE TRIGGER IF NOT EXISTS messages_rank_au AFTER UPDATE OF content_full ON messages BEGIN
+    INSERT OR IGNORE INTO messages_rank_dirty(message_id) VALUES (new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_rank_ad AFTER DELETE ON messages BEGIN
+    INSERT OR IGNORE INTO messages_rank_dirty(message_id) VALUES (old.id);
+END;
+"""
+
+OBJECTS = frozenset({"messages_rank_state", "messages_rank_terms", "messages_rank_postings",
+                     "messages_rank_dirty", "messages_rank_au", "messages_rank_ad"})
+
+
+def pair_key(first: str, second: str) -> str:
+    """The list name of two adjacent words (a phrase's count is at most its pairs' counts)."""
+    return f"{first} {second}"
+
+
+def impact(tf: int, dl: int, avgdl: float) -> float:
+    """BM25's term factor, with FTS5's operations in FTS5's order (same doubles)."""
+    return (tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * dl / avgdl))
+
+
+def idf(rows: int, hits: int) -> float:
+    """FTS5's BM25 weight of a phrase found in ``hits`` of ``rows`` rows (floored above 0 as there)."""
+    hits = min(max(hits, 0), rows)  # an estimate may overshoot
+    value = math.log((rows - hits + 0.5) / (hits + 0.5))
+    return value if value > 0.0 else 1e-6
+
+
+@dataclass(frozen=True)
+class State:
+    built_through: int
+    avgdl: float
+    sampled_rows: int
+
+
+def state(conn: apsw.Connection) -> State | None:
+    """The lists' state, or None when they were never built (or the tables are missing)."""
+    try:
+        row = conn.execute("SELECT built_through, avgdl, sampled_rows FROM messages_rank_state").fetchone()
+    except apsw.SQLError:
+        return None
+    return State(int(row[0]), float(row[1]), int(row[2])) if row else None
+
+
+class Tokenizer:
+    """The tokens FTS5's unicode61 tokenizer makes of a text: exactly what ``messages_fts`` indexed."""
+
+    def __init__(self, conn: apsw.Connection) -> None:
+        self._tokenize = conn.fts5_tokenizer("unicode61")
+
+    def __call__(self, text: object, *, query: bool = False) -> list[str]:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        elif not isinstance(text, str):
+            text = "" if text is None else str(text)
+        reason = apsw.FTS5_TOKENIZE_QUERY if query else apsw.FTS5_TOKENIZE_DOCUMENT
+        tokens = self._tokenize(text.encode("utf-8", "surrogatepass"), reason, None,
+                                include_offsets=False, include_colocated=False)
+        return tokens  # type: ignore[return-value]  # plain strings without offsets
+
+
+def _totals(api: apsw.FTS5ExtensionApi) -> str:
+    return f"{api.row_count} {api.column_total_size(0)}"
+
+
+def fts_totals(conn: apsw.Connection, index: str = "messages_fts") -> tuple[int, int]:
+    """(rows, tokens) of an FTS5 index, from its own statistics (what bm25() uses)."""
+    conn.register_fts5_function("sessiondb_fts_totals", _totals)  # type: ignore[arg-type]
+    row = conn.execute(f"SELECT sessiondb_fts_totals({index}) FROM {index} LIMIT 1").fetchone()
+    if row is None:
+        return 0, 0
+    rows, tokens = str(row[0]).split()
+    return int(rows), int(tokens)
+
+
+def rebuild(conn: apsw.Connection) -> None:
+    """Choose the floors from a sample and empty the lists (call inside a write
+    transaction); :func:`extend` then fills them from the first row on."""
+    rows, tokens = fts_totals(conn)
+    conn.execute("DELETE FROM messages_rank_postings")
+    conn.execute("DELETE FROM messages_rank_terms")
+    conn.execute("DELETE FROM messages_rank_dirty")
+    avgdl = (tokens / rows) if rows else 1.0
+    conn.execute("INSERT OR REPLACE INTO messages_rank_state(id, built_through, avgdl, sampled_rows) "
+                 "VALUES (1, 0, ?, ?)", (avgdl or 1.0, _max_id(conn)))
+    if not rows:
+        return
+    tokenize = Tokenizer(conn)
+    impacts: dict[str, list[float]] = collections.defaultdict(list)
+    sampled = 0
+    for content in _sample(conn, rows):
+        terms = tokenize(content)
+        sampled += 1
+        dl = len(terms)
+        for counts in (collections.Counter(terms), collections.Counter(map(pair_key, terms, terms[1:]))):
+            for term, tf in counts.items():
+                impacts[term].append(impact(tf, dl, avgdl))
+    scale = rows / max(sampled, 1)
+    floors = []
+    for term, values in impacts.items():
+        if len(values) * scale < MIN_DOCS:
+            continue
+        values.sort(reverse=True)
+        keep = int(LIST_ROWS / scale)
+        floors.append((term, values[keep] if keep < len(values) else 0.0))
+    conn.executemany("INSERT INTO messages_rank_terms(term, floor, docs) VALUES (?, ?, 0)", floors)
+
+
+def _sample(conn: apsw.Connection, rows: int) -> list[object]:
+    """About SAMPLE_ROWS rows, in runs spread over the whole id range."""
+    low, high = conn.execute("SELECT MIN(id), MAX(id) FROM messages").fetchone() or (None, None)
+    if low is None or high is None:
+        return []
+    run = max(1, SAMPLE_ROWS // _SAMPLE_CHUNKS)
+    if rows <= SAMPLE_ROWS:
+        return [r[0] for r in conn.execute("SELECT content_full FROM messages")]
+    step = (high - low) / _SAMPLE_CHUNKS
+    out: list[object] = []
+    for i in range(_SAMPLE_CHUNKS):
+        out.extend(r[0] for r in conn.execute(
+            "SELECT content_full FROM messages WHERE id >= ? ORDER BY id LIMIT ?", (int(low + i * step), run)))
+    return out
+
+
+def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bool = False) -> int:
+    """Add the tail's rows to the lists, at most ``max_rows`` (default EXTEND_PER_WRITE),
+    or all of them with ``everything``; call inside a write transaction. Rebuilds first when never built or when the table has doubled
+    since the floors were chosen. Returns how many rows were indexed."""
+    current = state(conn)
+    top = _max_id(conn)
+    if current is None or (top >= 2 * current.sampled_rows and top <= AUTO_REBUILD_MAX):
+        if top < MIN_DOCS:
+            return 0  # nothing is frequent yet: every search is exhaustive, and cheap
+        rebuild(conn)
+        current = state(conn)
+        assert current is not None
+    if everything:
+        max_rows = None
+    elif max_rows is None:
+        max_rows = EXTEND_PER_WRITE
+    floors: dict[str, float] = dict(conn.execute("SELECT term, floor FROM messages_rank_terms"))
+    words = {t for t in floors if " " not in t}
+    pairs = {tuple(t.split(" ")) for t in floors if " " in t}
+    tokenize = Tokenizer(conn)
+    avgdl = current.avgdl
+    done = 0
+    through = current.built_through
+    while max_rows is None or done < max_rows:
+        take = _CHUNK if max_rows is None else min(_CHUNK, max_rows - done)
+        rows = conn.execute("SELECT id, content_full FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+                            (through, take)).fetchall()
+        if not rows:
+            break
+        postings = []
+        docs: collections.Counter[str] = collections.Counter()
+        for rowid, content in rows:
+            terms = tokenize(content)
+            dl = len(terms)
+            counts = collections.Counter(terms)
+            found = counts.keys() & words
+            docs.update(found)
+            for term in found:
+                tf = counts[term]
+                value = impact(tf, dl, avgdl)
+                if value > floors[term]:
+                    postings.append((term, value, rowid, tf, dl))
+            if pairs:
+                pair_counts = collections.Counter(zip(terms, terms[1:]))
+                for pair in pair_counts.keys() & pairs:
+                    term, tf = pair_key(*pair), pair_counts[pair]
+                    docs[term] += 1
+                    value = impact(tf, dl, avgdl)
+                    if value > floors[term]:
+                        postings.append((term, value, rowid, tf, dl))
+        conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
+                         "VALUES (?, ?, ?, ?, ?)", postings)
+        listed = collections.Counter(p[0] for p in postings)
+        conn.executemany("UPDATE messages_rank_terms SET docs = docs + ?, listed = listed + ? WHERE term = ?",
+                         [(n, listed[term], term) for term, n in docs.items()])
+        for term in listed:
+            _trim(conn, term, floors)
+        through = int(rows[-1][0])  # type: ignore[arg-type]  # an INTEGER PRIMARY KEY
+        done += len(rows)
+    if through != current.built_through:
+        conn.execute("UPDATE messages_rank_state SET built_through = ?", (through,))
+        # A row rewritten before the lists reached it is indexed with its new content.
+        conn.execute("DELETE FROM messages_rank_dirty WHERE message_id > ? AND message_id <= ?",
+                     (current.built_through, through))
+    return done
+
+
+def _trim(conn: apsw.Connection, term: str, floors: dict[str, float]) -> None:
+    """Past twice its size, a list keeps its best LIST_ROWS and its floor rises to
+    the best impact dropped (every unlisted row still scores at most the floor)."""
+    listed = scalar(conn, "SELECT listed FROM messages_rank_terms WHERE term = ?", (term,))
+    if listed is None or listed <= 2 * LIST_ROWS:
+        return
+    row = conn.execute("SELECT impact FROM messages_rank_postings WHERE term = ? ORDER BY impact DESC "
+                       "LIMIT 1 OFFSET ?", (term, LIST_ROWS)).fetchone()
+    if row is None:
+        return
+    floor = max(float(row[0]), floors[term])
+    conn.execute("DELETE FROM messages_rank_postings WHERE term = ? AND impact <= ?", (term, floor))
+    kept = scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,))
+    conn.execute("UPDATE messages_rank_terms SET floor = ?, listed = ? WHERE term = ?", (floor, kept, term))
+    floors[term] = floor
+
+
+def _max_id(conn: apsw.Connection) -> int:
+    return int(scalar(conn, "SELECT MAX(id) FROM messages") or 0)
