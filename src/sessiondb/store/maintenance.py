@@ -108,7 +108,6 @@ class Maintenance:
                 cjk_index.drain_pending(conn)
             if self._store.has_rank_index:
                 rank_index.rebuild(conn)
-                rank_index.extend(conn, everything=True)
             conn.execute("REINDEX")
 
     def catch_up_search_index(self) -> int:

@@ -24,8 +24,9 @@ rebuild (``rebuild_search_index``) empties the queue.
 
 Impacts use the average row length of the moment the floors were chosen; when the
 average grows, impacts can only grow by the same ratio, which the search applies to
-its bounds. Floors come from a sample of the rows (chosen again each time a small
-table doubles); a list that grows past twice its size is trimmed, raising its floor.
+its bounds. Which terms are frequent comes from a sample of the rows (taken again each
+time a small table doubles); a new list is read from FTS5 itself. A list that grows
+past twice its size is trimmed, raising its floor.
 """
 
 from __future__ import annotations
@@ -44,13 +45,15 @@ B = 0.75
 # terms are ranked exhaustively (about 1.5 ms for this many matches).
 MIN_DOCS = 2_000
 # About this many postings per list: enough for a page of results under a filter that
-# keeps one row in fifty.
-LIST_ROWS = 2_000
-SAMPLE_ROWS = 40_000
-_SAMPLE_CHUNKS = 40
-# The writer chooses the floors again each time the table doubles, up to this size;
-# beyond it, on request (``rebuild_search_index``): a rebuild re-reads every row.
+# keeps one row in twenty-five.
+LIST_ROWS = 1_000
+SAMPLE_ROWS = 10_000
+_SAMPLE_CHUNKS = 20
+# The writer samples again for newly frequent terms each time the table doubles, up to
+# this size; beyond it, on request (``rebuild_search_index``).
 AUTO_REBUILD_MAX = 250_000
+# Then the lists are built again if the average row length moved by more than this.
+MAX_DRIFT = 0.1
 # Tail rows indexed per write transaction (about 10 µs each).
 EXTEND_PER_WRITE = 5_000
 _CHUNK = 2_000
@@ -154,36 +157,73 @@ def fts_totals(conn: apsw.Connection, index: str = "messages_fts") -> tuple[int,
 
 
 def rebuild(conn: apsw.Connection) -> None:
-    """Choose the floors from a sample and empty the lists (call inside a write
-    transaction); :func:`extend` then fills them from the first row on."""
+    """Build the lists from scratch over every row (call inside a write transaction)."""
     rows, tokens = fts_totals(conn)
     conn.execute("DELETE FROM messages_rank_postings")
     conn.execute("DELETE FROM messages_rank_terms")
     conn.execute("DELETE FROM messages_rank_dirty")
+    top = _max_id(conn)
     avgdl = (tokens / rows) if rows else 1.0
     conn.execute("INSERT OR REPLACE INTO messages_rank_state(id, built_through, avgdl, sampled_rows) "
-                 "VALUES (1, 0, ?, ?)", (avgdl or 1.0, _max_id(conn)))
-    if not rows:
+                 "VALUES (1, ?, ?, ?)", (top, avgdl or 1.0, top))
+    _add_lists(conn, _frequent_terms(conn, rows), top, avgdl or 1.0)
+
+
+def refresh(conn: apsw.Connection) -> None:
+    """Give lists to the terms that have become frequent since the last sample (the
+    lists already kept stay: their floors stay true as rows are added)."""
+    current = state(conn)
+    rows, tokens = fts_totals(conn)
+    if current is None or not rows or abs(tokens / rows / current.avgdl - 1) > MAX_DRIFT:
+        rebuild(conn)  # the average row length moved: impacts are recomputed with the new one
         return
+    listed = {r[0] for r in conn.execute("SELECT term FROM messages_rank_terms")}
+    new = [t for t in _frequent_terms(conn, rows) if t not in listed]
+    conn.execute("UPDATE messages_rank_state SET sampled_rows = ?", (_max_id(conn),))
+    _add_lists(conn, new, current.built_through, current.avgdl)
+
+
+def _frequent_terms(conn: apsw.Connection, rows: int) -> list[str]:
+    """Words, and pairs of adjacent words, that a sample suggests are in MIN_DOCS rows or more."""
     tokenize = Tokenizer(conn)
-    impacts: dict[str, list[float]] = collections.defaultdict(list)
-    sampled = 0
-    for content in _sample(conn, rows):
-        terms = tokenize(content)
-        sampled += 1
-        dl = len(terms)
-        for counts in (collections.Counter(terms), collections.Counter(map(pair_key, terms, terms[1:]))):
-            for term, tf in counts.items():
-                impacts[term].append(impact(tf, dl, avgdl))
-    scale = rows / max(sampled, 1)
-    floors = []
-    for term, values in impacts.items():
-        if len(values) * scale < MIN_DOCS:
-            continue
-        values.sort(reverse=True)
-        keep = int(LIST_ROWS / scale)
-        floors.append((term, values[keep] if keep < len(values) else 0.0))
-    conn.executemany("INSERT INTO messages_rank_terms(term, floor, docs) VALUES (?, ?, 0)", floors)
+    sample = [tokenize(content) for content in _sample(conn, rows)]
+    scale = rows / max(len(sample), 1)
+    words: collections.Counter[str] = collections.Counter()
+    for terms in sample:
+        words.update(set(terms))
+    frequent = {w for w, n in words.items() if n * scale >= MIN_DOCS}
+    pairs: collections.Counter[str] = collections.Counter()
+    for terms in sample:
+        # A pair is at most as frequent as either word: only pairs of frequent words can be.
+        pairs.update({pair_key(a, b) for a, b in zip(terms, terms[1:]) if a in frequent and b in frequent})
+    return sorted(frequent) + sorted(p for p, n in pairs.items() if n * scale >= MIN_DOCS)
+
+
+def _tf_dl(api: apsw.FTS5ExtensionApi) -> int:
+    locations = api.phrase_locations(0)
+    return (len(locations[0]) if locations else 0) << 32 | api.column_size(0)
+
+
+def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: float) -> None:
+    """A list for each term over the rows up to ``through``, read from FTS5 itself."""
+    conn.register_fts5_function("sessiondb_tf_dl", _tf_dl)  # type: ignore[arg-type]
+    for term in terms:
+        expr = '"' + term.replace('"', '""') + '"'
+        found = []
+        for rowid, packed in conn.execute("SELECT rowid, sessiondb_tf_dl(messages_fts) FROM messages_fts "
+                                          "WHERE messages_fts MATCH ? AND rowid <= ?", (expr, through)):
+            tf, dl = packed >> 32, packed & 0xFFFFFFFF
+            found.append((impact(tf, dl, avgdl), rowid, tf, dl))
+        found.sort(reverse=True)
+        # The best LIST_ROWS and every row tied with the last of them: a search can then
+        # prove a result whose last score ties a listed row.
+        cut = found[LIST_ROWS - 1][0] if len(found) >= LIST_ROWS else 0.0
+        floor = next((row[0] for row in found[LIST_ROWS:] if row[0] < cut), 0.0)
+        kept = [(term, value, rowid, tf, dl) for value, rowid, tf, dl in found if value > floor]
+        conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
+                         "VALUES (?, ?, ?, ?, ?)", kept)
+        conn.execute("INSERT OR REPLACE INTO messages_rank_terms(term, floor, docs, listed) VALUES (?, ?, ?, ?)",
+                     (term, floor, len(found), len(kept)))
 
 
 def _sample(conn: apsw.Connection, rows: int) -> list[object]:
@@ -208,10 +248,13 @@ def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bo
     since the floors were chosen. Returns how many rows were indexed."""
     current = state(conn)
     top = _max_id(conn)
-    if current is None or (top >= 2 * current.sampled_rows and top <= AUTO_REBUILD_MAX):
+    if current is None:
         if top < MIN_DOCS:
             return 0  # nothing is frequent yet: every search is exhaustive, and cheap
         rebuild(conn)
+        return top
+    if top >= 2 * current.sampled_rows and top <= AUTO_REBUILD_MAX:
+        refresh(conn)
         current = state(conn)
         assert current is not None
     if everything:
@@ -245,8 +288,8 @@ def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bo
                 if value > floors[term]:
                     postings.append((term, value, rowid, tf, dl))
             if pairs:
-                pair_counts = collections.Counter(zip(terms, terms[1:]))
-                for pair in pair_counts.keys() & pairs:
+                pair_counts = collections.Counter([pair for pair in zip(terms, terms[1:]) if pair in pairs])
+                for pair in pair_counts:
                     term, tf = pair_key(*pair), pair_counts[pair]
                     docs[term] += 1
                     value = impact(tf, dl, avgdl)
@@ -270,16 +313,19 @@ def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bo
 
 
 def _trim(conn: apsw.Connection, term: str, floors: dict[str, float]) -> None:
-    """Past twice its size, a list keeps its best LIST_ROWS and its floor rises to
-    the best impact dropped (every unlisted row still scores at most the floor)."""
+    """Past twice its size, a list keeps its best LIST_ROWS (and the rows tied with the
+    last of them) and its floor rises to the best impact dropped (every unlisted row
+    still scores at most the floor)."""
     listed = scalar(conn, "SELECT listed FROM messages_rank_terms WHERE term = ?", (term,))
     if listed is None or listed <= 2 * LIST_ROWS:
         return
-    row = conn.execute("SELECT impact FROM messages_rank_postings WHERE term = ? ORDER BY impact DESC "
-                       "LIMIT 1 OFFSET ?", (term, LIST_ROWS)).fetchone()
-    if row is None:
+    cut = scalar(conn, "SELECT impact FROM messages_rank_postings WHERE term = ? ORDER BY impact DESC "
+                       "LIMIT 1 OFFSET ?", (term, LIST_ROWS - 1))
+    below = scalar(conn, "SELECT MAX(impact) FROM messages_rank_postings WHERE term = ? AND impact < ?",
+                   (term, cut)) if cut is not None else None
+    if below is None:
         return
-    floor = max(float(row[0]), floors[term])
+    floor = max(float(below), floors[term])
     conn.execute("DELETE FROM messages_rank_postings WHERE term = ? AND impact <= ?", (term, floor))
     kept = scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,))
     conn.execute("UPDATE messages_rank_terms SET floor = ?, listed = ? WHERE term = ?", (floor, kept, term))
