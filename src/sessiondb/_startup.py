@@ -8,8 +8,10 @@ before its first call returns, so the modules on that path follow four rules:
   under ``TYPE_CHECKING = False`` / ``if TYPE_CHECKING:``, the one spelling that type
   checkers understand without importing typing.
 * No ``logging`` at import (a few ms): :func:`log` imports it on the first message.
-* Records created at import are named tuples, not dataclasses (a dataclass costs about
-  half a millisecond to create).
+* No dataclass is made at import (``dataclasses`` compiles about 1 ms of methods a
+  class, and importing it pulls in ``inspect``): value types are ``@record`` classes
+  (:mod:`sessiondb._record`, frozen dataclasses made on first use), internal ones
+  named tuples or plain classes with ``__slots__``.
 * Whatever the first call does not need (the collector and its parsers, search plans,
   the query language) loads on first use, through a function-level import or
   :func:`load`.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._record import field, record
 from .errors import ConfigError
 
 ENV_DB_URL = "CLAUDE_SESSION_DB_URL"
@@ -20,7 +20,7 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-@dataclass(frozen=True)
+@record
 class CoordinationConfig:
     """Timing of writer coordination (product README: 10 s, 30 s, 3)."""
 
@@ -56,7 +56,7 @@ def resolve_db_path(url: str | os.PathLike[str]) -> Path:
     return Path(os.path.expandvars(text)).expanduser().absolute()
 
 
-@dataclass(frozen=True)
+@record
 class DbConfig:
     """How to open the shared database.
 

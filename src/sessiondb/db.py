@@ -255,7 +255,7 @@ class SessionDB:
     @property
     def role(self) -> Role | None:
         """Writer or Reader; None if this handle never registered (see :class:`Coordination`)."""
-        return self._coordination.role
+        return self._fence.role  # what Coordination.role reads, one step shorter (a hot C ABI call)
 
     @property
     def is_writer(self) -> bool:

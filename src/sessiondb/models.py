@@ -8,8 +8,8 @@ stored in the database.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
+from ._record import record
 from .errors import InvalidArgument
 
 
@@ -90,7 +90,7 @@ class VectorIndexState(enum.IntEnum):
     FAILED = -1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Project:
     id: int
     name: str
@@ -101,7 +101,7 @@ class Project:
     updated_at: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProjectWithStats:
     id: int
     name: str
@@ -112,7 +112,7 @@ class ProjectWithStats:
     last_active: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProjectWithSource:
     id: int
     name: str
@@ -120,7 +120,7 @@ class ProjectWithSource:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Session:
     id: int
     session_id: str
@@ -137,7 +137,7 @@ class Session:
     updated_at: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionWithProject:
     id: int
     session_id: str
@@ -157,7 +157,7 @@ class SessionWithProject:
     updated_at: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionInput:
     """Arguments of ``upsert_session_full``; None fields keep the stored value."""
 
@@ -172,7 +172,7 @@ class SessionInput:
     meta: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageInput:
     """One message to insert. ``timestamp`` is Unix epoch milliseconds."""
 
@@ -193,7 +193,7 @@ class MessageInput:
     approval_resolved_at: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Message:
     id: int
     session_id: str
@@ -215,7 +215,7 @@ class Message:
     approval_resolved_at: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SearchResult:
     message_id: int
     session_id: str
@@ -231,14 +231,14 @@ class SearchResult:
     project_path: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stats:
     project_count: int
     session_count: int
     message_count: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IntegrityCheckResult:
     """Outcome of ``PRAGMA quick_check`` / ``integrity_check``: ``ok`` or every problem found."""
 
@@ -250,7 +250,7 @@ class IntegrityCheckResult:
         return "ok" if self.ok else "; ".join(self.problems)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionOverview:
     """What a person needs to recognise a session: its title, where and when.
 
@@ -277,7 +277,7 @@ class SessionOverview:
     cwd: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SourceCounts:
     """Projects, sessions and messages of one source."""
 

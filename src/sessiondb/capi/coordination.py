@@ -7,8 +7,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (see sessiondb._startup)
     from typing import Any
 
-from .support import (COORDINATION_ERROR, SUCCESS, CallError, CApiBase, HandleState, OutOfRange, export,
-                      optional_module, role_code)
+from .support import (COORDINATION_ERROR, ROLE_UNREGISTERED, SUCCESS, CallError, CApiBase, HandleState,
+                      NullArgument, OutOfRange, export, optional_module, role_code)
 from ..errors import PermissionDenied
 
 
@@ -106,8 +106,10 @@ class CoordinationFunctions(CApiBase):
     @export("status")
     def current_role(self, handle: Any, out_role: Any) -> int:
         state = self.state(handle)
-        out = self.m.need(out_role, "out_role")
-        out[0] = role_code(getattr(state.db, "role", None))
+        if not out_role:
+            raise NullArgument("out_role is NULL")
+        role = state.db.role
+        out_role[0] = ROLE_UNREGISTERED if role is None else role
         return SUCCESS
 
     @export("status")

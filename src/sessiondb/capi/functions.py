@@ -11,7 +11,6 @@ last-error message (``session_db_last_error``); nothing propagates into the host
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 TYPE_CHECKING = False
@@ -41,9 +40,8 @@ class CApi(CoordinationFunctions, FileFunctions, UpstreamFunctions, AgentFunctio
              coordination: CoordinationConfig | None = None) -> int:
         out = self.m.need(out_handle, "out_handle")
         text = self.m.optional_text(path, "path")
-        config = DbConfig.from_env(read_only=read_only) if text is None else DbConfig.local(text, read_only=read_only)
-        if coordination is not None:
-            config = dataclasses.replace(config, coordination=coordination)
+        location = DbConfig.from_env().path if text is None else text
+        config = DbConfig.local(location, read_only=read_only, coordination=coordination)
         with self.handles.open_lock:
             db = SessionDB.connect(config)
         out[0] = self.ffi.cast("SessionDbHandle *", self.handles.add(db))
@@ -301,8 +299,9 @@ class CApi(CoordinationFunctions, FileFunctions, UpstreamFunctions, AgentFunctio
 
 
 # ---------------------------------------------------------------- installation
-def _guard(api: "CApi", c_name: str, name: str, kind: str) -> Callable[..., Any]:
-    """Wrap a method so that any exception becomes a status and a last-error message."""
+def _guard(api: "CApi", c_name: str, name: str, kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The function to attach for a method, and cffi's ``onerror`` for it: any exception
+    becomes a status (or NULL, false) and a last-error message."""
     method = getattr(api, name)
     set_error = api.lib._sdb_set_error
     set_sqlite_code = api.lib._sdb_set_sqlite_code
@@ -318,17 +317,15 @@ def _guard(api: "CApi", c_name: str, name: str, kind: str) -> Callable[..., Any]
             pass
         return code
 
+    def on_error(exc_type: type, exc: BaseException, traceback: Any) -> int:
+        # Raised by the method itself (status functions run unwrapped: what onerror
+        # returns is their result), or by cffi converting a result.
+        return fail(exc)
+
     call: Callable[..., Any]
     if kind == "status":
-        status_method: Callable[..., int] = method   # returns a status code
-
-        def status(*args: Any) -> int:
-            try:
-                return status_method(*args)
-            except BaseException as exc:
-                return fail(exc)
-        call = status
-    elif kind == "pointer":
+        return method, on_error  # the hot path: no wrapper frame
+    if kind == "pointer":
         null = api.ffi.NULL
 
         def pointer(*args: Any) -> Any:
@@ -367,7 +364,7 @@ def _guard(api: "CApi", c_name: str, name: str, kind: str) -> Callable[..., Any]
     else:  # pragma: no cover - a programming error caught at start-up
         raise InvalidArgument(f"unknown export kind {kind!r}")
     call.__name__ = f"_py_{c_name}"
-    return call
+    return call, on_error
 
 
 def install(ffi: Any, lib: Any) -> CApi:
@@ -388,15 +385,13 @@ def install(ffi: Any, lib: Any) -> CApi:
     os.register_at_fork(before=api.agents.hold_for_fork, after_in_parent=api.agents.release_after_fork,
                         after_in_child=api.agents.release_after_fork)
 
-    def on_conversion_error(exc_type: type, exc: BaseException, traceback: Any) -> None:
-        lib._sdb_set_error(UNKNOWN, f"{exc_type.__name__}: {exc}".encode("utf-8", "replace"))
-
     for c_name, (name, kind) in EXPORTS.items():
+        call, on_error = _guard(api, c_name, name, kind)
         error = {"status": UNKNOWN, "bool": False}.get(kind)
-        options = {"name": f"_py_{c_name}", "onerror": on_conversion_error}
+        options: dict[str, Any] = {"name": f"_py_{c_name}", "onerror": on_error}
         if error is not None:
             options["error"] = error
-        ffi.def_extern(**options)(_guard(api, c_name, name, kind))
+        ffi.def_extern(**options)(call)
     return api
 
 

@@ -12,7 +12,6 @@ import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (see sessiondb._startup)
     from typing import Any
@@ -130,16 +129,18 @@ def optional_ms(value: int) -> int | None:
 
 
 # ---------------------------------------------------------------- handles
-@dataclass
 class HandleState:
     """One open handle: its database and its coordinator loop."""
 
-    db: Any
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-    coordinator: Any = None
-    coordinator_type: Any = None
-    running: bool = False
+    __slots__ = ("db", "lock", "changed", "coordinator", "coordinator_type", "running")
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.lock = threading.Lock()
+        self.changed = threading.Condition()
+        self.coordinator: Any = None
+        self.coordinator_type: Any = None
+        self.running = False
 
     def notify(self, *_: object) -> None:
         """Wake session_db_wait_role_change callers (the role may have changed)."""
@@ -151,20 +152,27 @@ class HandleTable:
     """Open handles by opaque id. Ids are never reused, so a closed or made-up handle
     is recognised and refused instead of touching freed memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, pointer: Callable[[int], Any] | None = None) -> None:
         self._lock = threading.Lock()
         # Held while a connection opens, and across fork(): see hold_for_fork.
         self.open_lock = threading.Lock()
         self._held: list[Any] = []
         self.states: dict[int, HandleState] = {}
+        # The same states keyed by the C pointer itself (cffi pointers hash and compare
+        # by address): the hot path looks a handle up without converting it to an int.
+        self.by_pointer: dict[Any, HandleState] = {}
+        self._pointer = pointer
         # A random salt keeps ids far from small integers and from ids of other runs.
         self._salt = ((int.from_bytes(os.urandom(2), "little") & 0x7FFF) | 1) << 24
         self._serial = itertools.count(1)
 
     def add(self, db: Any) -> int:
         handle_id = (self._salt | next(self._serial)) << 4
+        state = HandleState(db)
         with self._lock:
-            self.states[handle_id] = HandleState(db)
+            self.states[handle_id] = state
+            if self._pointer is not None:
+                self.by_pointer[self._pointer(handle_id)] = state
         return handle_id
 
     def get(self, handle_id: int) -> HandleState:
@@ -175,6 +183,8 @@ class HandleTable:
 
     def pop(self, handle_id: int) -> HandleState | None:
         with self._lock:
+            if self._pointer is not None:
+                self.by_pointer.pop(self._pointer(handle_id), None)
             return self.states.pop(handle_id, None)
 
     def __len__(self) -> int:
@@ -314,12 +324,13 @@ class CApiBase:
     def __init__(self, ffi: Any, lib: Any) -> None:
         self.ffi, self.lib = ffi, lib
         self.m = Marshal(ffi, lib)
-        self.handles = HandleTable()
+        void_pointer = ffi.typeof("void *")
+        self.handles = HandleTable(pointer=lambda handle_id: ffi.cast(void_pointer, handle_id))
+        self._by_pointer = self.handles.by_pointer
 
     def state(self, handle: Any) -> HandleState:
         """The open handle behind a C handle (the hot path of every call on a handle)."""
-        if handle:
-            state = self.handles.states.get(int(self.ffi.cast(self.m.uintptr, handle)))
-            if state is not None:
-                return state
+        state = self._by_pointer.get(handle) if handle else None
+        if state is not None:
+            return state
         return self.handles.get(self.m.handle_id(handle))  # raises the right error

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass
 
+from .._record import record
 from ..errors import InvalidArgument
 
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
@@ -70,7 +70,7 @@ class WriterHealth(enum.IntEnum):
     RELEASED = 2
 
 
-@dataclass(frozen=True)
+@record
 class WriterInfo:
     """The ``writer_registry`` row: who writes, since when, last heartbeat (ms wall clock)."""
 
