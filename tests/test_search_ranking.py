@@ -257,3 +257,37 @@ def test_a_database_without_lists_ranks_exhaustively(tmp_path: Path) -> None:
     assert db.last_search_plans[0] == "messages_fts:exhaustive"
     assert [r.message_id for r in db.search("beta", order=SearchOrder.TIME_DESC, limit=1)] == [50]
     db.close()
+
+
+def test_rows_written_through_the_c_abi_are_ranked_and_indexed(ranked: SessionDB, tmp_path: Path) -> None:
+    from capi_helpers import isolated_env, library_path
+
+    script = textwrap.dedent(f"""
+        import ctypes, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+        from ctypes_smoke import MessageInputC, load
+        lib = load({str(library_path())!r}, pydll=False)
+        assert lib.session_db_initialize() == 0
+        handle = ctypes.c_void_p()
+        assert lib.session_db_connect({str(ranked._store.path)!r}.encode(), ctypes.byref(handle)) == 0
+        assert lib.session_db_upsert_session(handle, b"c-abi", 1) == 0
+        texts = [b"file file file file file file", b"error value", b"the file error", b"sessions of file"]
+        batch = (MessageInputC * len(texts))(*[MessageInputC(f"c-abi:{{i}}".encode(), 0, t, 5 + i, i)
+                                               for i, t in enumerate(texts)])
+        inserted = ctypes.c_size_t()
+        assert lib.session_db_insert_messages(handle, b"c-abi", batch, len(texts), ctypes.byref(inserted)) == 0
+        assert inserted.value == len(texts)
+        lib.session_db_close(handle)
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env=isolated_env(tmp_path))
+    assert done.returncode == 0 and "ok" in done.stdout, done.stdout + done.stderr[-3000:]
+    conn = ranked._store.connection()
+    newest = conn.execute("SELECT MAX(id) FROM messages WHERE session_id = 'c-abi'").fetchone()[0]
+    state = rank_index.state(conn)
+    assert state is not None and state.built_through >= newest  # the C ABI's writer extended the lists
+    first = conn.execute("SELECT MIN(id) FROM messages WHERE session_id = 'c-abi'").fetchone()[0]
+    assert ranked.search("file", limit=1)[0].message_id == first
+    for query in ["file", "file error", "the file", "sess*", "error -the"]:
+        assert_exact(ranked, query)
