@@ -31,6 +31,7 @@ import apsw
 from ..store import rank_index
 from . import query as query_lang
 from . import ranking
+from ..store.connection import scalar
 
 # Rows read from a list per step; candidates enumerated or queued beyond these limits
 # are cheaper to leave to FTS5's exhaustive ranking.
@@ -267,6 +268,10 @@ class ListTopK:
                                                  (MAX_ENUMERATED + 1,))}
         if len(dirty) > MAX_ENUMERATED:
             return False
+        if int(scalar(self.conn, "SELECT MAX(id) FROM messages") or 0) <= self.state.built_through:
+            self._score_rows(dirty)
+            self.seen.update(dirty)
+            return True
         marks = ", ".join("?" * len(self.weights))
         sql = (f"SELECT m.id, {ranking.FUNCTION}(messages_fts, {marks}) FROM messages_fts "
                "CROSS JOIN messages m ON m.id = messages_fts.rowid "

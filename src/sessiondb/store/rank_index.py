@@ -45,8 +45,11 @@ B = 0.75
 # terms are ranked exhaustively (about 1.5 ms for this many matches).
 MIN_DOCS = 2_000
 # About this many postings per list: enough for a page of results under a filter that
-# keeps one row in twenty-five.
+# keeps one row in twenty-five; a word in many rows keeps one row in LIST_SHARE of
+# them, up to LIST_MAX (words found together deep in each other's lists need depth).
 LIST_ROWS = 1_000
+LIST_SHARE = 20
+LIST_MAX = 20_000
 SAMPLE_ROWS = 10_000
 _SAMPLE_CHUNKS = 20
 # The writer samples again for newly frequent terms each time the table doubles, up to
@@ -215,10 +218,11 @@ def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: flo
             tf, dl = packed >> 32, packed & 0xFFFFFFFF
             found.append((impact(tf, dl, avgdl), rowid, tf, dl))
         found.sort(reverse=True)
-        # The best LIST_ROWS and every row tied with the last of them: a search can then
+        # The best rows and every row tied with the last of them: a search can then
         # prove a result whose last score ties a listed row.
-        cut = found[LIST_ROWS - 1][0] if len(found) >= LIST_ROWS else 0.0
-        floor = next((row[0] for row in found[LIST_ROWS:] if row[0] < cut), 0.0)
+        size = _list_size(len(found))
+        cut = found[size - 1][0] if len(found) >= size else 0.0
+        floor = next((row[0] for row in found[size:] if row[0] < cut), 0.0)
         kept = [(term, value, rowid, tf, dl) for value, rowid, tf, dl in found if value > floor]
         conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
                          "VALUES (?, ?, ?, ?, ?)", kept)
@@ -316,11 +320,13 @@ def _trim(conn: apsw.Connection, term: str, floors: dict[str, float]) -> None:
     """Past twice its size, a list keeps its best LIST_ROWS (and the rows tied with the
     last of them) and its floor rises to the best impact dropped (every unlisted row
     still scores at most the floor)."""
-    listed = scalar(conn, "SELECT listed FROM messages_rank_terms WHERE term = ?", (term,))
-    if listed is None or listed <= 2 * LIST_ROWS:
+    listed, docs = conn.execute("SELECT listed, docs FROM messages_rank_terms WHERE term = ?",
+                                (term,)).fetchone() or (None, 0)
+    size = _list_size(int(docs or 0))
+    if listed is None or listed <= 2 * size:
         return
     cut = scalar(conn, "SELECT impact FROM messages_rank_postings WHERE term = ? ORDER BY impact DESC "
-                       "LIMIT 1 OFFSET ?", (term, LIST_ROWS - 1))
+                       "LIMIT 1 OFFSET ?", (term, size - 1))
     below = scalar(conn, "SELECT MAX(impact) FROM messages_rank_postings WHERE term = ? AND impact < ?",
                    (term, cut)) if cut is not None else None
     if below is None:
@@ -330,6 +336,10 @@ def _trim(conn: apsw.Connection, term: str, floors: dict[str, float]) -> None:
     kept = scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,))
     conn.execute("UPDATE messages_rank_terms SET floor = ?, listed = ? WHERE term = ?", (floor, kept, term))
     floors[term] = floor
+
+
+def _list_size(docs: int) -> int:
+    return max(LIST_ROWS, min(LIST_MAX, docs // LIST_SHARE))
 
 
 def _max_id(conn: apsw.Connection) -> int:
