@@ -242,7 +242,7 @@ def test_writing_on_a_second_thread_gives_the_same_rows(tmp_path: Path) -> None:
 
 def test_file_state_of_a_pre_release_shape_is_recreated_by_migration_4(db: SessionDB, tmp_path: Path) -> None:
     conn = db._store.connection()
-    conn.execute("DELETE FROM schema_migrations WHERE version = 4")
+    conn.execute("DELETE FROM schema_migrations WHERE version >= 4")  # a file from before version 4
     conn.execute("DROP TABLE file_state")
     conn.execute("CREATE TABLE file_state (path TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT, "
                  "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, byte_offset INTEGER "

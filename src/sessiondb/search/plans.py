@@ -190,12 +190,13 @@ class Searcher:
         return self._full_plan(index, expr)
 
     def _exhaustive_plan(self, index: str, expr: str, weights: list[float]) -> list[tuple[int, float, int | None]]:
-        """Rank every match (exact; about 0.7 µs a match). The CJK index is small: FTS5's
-        own bm25() weighs its phrases. With a filter, the matches are read best first and
+        """Rank every match (exact; about 0.7 µs a match). With a filter, the matches are read best first and
         checked against the filter a page at a time, so a filter that keeps many of them
         is checked on few rows."""
-        select, params = self._select(index, weights) if index == "messages_fts" else (
-            f"{index}.rowid, bm25({index})", [])
+        # FTS5's bm25() counts every phrase's rows itself, the excluded ones too: with an
+        # exclusion, our function and weights (the same formula) skip that count.
+        own = index == "messages_fts" and bool(self.parsed.negative)
+        select, params = self._select(index, weights) if own else (f"{index}.rowid, bm25({index})", [])
         ranked = (f"SELECT {select} FROM {index} WHERE {index} MATCH ? ORDER BY 2, {index}.rowid DESC")
         if self.filters.empty:
             return [(r[0], r[1], None) for r in self.conn.execute(f"{ranked} LIMIT ?", [*params, expr, self.need])]

@@ -37,6 +37,10 @@ from ..store.connection import scalar
 # are cheaper to leave to FTS5's exhaustive ranking.
 STEP = 64
 MAX_ENUMERATED = 20_000
+# Past this many list rows read, or rows scored from their text, FTS5 ranking every
+# match is the faster way to the same answer.
+MAX_WALKED = 6_000
+MAX_SCORED = 600
 MAX_EXPANSIONS = 32
 _MAX_CHAR = "\U0010ffff"
 
@@ -131,6 +135,7 @@ class ListTopK:
             p.exact for p in bounded)
         known: dict[int, dict[str, float]] = {}   # rowid -> list -> the row's impact there, now
         avgdl = self.avgdl
+        walked = steps = 0
         while True:
             unseen = self._bound({})
             full = len(self.best) >= self.need
@@ -138,17 +143,24 @@ class ListTopK:
             if not live or (full and self.best[0][0] > unseen):
                 # No new candidates needed: settle the rows seen in some lists only.
                 self._settle(known, everything=True)
+                if self.scored > MAX_SCORED:
+                    return None
                 if len(self.best) >= self.need and self.best[0][0] > unseen:
                     return self._result()
                 if not live:
                     return None  # the lists ran out before the answer was proven
                 continue
             t = max(live, key=lambda name: self.heads[name] * max(p.weight for p in bounded if name in p.lists))
+            walked += len(pending[t])
+            if walked > MAX_WALKED or self.scored > MAX_SCORED:
+                return None
             for rowid, tf, dl in pending[t]:
                 if rowid not in self.seen:
                     known.setdefault(rowid, {})[t] = rank_index.impact(tf, dl, avgdl)
             self.heads[t], pending[t] = next(cursors[t])
-            self._settle(known, everything=False)
+            steps += 1
+            if len(self.best) < self.need or not steps % 16:
+                self._settle(known, everything=False)
 
     def _bound(self, seen_in: dict[str, float]) -> float:
         """The most a row can score, given its impacts in the lists that have shown it
@@ -204,8 +216,13 @@ class ListTopK:
                 del known[rowid]
 
     def _keep_existing(self, scores: dict[int, float]) -> None:
-        """Offer rows scored from the lists, once the table confirms they exist and pass the filter."""
+        """Offer rows scored from the lists, once the table confirms they pass the filter
+        (a deleted row is queued as rewritten, and was never a candidate)."""
         self.seen.update(scores)
+        if self.filter_sql == "1":
+            for rowid, score in scores.items():
+                self._offer(score, rowid)
+            return
         sql = (f"SELECT m.id FROM messages m WHERE m.id IN (SELECT value FROM json_each(?)) AND {self.filter_sql}")
         for (rowid,) in self.conn.execute(sql, [json.dumps(list(scores)), *self.filter_params]):
             self._offer(scores[rowid], rowid)
