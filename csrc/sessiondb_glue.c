@@ -279,6 +279,19 @@ SDB_API void session_db_free_session_relation(struct SessionRelationC *relation)
     free(relation);
 }
 
+SDB_API void session_db_free_usage(struct SessionDbUsageArray *array)
+{
+    if (!array)
+        return;
+    for (uintptr_t i = 0; array->data && i < array->len; i++) {
+        free(array->data[i].key);
+        free(array->data[i].models);
+        free(array->data[i].unpriced_models);
+    }
+    free(array->data);
+    free(array);
+}
+
 SDB_API void session_db_v2_free_sessions(struct SessionDbSessionV2Array *array)
 {
     if (!array)

@@ -362,6 +362,50 @@ typedef struct SessionRelationArray {
     uintptr_t len;
 } SessionRelationArray;
 
+/** What session_db_usage sums by (addition). Days, weeks (from Monday) and months are
+ *  local dates. */
+typedef enum SessionDbUsageGroup {
+    SESSION_DB_USAGE_BY_DAY = 0,
+    SESSION_DB_USAGE_BY_SESSION = 1,
+    SESSION_DB_USAGE_BY_WEEK = 2,
+    SESSION_DB_USAGE_BY_MONTH = 3,
+    SESSION_DB_USAGE_BY_PROJECT = 4,
+    SESSION_DB_USAGE_BY_MODEL = 5,
+    SESSION_DB_USAGE_BY_SOURCE = 6
+} SessionDbUsageGroup;
+
+/** Tokens and cost of one group of model calls, from session_db_usage (addition).
+ *  `key`: the date ("2026-01-31"; a week is its Monday), month ("2026-01"), session id,
+ *  project path, model name ("" when none was recorded) or source. Counts are apart and
+ *  add up to `total_tokens`: input without cached input, output without reasoning.
+ *  `cost`: USD from the price table per model, or -1 when no call could be priced; calls
+ *  of models without a price are left out of it and counted in `unpriced_tokens`, their
+ *  names in `unpriced_models`. `models`, `unpriced_models`: names joined by ",", "" when
+ *  none (never NULL). `first_at`/`last_at`: times of the first and last call (ms). */
+typedef struct SessionDbUsageC {
+    char *key;
+    int64_t requests;
+    int64_t sessions;
+    int64_t input_tokens;
+    int64_t output_tokens;
+    int64_t cache_read_tokens;
+    int64_t cache_write_tokens;
+    int64_t reasoning_tokens;
+    int64_t total_tokens;
+    double cost;
+    int64_t unpriced_tokens;
+    char *models;
+    char *unpriced_models;
+    int64_t first_at;
+    int64_t last_at;
+} SessionDbUsageC;
+
+/** From session_db_usage. Free with session_db_free_usage. */
+typedef struct SessionDbUsageArray {
+    struct SessionDbUsageC *data;
+    uintptr_t len;
+} SessionDbUsageArray;
+
 /** An in-process participant of writer coordination that collects the session files it
  *  is told about (the agent_client_* functions). Opaque, like SessionDbHandle. */
 typedef struct AgentClientHandle AgentClientHandle;
@@ -955,6 +999,28 @@ void session_db_free_session_relations(struct SessionRelationArray *array);
 
 /** Free one SessionRelationC from session_db_get_parent_session. NULL is a no-op. */
 void session_db_free_session_relation(struct SessionRelationC *relation);
+
+/**
+ * Tokens and cost summed by `by` (SessionDbUsageGroup: per day and per session, and
+ * week, month, project, model, source): dates oldest first, the others costliest
+ * first. Filters: calls in [`since`, `until`] (epoch ms, inclusive; -1 for no bound),
+ * of `source` ("claude", "codex", ...; NULL for every source) and of `session_id` (NULL
+ * for every session: pass one id with SESSION_DB_USAGE_BY_SESSION for its total).
+ * Prices: the bundled table with the user's price file (~/.config/sessiondb/prices.json
+ * or $SESSIONDB_PRICES) merged in.
+ * Ownership: `*out_array` is new; free it with session_db_free_usage.
+ * Errors: NullPointer, InvalidUtf8, Unknown (bad `by`, or a bad price file), DatabaseError.
+ */
+enum SessionDbError session_db_usage(const struct SessionDbHandle *handle,
+                                     int32_t by,
+                                     int64_t since,
+                                     int64_t until,
+                                     const char *source,
+                                     const char *session_id,
+                                     struct SessionDbUsageArray **out_array);
+
+/** Free a SessionDbUsageArray from session_db_usage, its elements and their strings. NULL is a no-op. */
+void session_db_free_usage(struct SessionDbUsageArray *array);
 
 /* ================================================ upstream layouts (see above) */
 

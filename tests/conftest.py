@@ -20,7 +20,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                 "OPENCODE_PATH", "XDG_DATA_HOME", "GEMINI_TMP_PATH", "COPILOT_PATH", "COPILOT_HOME", "QWEN_PATH",
                 "QWEN_RUNTIME_DIR", "QWEN_HOME", "PI_PATH", "PI_CODING_AGENT_DIR", "OPENHANDS_PATH",
                 "OPENHANDS_PERSISTENCE_DIR", "AIDER_PATH", "AIDER_CHAT_HISTORY_FILE", "XDG_CONFIG_HOME", "CURSOR_PATH",
-                "CLINE_PATH", "GOOSE_SESSIONS_PATH", "GOOSE_PATH_ROOT", "CRUSH_PATH", "CRUSH_GLOBAL_DATA"):
+                "CLINE_PATH", "GOOSE_SESSIONS_PATH", "GOOSE_PATH_ROOT", "CRUSH_PATH", "CRUSH_GLOBAL_DATA",
+                "SESSIONDB_PRICES"):
         monkeypatch.delenv(var, raising=False)
 
 

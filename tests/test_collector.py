@@ -46,9 +46,12 @@ def test_warm_rescan_writes_nothing(db: SessionDB, tmp_path: Path) -> None:
     first = db.collect_all(roots=roots)
     assert first.messages_inserted > 50
     assert {m.source for s in db.get_sessions(limit=200) for m in db.list_messages(s.session_id)[:1]} >= set(roots)
+    usage = list(db._store.connection().execute("SELECT * FROM usage ORDER BY id"))
+    assert {row[1] for row in usage} >= {"claude", "codex", "opencode", "gemini"}   # the token counts too
     with StatementLog(db) as log:
         warm = db.collect_all(roots=roots)
     assert log.changes == 0 and log.writes == []
+    assert list(db._store.connection().execute("SELECT * FROM usage ORDER BY id")) == usage
     assert warm.messages_inserted == 0 and warm.files_read == 0 and warm.files_unchanged == warm.files_seen > 10
     assert (warm.projects_scanned, warm.sessions_scanned, warm.error_count) == (0, 0, 0)
 
@@ -242,7 +245,7 @@ def test_writing_on_a_second_thread_gives_the_same_rows(tmp_path: Path) -> None:
 
 def test_file_state_of_a_pre_release_shape_is_recreated_by_migration_4(db: SessionDB, tmp_path: Path) -> None:
     conn = db._store.connection()
-    conn.execute("DELETE FROM schema_migrations WHERE version >= 4")  # a file from before version 4
+    conn.execute("DELETE FROM schema_migrations WHERE version >= 4")
     conn.execute("DROP TABLE file_state")
     conn.execute("CREATE TABLE file_state (path TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT, "
                  "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, byte_offset INTEGER "

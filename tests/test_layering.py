@@ -4,7 +4,7 @@ Every import of every module counts: at module level, inside functions (imports 
 on first use) and under ``TYPE_CHECKING``, because each is a dependency a reader of
 the code has to follow. The layers, bottom up:
 
-    foundation    errors, models, config, timeutil, _startup, _record
+    foundation    errors, models, config, timeutil, _startup, _record, pricing
     sources       files of each agent CLI -> common records (knows no database)
     store         the SQLite file, its rows and indexes (knows no files)
     search        the query language and plans over the store
@@ -27,7 +27,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "sessiondb"
 
 FOUNDATION = {"sessiondb.errors", "sessiondb.models", "sessiondb.config", "sessiondb.timeutil",
-              "sessiondb._startup", "sessiondb._record"}
+              "sessiondb._startup", "sessiondb._record", "sessiondb.pricing"}
 FACES = ("capi", "cli", "viewer", "mcp", "mirror")
 LAYERS = ["foundation", "sources", "store", "search", "coordination", "collector", "db", "api", "face"]
 # What each layer may import besides itself and the foundation.

@@ -39,3 +39,13 @@ def test_first_search_while_another_thread_imports_typing(tmp_path: Path) -> Non
     outcomes = [subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=60,
                                cwd=tmp_path).stdout.strip() for _ in range(40)]
     assert [o for o in outcomes if o != "ok"] == []
+
+
+def test_the_c_abi_start_loads_only_what_a_first_call_needs() -> None:
+    """The modules ``sessiondb._startup`` keeps off the first call's path stay off it."""
+    program = ("import sys, sessiondb.capi.functions; "
+               "print(*sorted(m for m in ('dataclasses', 'inspect', 'typing', 'json', 'datetime', 'logging', "
+               "'multiprocessing', 'sessiondb.collector', 'sessiondb.search.query', 'sessiondb.search.plans') "
+               "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "", done

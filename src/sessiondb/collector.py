@@ -51,7 +51,7 @@ from .sources import Source, SourceUnit
 from .sources.base import LineParser, LineSource, WholeSource
 from .sources.databases import is_gate
 from .sources.jsonl import LineReader, prefix_hash
-from .sources.records import MAX_ERROR_TEXT, MessageRecord, ParseIssues, SessionRecord, Timeline
+from .sources.records import MAX_ERROR_TEXT, MessageRecord, ParseIssues, SessionRecord, Timeline, UsageRecord
 from .store.ingest_records import FileState, IngestSession
 
 if TYPE_CHECKING:
@@ -370,7 +370,8 @@ class Collector:
             main = made_session.session_id == session.session_id
             self._add(source, made_session, messages, update_changed=upgrade or source.updates_in_place,
                       reassign=parser.reassign_project and main, unit=unit,
-                      retime=retime if main else None, links=links if main else None)
+                      retime=retime if main else None, links=links if main else None,
+                      usage=parser.take_usage() if main else None)
         parser.reassign_project = False
         self._states.append(state)
 
@@ -388,7 +389,7 @@ class Collector:
         if parsed.session is not None:
             links = self._settle(parsed.timeline, parsed.session.session_id, unit)
             self._add(source, parsed.session, parsed.messages, update_changed=parsed.update_changed, reassign=False,
-                      unit=unit, links=links)
+                      unit=unit, links=links, usage=parsed.usage)
         self.result.bytes_read += unit.size if unit.key == unit.path else 0
         self._states.append(FileState(unit.key, source.name, parsed.session.session_id if parsed.session else None,
                                       unit.size, unit.mtime_ns, unit.inode, unit.size, unit.fingerprint,
@@ -416,7 +417,7 @@ class Collector:
     # ------------------------------------------------------------------ batching
     def _add(self, source: Source, session: SessionRecord, messages: list[MessageRecord], *, update_changed: bool,
              reassign: bool, unit: SourceUnit, retime: dict[str, int] | None = None,
-             links: list[tuple[str, str]] | None = None) -> None:
+             links: list[tuple[str, str]] | None = None, usage: list[UsageRecord] | None = None) -> None:
         sid = session.session_id
         entry = self._sessions.get(sid)
         if entry is None:
@@ -452,6 +453,12 @@ class Collector:
                               for m in messages)
             self._pending_messages += len(messages)
             self._pending_bytes += sum(len(m.content_full) + len(m.raw or "") for m in messages)
+        calls: list[tuple[UsageRecord, int | None]] = [(m.usage, m.timestamp) for m in messages
+                                                       if m.usage is not None]
+        calls.extend((u, u.timestamp) for u in usage or ())
+        entry.usage.extend((source.name, u.key, sid, u.message_uuid, u.request_id, u.model,
+                            u.timestamp if u.timestamp is not None else at or 0, u.input, u.output, u.cache_read,
+                            u.cache_write, u.reasoning, u.cost) for u, at in calls)
 
     def _maybe_flush(self) -> None:
         if self._pending_messages >= self.batch_messages or self._pending_bytes >= self.batch_bytes \

@@ -31,6 +31,7 @@ from .store.maintenance import Maintenance
 from .store.messages import Messages
 from .store.projects import Projects
 from .store.sessions import Sessions
+from .store.usage import Usage
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class SessionDB:
         self._projects = Projects(self._store)
         self._messages = Messages(self._store, self._sessions)
         self._ingest = Ingest(self._store)
+        self._usage = Usage(self._store)
         self._maintenance = Maintenance(self._store)
         self._search = search_engine.Search(self._store)
         self._coordination = Coordination(self._store, self._fence)
@@ -216,6 +218,9 @@ class SessionDB:
     load_file_states = _Forward("_ingest", Ingest.load_file_states)
     get_file_state = _Forward("_ingest", Ingest.get_file_state)
     ingest_batch = _Forward("_ingest", Ingest.ingest_batch)
+
+    # ------------------------------------------------------------------ tokens and cost
+    usage = _Forward("_usage", Usage.usage)
 
     # ------------------------------------------------------------------ statistics and maintenance
     get_stats = _Forward("_maintenance", Maintenance.get_stats)

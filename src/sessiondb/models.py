@@ -285,3 +285,36 @@ class SourceCounts:
     projects: int
     sessions: int
     messages: int
+
+
+@record
+class UsageRow:
+    """Tokens and cost of one group of model calls (``SessionDB.usage``).
+
+    ``key`` is what the rows are grouped by: a date (``2025-09-01``; a week is its
+    Monday's date), a month (``2025-09``), a session id, a project path, a model name
+    (``""`` when the agent named none) or a source. Counts are apart and add up to
+    ``total_tokens``: ``input_tokens`` without cached input, ``output_tokens`` without
+    reasoning. ``cost`` (USD) prices each model's calls; calls of models without a price
+    are not in it: their tokens are ``unpriced_tokens``, their names ``unpriced_models``,
+    and ``cost`` is None when nothing could be priced. ``reported_cost`` is what the
+    agents themselves reported (OpenCode), when they did. ``first_at``/``last_at``: the
+    times of the first and last call (epoch ms).
+    """
+
+    key: str
+    requests: int
+    sessions: int
+    models: tuple[str, ...]
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    total_tokens: int
+    cost: float | None
+    unpriced_models: tuple[str, ...] = ()
+    unpriced_tokens: int = 0
+    reported_cost: float | None = None
+    first_at: int | None = None
+    last_at: int | None = None

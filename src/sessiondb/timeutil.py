@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_ONE_MS = timedelta(milliseconds=1)
 # Seconds since the epoch stay below this until the year 5138; milliseconds exceed it
 # from 1973 on, so a number above it is taken as milliseconds.
 _SECONDS_LIMIT = 100_000_000_000
@@ -64,6 +61,7 @@ def _number_to_ms(number: int | float) -> int | None:
 
 
 def _parse_iso(text: str) -> int | None:
+    from datetime import datetime, timezone  # loaded on first use (see sessiondb._startup)
     normalized = text.replace("Z", "+00:00").replace("z", "+00:00")
     # fromisoformat on 3.11 accepts at most 6 fractional digits: truncate (floor).
     normalized = _FRACTION.sub(lambda m: "." + m.group(1)[:6], normalized, count=1)
@@ -73,4 +71,5 @@ def _parse_iso(text: str) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return (moment - _EPOCH) // _ONE_MS
+    since = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return since.days * 86_400_000 + since.seconds * 1000 + since.microseconds // 1000  # floor, exactly

@@ -22,6 +22,7 @@ from .agent import AgentFunctions
 from .coordination import CoordinationFunctions
 from .files import FileFunctions
 from .upstream import UpstreamFunctions
+from .usage import UsageFunctions
 from .support import (CHECKPOINT_MODES, EXPORTS, SUCCESS, UNKNOWN, HandleState, NullArgument, OutOfRange,
                       approval_status, error_code, error_message, export, message_type, optional_ms, row_limit,
                       search_limit, search_order)
@@ -32,7 +33,7 @@ from ..models import MessageInput
 from ..search.snippet import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
 
-class CApi(CoordinationFunctions, FileFunctions, UpstreamFunctions, AgentFunctions):
+class CApi(CoordinationFunctions, FileFunctions, UpstreamFunctions, AgentFunctions, UsageFunctions):
     """One method per Python-implemented C function, named like it without the prefix."""
 
     # ------------------------------------------------------------ helpers

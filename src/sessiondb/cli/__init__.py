@@ -75,7 +75,7 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import maintenance, read_commands
+    from . import maintenance, read_commands, usage_command
 
     parser = CommandParser(
         prog="sessiondb",
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
                parser.add_subparsers(dest="command", metavar="COMMAND"))
     read_commands.register(sub)
+    usage_command.register(sub)
     maintenance.register(sub)
     for name in ("collect_commands", "demo"):
         module = _optional(name)

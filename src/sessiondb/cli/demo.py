@@ -109,6 +109,7 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     for line in (f'sessiondb search "busy_timeout OR backoff" {db_arg}',
                  f"sessiondb show {session[:8]} {db_arg}",
                  f"sessiondb projects {db_arg}",
+                 f"sessiondb usage --by model {db_arg}   # tokens and cost",
                  "sessiondb collect          # your own sessions, of every agent found on this machine",
                  'sessiondb search "..."     # then search them (default database ~/.vimo/db/ai-cli-session.db)'):
         out.print(f"  {line}", markup=False)

@@ -7,8 +7,6 @@ loaded on the first search.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 
 from ..errors import InvalidArgument
 from ..models import MessageType, SearchOrder, SearchResult
@@ -18,6 +16,8 @@ from .snippet import DEFAULT_HIGHLIGHT, DEFAULT_SNIPPET_CHARS
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import apsw
 
     from ..store.core import Store
@@ -27,9 +27,11 @@ if TYPE_CHECKING:
 def _to_ms(name: str, value: int | datetime | None) -> int | None:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return int(moment.timestamp() * 1000)
+    if not isinstance(value, int):
+        from datetime import datetime, timezone  # loaded on first use (see sessiondb._startup)
+        if isinstance(value, datetime):
+            moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            return int(moment.timestamp() * 1000)
     return validate.integer(name, value)
 
 
@@ -94,6 +96,7 @@ class Search:
                                 self._idf_cache)
             scores = dict(searcher.run()[offset:offset + limit])
             self.last_search_plans = tuple(searcher.plans_used)
+            import json  # loaded on first use (see sessiondb._startup)
             rows = {r[0]: r for r in conn.execute(
                 "SELECT m.id, m.session_id, s.project_id, p.name, m.type, m.content_full, m.timestamp, m.uuid, "
                 "m.source, p.path FROM messages m JOIN sessions s ON s.session_id = m.session_id "

@@ -33,8 +33,8 @@ from ..models import MessageType
 from . import content
 from .jsonl import timestamp_ms
 from .lenient import LenientDecoder, decode_line
-from .records import (MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id,
-                      synthetic_uuid)
+from .records import (MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, UsageRecord,
+                      clean_id, synthetic_uuid)
 from .roots import RootSpec
 
 ToolFields = tuple[str | None, str | None, str | None]   # tool_call_id, tool_name, tool_args
@@ -151,6 +151,7 @@ class Recorder:
         self.sequence = sequence
         self.timeline = timeline if timeline is not None else Timeline()
         self.messages: list[MessageRecord] = []
+        self.loose_usage: list[UsageRecord] = []
         self.issues = ParseIssues()
 
     def emit(self, uuid: str, kind: MessageType, text: str, full: str, raw: str, *, at: int | None,
@@ -165,6 +166,18 @@ class Recorder:
         self.messages.append(record)
         self.sequence += 1
         return record
+
+    def add_usage(self, usage: UsageRecord, record: MessageRecord | None = None) -> None:
+        """Token counts of one model call: carried by ``record`` (the message they belong
+        to), else kept apart, dated by the nearest timed record when they have no time."""
+        if record is not None:
+            if usage.message_uuid is None:
+                usage.message_uuid = record.uuid
+            record.usage = usage
+            return
+        if usage.timestamp is None:
+            usage.timestamp = self.timeline.latest or 0
+        self.loose_usage.append(usage)
 
     def observe_time(self, value: object) -> None:
         """A timed record that is not stored (session headers): it still dates its neighbours."""
@@ -190,7 +203,7 @@ class Recorder:
 
     def parsed(self, session: SessionRecord) -> ParsedUnit:
         """The unit read whole, with its records and how they were dated."""
-        return ParsedUnit(session, self.messages, self.issues, timeline=self.timeline)
+        return ParsedUnit(session, self.messages, self.issues, timeline=self.timeline, usage=self.loose_usage)
 
 
 class LineParser(Recorder):
@@ -288,6 +301,12 @@ class LineParser(Recorder):
                              encoded_dir_name=parent.encoded_dir_name, cwd=parent.cwd, model=parent.model,
                              meta={"parent_session_id": parent.session_id, "session_type": "subagent",
                                    "agent_id": child_id})
+
+    def take_usage(self) -> list[UsageRecord]:
+        """Token counts made since the last call that belong to no message of this read
+        (they are the file's own session's)."""
+        out, self.loose_usage = self.loose_usage, []
+        return out
 
     def take_retimed(self) -> dict[str, int]:
         """Corrected times of records handed out earlier with a provisional one."""

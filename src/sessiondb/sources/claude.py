@@ -40,10 +40,11 @@ import msgspec
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
+from . import tokens
 from .base import LineParser, LineSource, ToolFields, own_time
 from .jsonl import LineReader, loads
 from .lenient import LenientDecoder, LineError
-from .records import SessionRecord, SourceUnit, project_name_of
+from .records import SessionRecord, SourceUnit, UsageRecord, clean_id, project_name_of
 from .roots import RootSpec
 
 EXTENSION = ".jsonl"
@@ -69,6 +70,7 @@ class Message(msgspec.Struct):
     role: str | None = None
     model: str | None = None
     content: str | list[Block] | None = None
+    usage: msgspec.Raw = msgspec.Raw(b"")
 
 
 class Line(msgspec.Struct):
@@ -91,6 +93,7 @@ class Line(msgspec.Struct):
     compactMetadata: msgspec.Raw = msgspec.Raw(b"")
     gitBranch: str | None = None
     version: str | None = None
+    requestId: str | None = None
 
 
 DECODER = LenientDecoder(Line)
@@ -254,8 +257,11 @@ class ClaudeParser(LineParser):
                 elif kind == "document":
                     full_parts.append(content.DOCUMENT)
         full = "\n".join(full_parts)
+        usage = _usage(entry, at) if role == "assistant" else None
         if not full:
             self.skip(f"{entry.type}:empty")
+            if usage is not None:
+                self.add_usage(usage)
             return
         text = "\n".join(text_parts)
         uuid = entry.uuid or self.synthetic_uuid(role or "message", raw)
@@ -263,7 +269,9 @@ class ClaudeParser(LineParser):
         if role == "assistant":
             if model and model != _SYNTHETIC_MODEL:
                 self.model = model
-            self.emit(uuid, MessageType.ASSISTANT, text, full, raw, at=at, model=model, tool=tool)
+            record = self.emit(uuid, MessageType.ASSISTANT, text, full, raw, at=at, model=model, tool=tool)
+            if usage is not None:
+                self.add_usage(usage, record)
         elif role == "user":
             if entry.isCompactSummary:
                 self.emit(uuid, MessageType.SYSTEM, text, content.tagged("Compact Summary", full), raw, at=at)
@@ -277,12 +285,40 @@ class ClaudeParser(LineParser):
             self.emit(uuid, MessageType.SYSTEM, text, full, raw, at=at, model=model, tool=tool)
 
 
+def _usage(entry: Line, at: int | None) -> UsageRecord | None:
+    """The tokens of an assistant line's API response. The lines of one streamed response
+    share ``message.id`` and ``requestId`` and repeat its usage as it grows; a replayed
+    line (compaction, a resumed session's copied prefix) repeats it too. All of them get
+    the same key: the message id, else the request id (older files lack it), else the
+    line's own uuid."""
+    message = entry.message
+    body = bytes(message.usage) if message is not None else b""
+    if message is None or not body or body == b"null" or message.model == _SYNTHETIC_MODEL:
+        return None
+    try:
+        data = loads(body)
+    except (msgspec.DecodeError, ValueError):
+        return None
+    request = entry.requestId or message.id or None
+    if message.id:
+        key = f"msg:{message.id}"
+    elif entry.requestId:
+        key = f"req:{entry.requestId}"
+    elif entry.uuid:
+        key = f"line:{entry.uuid}"
+    else:
+        return None
+    return tokens.anthropic(data, clean_id(key), model=message.model, request_id=clean_id(request) if request else None,
+                            message_uuid=clean_id(entry.uuid) if entry.uuid else None, timestamp=at)
+
+
 # --------------------------------------------------------------------------- the source
 class ClaudeSource(LineSource):
     name = "claude"
     title = "Claude Code"
     # 2: records without a time take the nearest timed record's (not the file's mtime).
-    parser_version = 2
+    # 3: token usage of assistant lines.
+    parser_version = 3
     channel = "code"
     roots_spec = RootSpec("CLAUDE_PROJECTS_PATH", (("CLAUDE_CONFIG_DIR", "projects"),),
                           (".claude/projects", ".config/claude/projects"))

@@ -37,9 +37,10 @@ from .jsonl import loads
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
+from . import tokens
 from .base import LineParser, LineSource, own_time
 from .lenient import LenientDecoder, LineError
-from .records import SessionRecord, SourceUnit, clean_id, project_name_of
+from .records import MessageRecord, SessionRecord, SourceUnit, clean_id, project_name_of
 from .roots import RootSpec
 
 _ROLLOUT = re.compile(r"^rollout-.*\.jsonl$")
@@ -48,6 +49,7 @@ _INJECTED_PREFIXES = ("<environment_context>", "<user_instructions>", "# AGENTS.
                       "<permissions instructions>")
 _SKIPPED_ITEMS = frozenset({"ghost_snapshot"})
 _FOLDERS = ("sessions", "archived_sessions")
+_CODEX_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
 
 
 def session_id_from_name(path: str) -> str:
@@ -85,6 +87,7 @@ class Payload(msgspec.Struct):
     action: msgspec.Raw = msgspec.Raw(b"")
     message: str | None = None
     instructions: str | None = None
+    info: msgspec.Raw = msgspec.Raw(b"")
 
 
 class Envelope(msgspec.Struct):
@@ -124,8 +127,12 @@ class CodexParser(LineParser):
     """The lines of one rollout file (see the module docstring)."""
 
     decoder = ENVELOPE
-    carried = ("sid",)
+    carried = ("sid", "usage_seen", "last_reply")
     sid: str | None = None   # from session_meta; the file name's uuid once a record needed one
+    # The last cumulative token counts read (``total_token_usage``), to tell a repeated
+    # event from a new call and to derive a call's counts when only totals are given.
+    usage_seen: list[int] | None = None
+    last_reply: str | None = None   # the uuid of the last assistant message handed out
 
     @property
     def session_id(self) -> str:
@@ -177,6 +184,8 @@ class CodexParser(LineParser):
                       content.tagged("Compacted Summary", summary, separator="\n"), raw, at=at)
         elif kind == "event_msg":
             self.skip(f"event_msg:{payload.type if payload else None}")
+            if payload is not None and payload.type == "token_count":
+                self._token_count(payload, at)
         else:
             self.unknown(kind or "(no type)", raw, at=at)
 
@@ -195,6 +204,54 @@ class CodexParser(LineParser):
             value = content.decode_raw(raw_value)
             if value is not None and key not in self.meta:
                 self.meta[key] = value
+
+    def _token_count(self, payload: Payload, at: int | None) -> None:
+        """A ``token_count`` event: ``info.last_token_usage`` is the model call just made,
+        ``info.total_token_usage`` the session's running total. Codex repeats an event
+        with unchanged totals (a rate-limit update): the totals, part of the key, make
+        it the same call. Without ``last_token_usage`` the call is the growth of the totals."""
+        body = bytes(payload.info)
+        if not body or body == b"null":
+            return
+        try:
+            info = loads(body)
+        except msgspec.DecodeError:
+            return
+        if not isinstance(info, dict):
+            return
+        total, last = info.get("total_token_usage"), info.get("last_token_usage")
+        seen = [tokens.count(total.get(name)) for name in _CODEX_FIELDS] if isinstance(total, dict) else None
+        if seen is not None and seen == self.usage_seen:
+            return
+        previous = self.usage_seen if self.usage_seen is not None and seen is not None and all(
+            a >= b for a, b in zip(seen, self.usage_seen)) else None
+        if not isinstance(last, dict) and seen is not None:
+            last = {name: value - (previous[i] if previous else 0) for i, (name, value)
+                    in enumerate(zip(_CODEX_FIELDS, seen))}
+        if seen is not None:
+            self.usage_seen = seen
+            key = f"{self.session_id}:total:{':'.join(map(str, seen))}"
+        elif isinstance(last, dict) and at is not None:
+            key = f"{self.session_id}:at:{at}"
+        else:
+            return
+        reply = self.messages[-1] if self.messages and self.messages[-1].type == MessageType.ASSISTANT else None
+        usage = tokens.openai(last, clean_id(key), model=self.model, timestamp=at)
+        if usage is None:
+            return
+        if reply is not None and reply.usage is None:
+            self.add_usage(usage, reply)
+        else:
+            usage.message_uuid = reply.uuid if reply is not None else self.last_reply
+            self.add_usage(usage)
+
+    def take_messages(self) -> list[MessageRecord]:
+        out = super().take_messages()
+        for record in reversed(out):
+            if record.type == MessageType.ASSISTANT:
+                self.last_reply = record.uuid
+                break
+        return out
 
     def _item(self, p: Payload | None, raw: str, at: int | None) -> None:
         kind = p.type if p is not None else None
@@ -260,8 +317,9 @@ class CodexParser(LineParser):
 class CodexSource(LineSource):
     name = "codex"
     title = "Codex CLI"
+    # 3: token usage of ``token_count`` events.
     # 2: records without a time take the nearest timed record's (not the file's mtime).
-    parser_version = 2
+    parser_version = 3
     channel = "cli"
     roots_spec = RootSpec("CODEX_PATH", (("CODEX_HOME", ""),), (".codex",))
     parser = CodexParser

@@ -30,10 +30,12 @@ import msgspec
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
+from . import tokens
 from .base import Recorder, WholeSource, own_time
 from .jsonl import LineReader, loads
 from .lenient import LenientDecoder, LineError, decode_file
-from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, project_name_of
+from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, UsageRecord, clean_id, \
+    project_name_of
 from .roots import RootSpec
 
 _SUFFIXES = (".json", ".jsonl")
@@ -45,7 +47,8 @@ class GeminiSource(WholeSource):
     name = "gemini"
     title = "Gemini CLI"
     # 2: records without a time take the nearest timed record's (not the file's mtime).
-    parser_version = 2
+    # 3: token usage of replies.
+    parser_version = 3
     channel = "cli"
     roots_spec = RootSpec("GEMINI_TMP_PATH", (("GEMINI_CLI_HOME", ".gemini/tmp"),), (".gemini/tmp",))
     file_suffixes = (".json", ".jsonl")
@@ -160,6 +163,7 @@ class ChatMessage(msgspec.Struct):
     thoughts: list[Thought] | None = None
     toolCalls: list[ToolCall] | None = None
     model: str | None = None
+    tokens: msgspec.Raw = msgspec.Raw(b"")
 
 
 class ChatFile(msgspec.Struct):
@@ -314,12 +318,30 @@ def _message(out: Recorder, m: ChatMessage, raw: str, seen: set[str]) -> Message
     else:
         message_type = MessageType.ASSISTANT
     full = "\n".join(full_parts)
+    usage = _usage(m, uuid, at) if message_type == MessageType.ASSISTANT else None
     if not full:
         out.skip(f"{kind}:empty")
+        if usage is not None:
+            out.add_usage(usage)
         return None
     seen.add(uuid)
-    return out.emit(uuid, message_type, text if message_type != MessageType.SYSTEM else "", full, raw, at=at,
-             model=m.model, tool=tool)
+    record = out.emit(uuid, message_type, text if message_type != MessageType.SYSTEM else "", full, raw, at=at,
+                      model=m.model, tool=tool)
+    if usage is not None:
+        out.add_usage(usage, record)
+    return record
+
+
+def _usage(m: ChatMessage, uuid: str, at: int | None) -> UsageRecord | None:
+    """A reply's ``tokens`` (one model call; keyed by the message's id)."""
+    body = bytes(m.tokens)
+    if not body or body == b"null":
+        return None
+    try:
+        data = loads(body)
+    except msgspec.DecodeError:
+        return None
+    return tokens.google(data, uuid, model=m.model, request_id=m.id or None, message_uuid=uuid, timestamp=at)
 
 
 SOURCE = GeminiSource()

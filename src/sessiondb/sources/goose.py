@@ -38,10 +38,12 @@ import msgspec
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
+from . import tokens
 from .base import Recorder, ToolFields, WholeSource
 from .databases import columns, database_units, digest, is_gate, json_value, parse_gate, row_dicts, time_ms
 from .jsonl import LineReader
-from .records import ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, project_name_of
+from .records import ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, UsageRecord, clean_id, \
+    project_name_of
 from .roots import RootSpec
 
 DB_NAME = "sessions.db"
@@ -57,6 +59,8 @@ class GooseSource(WholeSource):
                                                   ("XDG_DATA_HOME", "goose/sessions")),
                           (".local/share/goose/sessions", "Library/Application Support/Block/goose/sessions"))
     file_suffixes = (".jsonl", ".db", ".db-wal")
+    # 2: the session's accumulated token totals.
+    parser_version = 2
 
     # ------------------------------------------------------------------ discovery
     def discover(self, roots: Iterable[Path], known: Mapping[str, Any] | None = None) -> Iterator[SourceUnit]:
@@ -129,6 +133,7 @@ class GooseSource(WholeSource):
             raw["content"] = parts
             _message(out, uuid, content.text_or_none(row.get("role")), parts, time_ms(row.get("created_timestamp")) or
                      time_ms(row.get("timestamp")), content.as_text(raw) or "", session.model)
+        _add_usage(out, session, info)
         return out.parsed(session)
 
     def _read_jsonl(self, unit: SourceUnit) -> ParsedUnit:
@@ -168,6 +173,7 @@ class GooseSource(WholeSource):
                 continue
             uuid = content.text_or_none(message.get("id")) or f"{session.session_id}:{index}"
             _message(out, uuid, content.text_or_none(message.get("role")), parts, time_ms(message.get("created")), raw, session.model)
+        _add_usage(out, session, info)
         return out.parsed(session)
 
     def _session(self, session_id: str, info: dict[str, Any]) -> SessionRecord:
@@ -194,6 +200,19 @@ class GooseSource(WholeSource):
         project = cwd or "goose:unknown"
         return SessionRecord(clean_id(session_id), self.name, project_path=project,
                              project_name=project_name_of(project), cwd=cwd, model=model, meta=meta)
+
+
+def _add_usage(out: Recorder, session: SessionRecord, info: dict[str, Any]) -> None:
+    """Goose keeps no per-call counts, only the session's running totals
+    (``accumulated_input_tokens``, ``accumulated_output_tokens``; the plain
+    ``input_tokens``/``output_tokens`` are the last turn's): one row for the session,
+    which grows with it. Dated by the session's last update."""
+    record = UsageRecord(clean_id(f"session:{session.session_id}"),
+                         input=tokens.count(info.get("accumulated_input_tokens")),
+                         output=tokens.count(info.get("accumulated_output_tokens")), model=session.model,
+                         timestamp=time_ms(info.get("updated_at")))
+    if record.total:
+        out.add_usage(record)
 
 
 # --------------------------------------------------------------------------- sessions.db

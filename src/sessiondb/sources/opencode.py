@@ -37,10 +37,11 @@ from .jsonl import loads
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
+from . import tokens
 from .base import Recorder, WholeSource
 from .databases import gate_unchanged, gate_unit, is_gate, json_value, open_readonly, parse_gate
-from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, clean_id, \
-    project_name_of
+from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, UsageRecord, \
+    clean_id, project_name_of
 from .roots import RootSpec
 
 DB_NAME = "opencode.db"
@@ -51,7 +52,8 @@ class OpenCodeSource(WholeSource):
     name = "opencode"
     title = "OpenCode"
     # 2: records without a time take the nearest timed record's (not the file's mtime).
-    parser_version = 2
+    # 3: token usage and cost of assistant messages.
+    parser_version = 3
     channel = None
     roots_spec = RootSpec("OPENCODE_PATH", (("XDG_DATA_HOME", "opencode"),), (".local/share/opencode",))
     file_suffixes = (".json", ".db", ".db-wal")
@@ -430,8 +432,12 @@ def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[d
             full_parts.append(content.tagged("Subtask", prompt).rstrip())
     full = "\n".join(full_parts)
     role = info.get("role")
+    usage = _usage(message_id, info, parts) if role == "assistant" else None
     if not full:
         out.skip(f"{role}:empty")
+        if usage is not None:
+            usage.message_uuid, usage.timestamp = clean_id(message_id), _created(info) or None
+            out.add_usage(usage)
         return None
     if role == "user":
         kind_type = MessageType.USER
@@ -444,8 +450,33 @@ def _message(out: Recorder, message_id: str, info: dict[str, Any], parts: list[d
     if model is None and isinstance(info.get("model"), dict):
         model = content.text_or_none(info["model"].get("modelID"))
     raw = msgspec.json.encode(info).decode("utf-8", "replace")
-    return out.emit(message_id, kind_type, "\n".join(text_parts), full, raw, at=_created(info) or None, model=model,
-                    tool=tool)
+    record = out.emit(message_id, kind_type, "\n".join(text_parts), full, raw, at=_created(info) or None,
+                      model=model, tool=tool)
+    if usage is not None:
+        out.add_usage(usage, record)
+    return record
+
+
+def _usage(message_id: str, info: dict[str, Any], parts: list[dict[str, Any]]) -> UsageRecord | None:
+    """The tokens of an assistant message: the sum of its ``step-finish`` parts (one per
+    model call, each with its tokens and cost), else the message's ``tokens`` and
+    ``cost``. OpenCode sets the message's ``tokens`` to the last step's only (its
+    ``cost`` is the sum), so the steps are the better count; both share the message's
+    key, and the store keeps the larger, so a message read before its step parts were
+    written is not counted twice."""
+    model = content.text_or_none(info.get("modelID"))
+    steps = [tokens.split(p["tokens"], "") for p in parts
+             if p.get("type") == "step-finish" and isinstance(p.get("tokens"), dict)]
+    found = [u for u in steps if u is not None]
+    key = clean_id(message_id)
+    if not found:
+        return tokens.split(info.get("tokens"), key, model=model, request_id=key, cost=tokens.money(info.get("cost")))
+    costs = [tokens.money(p.get("cost")) for p in parts if p.get("type") == "step-finish"]
+    known = [c for c in costs if c is not None]
+    return UsageRecord(key, input=sum(u.input for u in found), output=sum(u.output for u in found),
+                       cache_read=sum(u.cache_read for u in found), cache_write=sum(u.cache_write for u in found),
+                       reasoning=sum(u.reasoning for u in found), model=model, request_id=key,
+                       cost=sum(known) if known else tokens.money(info.get("cost")))
 
 
 SOURCE = OpenCodeSource()

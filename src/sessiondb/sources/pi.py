@@ -37,9 +37,10 @@ import msgspec
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
+from . import tokens
 from .base import LineParser, LineSource, ToolFields, own_time
 from .lenient import LenientDecoder
-from .records import SessionRecord, SourceUnit, clean_id, project_name_of
+from .records import SessionRecord, SourceUnit, UsageRecord, clean_id, project_name_of
 from .roots import RootSpec
 
 SKIPPED_TYPES = frozenset({"thinking_level_change", "label", "custom"})
@@ -186,6 +187,10 @@ class PiParser(LineParser):
             full = "\n".join(blocks.full)
             if not full:
                 self.skip(f"{role}:empty")
+                usage = _usage(message, uuid, _text(message.get("model")) or self.model, at) \
+                    if role == "assistant" else None
+                if usage is not None:
+                    self.add_usage(usage)
                 return
             if role == "user":
                 self.emit(uuid, MessageType.USER, "\n".join(blocks.text), full, raw, at=at)
@@ -195,8 +200,11 @@ class PiParser(LineParser):
                 self.model = message["model"]
             if _text(message.get("errorMessage")):
                 full = "\n".join([full, content.tagged("Error", message["errorMessage"])])
-            self.emit(uuid, MessageType.ASSISTANT, "\n".join(blocks.text), full, raw, at=at, model=model,
-                      tool=blocks.call)
+            record = self.emit(uuid, MessageType.ASSISTANT, "\n".join(blocks.text), full, raw, at=at, model=model,
+                               tool=blocks.call)
+            usage = _usage(message, uuid, model, at)
+            if usage is not None:
+                self.add_usage(usage, record)
         elif role == "toolResult":
             body = "\n".join(Blocks(message.get("content")).full)
             self.emit(uuid, MessageType.TOOL, "", content.tool_result(body.rstrip(), error=message.get("isError") is True),
@@ -222,6 +230,20 @@ class PiParser(LineParser):
             self.unknown(f"message:{role}", raw, uuid=entry.id, at=at, tag=f"message:{role}")
 
 
+def _usage(message: dict[str, Any], uuid: str, model: str | None, at: int | None) -> UsageRecord | None:
+    """An assistant message's ``usage``: ``input`` (without cache), ``output``,
+    ``cacheRead``, ``cacheWrite`` and the cost Pi worked out (``cost.total``)."""
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    cost = usage.get("cost")
+    record = UsageRecord(clean_id(uuid), input=tokens.count(usage.get("input")), output=tokens.count(usage.get("output")),
+                         cache_read=tokens.count(usage.get("cacheRead")),
+                         cache_write=tokens.count(usage.get("cacheWrite")), model=model, message_uuid=clean_id(uuid),
+                         timestamp=at, cost=tokens.money(cost.get("total")) if isinstance(cost, dict) else None)
+    return record if record.total else None
+
+
 def _decode_dir(name: str | None) -> str | None:
     """``--home-dev-shop--`` -> ``/home/dev/shop`` (lossy, for sessions without a cwd)."""
     if not name:
@@ -233,7 +255,8 @@ def _decode_dir(name: str | None) -> str | None:
 class PiSource(LineSource):
     name = "pi"
     title = "Pi"
-    parser_version = 1
+    # 2: token usage of assistant messages.
+    parser_version = 2
     channel = "cli"
     roots_spec = RootSpec("PI_PATH", (("PI_CODING_AGENT_DIR", "sessions"),), (".pi/agent/sessions",))
     parser = PiParser

@@ -37,9 +37,11 @@ import msgspec
 from ..models import MessageType
 from . import content
 from . import roots as roots_module
+from . import tokens
 from .base import LineParser, LineSource, ToolFields, own_time
+from .jsonl import loads
 from .lenient import LenientDecoder
-from .records import MessageRecord, SessionRecord, SourceUnit, clean_id, project_name_of
+from .records import MessageRecord, SessionRecord, SourceUnit, UsageRecord, clean_id, project_name_of
 from .roots import RootSpec
 
 FOLDERS = ("projects", "tmp")
@@ -69,6 +71,7 @@ class Record(msgspec.Struct):
     agentId: str | None = None
     agentName: str | None = None
     forkedFrom: dict[str, Any] | None = None
+    usageMetadata: msgspec.Raw = msgspec.Raw(b"")
 
 
 DECODER = LenientDecoder(Record)
@@ -172,6 +175,10 @@ class QwenParser(LineParser):
             record = self._system(entry, uuid, raw, at)
         else:
             record = self.unknown(kind, raw, uuid=entry.uuid, at=at)
+        if kind == "assistant":
+            usage = _usage(entry, uuid, at, self.model)
+            if usage is not None:
+                self.add_usage(usage, record)
         if record is not None and entry.agentId:
             self.assign_child(record, entry.agentId)
 
@@ -253,10 +260,23 @@ class QwenParser(LineParser):
 
 
 # --------------------------------------------------------------------------- the source
+def _usage(entry: Record, uuid: str, at: int | None, model: str | None) -> UsageRecord | None:
+    """An assistant record's ``usageMetadata`` (the Gemini API's counts), keyed by its uuid."""
+    body = bytes(entry.usageMetadata)
+    if not body or body == b"null":
+        return None
+    try:
+        data = loads(body)
+    except msgspec.DecodeError:
+        return None
+    return tokens.google(data, clean_id(uuid), model=entry.model or model, message_uuid=clean_id(uuid), timestamp=at)
+
+
 class QwenSource(LineSource):
     name = "qwen"
     title = "Qwen Code"
-    parser_version = 1
+    # 2: token usage of assistant records.
+    parser_version = 2
     channel = "cli"
     roots_spec = RootSpec("QWEN_PATH", (("QWEN_RUNTIME_DIR", ""), ("QWEN_HOME", "")), (".qwen",))
     parser = QwenParser

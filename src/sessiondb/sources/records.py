@@ -49,6 +49,38 @@ class MessageRecord:
     tool_name: str | None = None
     tool_args: str | None = None
     raw: str | None = None
+    # The tokens of the model call this message came from (see :class:`UsageRecord`).
+    usage: "UsageRecord | None" = None
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    """The tokens one model call used, as the agent reported them.
+
+    ``key`` identifies the call across every file of the source, so the same call read
+    twice (streamed chunks of one response, a compaction replaying old lines, a resumed
+    session copying its parent's prefix) is stored once; the store keeps the largest
+    counts seen under a key. ``input`` excludes cached input (``cache_read``) and
+    ``output`` excludes ``reasoning``, so the five counts add up to the call's total.
+    ``cost`` is the cost the agent itself reported (OpenCode), if any. ``timestamp``
+    None takes the time of the message it belongs to (``message_uuid``).
+    """
+
+    key: str
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    reasoning: int = 0
+    model: str | None = None
+    request_id: str | None = None
+    message_uuid: str | None = None
+    timestamp: int | None = None
+    cost: float | None = None
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_read + self.cache_write + self.reasoning
 
 
 @dataclass(slots=True)
@@ -216,3 +248,5 @@ class ParsedUnit:
     update_changed: bool = True
     # How the messages were dated: those still waiting get a provisional time from the collector.
     timeline: Timeline = field(default_factory=Timeline)
+    # Token counts that belong to no message made here (the message was not stored).
+    usage: list[UsageRecord] = field(default_factory=list)

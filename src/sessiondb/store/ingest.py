@@ -17,6 +17,7 @@ import apsw
 from ..timeutil import now_ms
 from .connection import scalar
 from .schema import MESSAGE_INSERT_COLUMNS
+from .usage import write_usage
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
@@ -72,8 +73,8 @@ class Ingest:
         messages of ``update_changed`` sessions are updated, times of ``retime`` and
         ``links`` are written, the sessions' counts and newest time are refreshed (the
         newest time recomputed exactly where a stored time changed) and the file states
-        saved. A session with no rows
-        that is not stored yet is not created (a file of bookkeeping records only).
+        saved, and the token counts of ``usage`` grown (``store.usage``). A session with no
+        rows that is not stored yet is not created (a file of bookkeeping records only).
         """
         from .ingest_records import IngestOutcome
 
@@ -89,7 +90,7 @@ class Ingest:
             for s in sessions:
                 stored = conn.execute("SELECT message_count FROM sessions WHERE session_id = ?",
                                       (s.session_id,)).fetchone()
-                if not s.rows and stored is None:
+                if not s.rows and not s.usage and stored is None:
                     continue
                 pid = project_ids.get(s.project_path)
                 if pid is None:
@@ -122,6 +123,9 @@ class Ingest:
                 outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable, retimed)
             for s in written:
                 outcome.updated += _write_times(conn, s, retimed)
+            usage = [row for s in written for row in s.usage]
+            if usage:
+                outcome.usage_written = write_usage(conn, usage)
             if outcome.inserted or outcome.updated or retimed:
                 self._refresh_sessions(conn, first_id, mutable if outcome.updated else [], retimed, now, outcome)
             if states:

@@ -43,6 +43,8 @@ class IngestSession:
     ``retime``: stored messages (by uuid) whose provisional time is now known.
     ``links``: ``(uuid, linked uuid)`` of messages without a time of their own, which take
     the linked message's time when it is stored.
+    ``usage``: rows of the ``usage`` table (``store.usage.USAGE_COLUMNS``), token counts
+    of the session's model calls.
     """
 
     session_id: str
@@ -61,6 +63,7 @@ class IngestSession:
     reassign_project: bool = False
     retime: dict[str, int] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)
+    usage: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -70,3 +73,4 @@ class IngestOutcome:
     sessions_written: int = 0
     projects: set[str] = field(default_factory=set)
     inserted_by_session: dict[str, int] = field(default_factory=dict)
+    usage_written: int = 0

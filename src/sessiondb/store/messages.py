@@ -9,7 +9,6 @@ if TYPE_CHECKING:
     from .core import Store
     from .sessions import Sessions
 
-import json
 from collections.abc import Iterable, Sequence
 
 import apsw
@@ -73,7 +72,13 @@ def _row(session_id: str, m: MessageInput) -> tuple[Any, ...]:
 
 def _ids_json(name: str, ids: Iterable[int]) -> str:
     # One JSON parameter instead of one placeholder per id: no "too many SQL variables".
+    import json  # loaded on first use (see sessiondb._startup)
     return json.dumps(validate.id_list(name, ids))
+
+
+def _texts_json(name: str, values: Iterable[str]) -> str:
+    import json  # loaded on first use (see sessiondb._startup)
+    return json.dumps(validate.text_list(name, values))
 
 
 class Messages:
@@ -263,5 +268,5 @@ class Messages:
 
     def batch_update_approval_status(self, uuids: Iterable[str], status: ApprovalStatus | str,
                                      resolved_at: int | None) -> int:
-        payload = json.dumps(validate.text_list("uuids", uuids))
+        payload = _texts_json("uuids", uuids)
         return self._set_approval("uuid IN (SELECT value FROM json_each(?))", payload, status, resolved_at)

@@ -23,8 +23,9 @@ MESSAGE_INSERT_COLUMNS = ("session_id, uuid, type, content_text, content_full, t
 # index and fills in columns missing from old files. Version 3 adds file_state; version
 # 4 gives it the parser state (an earlier, pre-release shape is recreated: it only
 # remembers read positions, so the next collection rereads those files and dedups).
-# Version 5 adds the rank index (sessiondb.store.rank_index).
-LATEST_VERSION = 5
+# Version 5 adds usage (filled by the next collection: the sources' parser versions
+# changed with it). Version 6 adds the rank index (sessiondb.store.rank_index).
+LATEST_VERSION = 6
 
 _NOW_MS = "(strftime('%s','now') * 1000)"
 
@@ -180,9 +181,36 @@ _ADDABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 _REQUIRED_OBJECTS = frozenset({
     "schema_migrations", "projects", "sessions", "messages", "writer_registry", "messages_fts",
     "messages_ai", "messages_ad", "messages_au", "messages_cjk", "messages_cjk_pending",
-    "messages_cjk_ai", "messages_cjk_ad", "messages_cjk_au", "file_state",
+    "messages_cjk_ai", "messages_cjk_ad", "messages_cjk_au", "file_state", "usage",
     "idx_messages_approval_status", "idx_messages_approval_pending",
 }) | rank_index.OBJECTS
+
+
+# Token counts, one row per model call (see ``store.usage``). ``usage_key`` names the
+# call across the source's files (the same call read twice is one row); ``session_id``
+# and ``message_uuid`` are the session and message it was first stored with. Counts are
+# apart: input without cache, output without reasoning.
+USAGE = """
+CREATE TABLE IF NOT EXISTS usage (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    usage_key TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    message_uuid TEXT,
+    request_id TEXT,
+    model TEXT,
+    timestamp INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+    reported_cost REAL,
+    UNIQUE (source, usage_key)
+);
+CREATE INDEX IF NOT EXISTS idx_usage_session ON usage(session_id);
+CREATE INDEX IF NOT EXISTS idx_usage_timestamp ON usage(timestamp);
+"""
 
 
 def schema_version(conn: apsw.Connection) -> int:
@@ -238,6 +266,7 @@ def _migrate(conn: apsw.Connection) -> None:
         if "parser_state" not in {row[1] for row in conn.execute("PRAGMA table_info(file_state)")}:
             conn.execute("DROP TABLE file_state")
     conn.execute(FILE_STATE)
+    conn.execute(USAGE)
     conn.execute(rank_index.SCHEMA)
     if had_messages and version < 2:
         # Queue the CJK messages written before this index existed.

@@ -8,7 +8,6 @@ if TYPE_CHECKING:
 
     from .core import Store
 
-import json
 
 import apsw
 
@@ -41,6 +40,7 @@ def session_from_row(row: tuple[Any, ...]) -> Session:
 
 
 def _meta_dict(meta: str | None) -> dict[str, Any]:
+    import json  # loaded on first use (see sessiondb._startup)
     try:
         value = json.loads(meta) if meta else {}
     except ValueError:
@@ -242,6 +242,7 @@ class Sessions:
         stored one, which lets each lookup stop at that message instead of reading the
         whole session (a search page shows titles of sessions with thousands of messages).
         """
+        import json  # loaded on first use (see sessiondb._startup)
         ids = validate.text_list("session_ids", session_ids)
         rows = self._store.read(
             "SELECT s.session_id, s.meta, (SELECT m.content_text FROM messages m WHERE m.session_id = s.session_id "

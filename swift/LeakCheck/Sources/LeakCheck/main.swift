@@ -12,8 +12,9 @@ let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 
 let root = directory.appendingPathComponent("projects")
 let sessionFile = root.appendingPathComponent("-work-leak/s1.jsonl")
 try FileManager.default.createDirectory(at: sessionFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-try #"{"type":"user","uuid":"u1","cwd":"/work/leak","timestamp":"2026-01-01T10:00:00.000Z","message":{"role":"user","content":"hello 数据库"}}"#
-    .appending("\n").write(to: sessionFile, atomically: true, encoding: .utf8)
+try (#"{"type":"user","uuid":"u1","cwd":"/work/leak","timestamp":"2026-01-01T10:00:00.000Z","message":{"role":"user","content":"hello 数据库"}}"#
+    + "\n" + #"{"type":"assistant","uuid":"a1","cwd":"/work/leak","timestamp":"2026-01-01T10:00:01.000Z","requestId":"req_1","message":{"id":"msg_1","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":3,"output_tokens":5}}}"#
+    + "\n").write(to: sessionFile, atomically: true, encoding: .utf8)
 setenv("HOME", directory.path, 1)
 setenv("CLAUDE_PROJECTS_PATH", root.path, 1)
 
@@ -42,6 +43,9 @@ for i in 0..<rounds {
     _ = try db.checkpoint()
     _ = try db.collect()
     _ = try db.collect(path: sessionFile.path)
+    _ = try db.usage(by: .day)
+    _ = try db.usage(sessionID: "s1")
+    _ = try db.usage(by: .model, since: 0, until: 1 << 62, source: "claude")
     _ = try db.registerWriterAndCollect(.memexKit)
     _ = try db.coordinationStep(.memexKit)
     _ = try other.writerHealth()
