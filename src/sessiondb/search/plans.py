@@ -3,23 +3,26 @@
 A query runs against ``messages_fts`` (unicode61, the original's index) and, when
 the database has CJK text, the side index ``messages_cjk``; the union is the result.
 Ranked FTS5 queries cost about a microsecond per matching row, so a term that
-appears in most messages would take a second to rank. Each search therefore picks
-one of three plans, from cheap estimates (term document counts from ``fts5vocab``,
-the filter's row count from the sessions table or an index):
+appears in most messages would take a second to rank. Each search picks a plan per
+index:
 
-* window:  walk the index newest row first and keep up to ``RANK_WINDOW`` matches
-           (stopping after ``SCAN_BUDGET_S``). With fewer matches than that the
-           result is exact in every order; otherwise score order ranks the newest
-           ``RANK_WINDOW`` matches with BM25.
+* lists:   score order over ``messages_fts``: the rank index's lists, walked best
+           first until nothing unseen can beat the k-th result
+           (``sessiondb.search.topk``). Exact.
+* exhaustive: score order otherwise (a rare word, the CJK index, a walk that would
+           read too much): rank every match, best first. Exact.
 * filter:  a project or session filter selecting few messages: search only the
            rowid ranges of those sessions (their rows are mostly contiguous).
+* window:  newest or oldest first: walk the index newest row first and keep up to
+           ``RANK_WINDOW`` matches (stopping after ``SCAN_BUDGET_S``); with fewer
+           matches than that the result is exact.
 * time / full: newest or oldest first over more matches than the window: walk
            the timestamp index asking the FTS index about each message (dense
            matches), or sort every match by time (sparse matches), whichever the
            window's match density predicts is cheaper. Both are exact.
 
-Relevance is BM25 (``sessiondb.search.ranking``) with term weights estimated from the
-newest rows, because FTS5's own ``bm25()`` counts every match of every term first.
+The score is FTS5's ``bm25()``; where our own function computes it
+(``sessiondb.search.ranking``) it is given the same phrase weights, counted exactly.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from ..models import SearchOrder
 from ..store import rank_index
 from ..store.connection import scalar
 
-# Score order ranks at most this many matches, the newest ones, found within the budget.
+# Newest/oldest first: how many matches the first walk keeps, within its budget.
 RANK_WINDOW = 500
 SCAN_BUDGET_S = 0.012
 # A project / session filter of at most this many messages and sessions: filter plan.
