@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import collections
 import math
-from dataclasses import dataclass
 
 import apsw
 
@@ -112,11 +111,15 @@ def idf(rows: int, hits: int) -> float:
     return value if value > 0.0 else 1e-6
 
 
-@dataclass(frozen=True)
 class State:
-    built_through: int
-    avgdl: float
-    sampled_rows: int
+    """The lists' watermark, the average row length their impacts use, and the largest
+    id when the frequent terms were last sampled. (No dataclass: the C ABI loads this
+    module at start, see sessiondb._startup.)"""
+
+    __slots__ = ("built_through", "avgdl", "sampled_rows")
+
+    def __init__(self, built_through: int, avgdl: float, sampled_rows: int) -> None:
+        self.built_through, self.avgdl, self.sampled_rows = built_through, avgdl, sampled_rows
 
 
 def state(conn: apsw.Connection) -> State | None:
