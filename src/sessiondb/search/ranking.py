@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import apsw
 
-from ..store.rank_index import B as B, K1 as K1, idf as idf, impact
+from ..store.bm25 import B as B, K1 as K1, idf as idf, impact
 
 FUNCTION = "sessiondb_rank"
 

@@ -28,7 +28,7 @@ import apsw
 
 from ..config import DbConfig
 from ..errors import DatabaseError, ReadOnlyError
-from . import cjk_index, rank_index, schema
+from . import cjk_index, schema
 from .connection import open_connection, scalar, sqlite_errors, translate
 
 # Backlog of queued CJK rows (written by other programs) indexed per write transaction.
@@ -183,6 +183,8 @@ class Store:
                     if self.has_cjk_index:
                         cjk_index.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE)
                     if self.has_rank_index:
+                        from . import rank_index  # the first write loads it (see sessiondb._startup)
+
                         rank_index.extend(conn)
                     conn.execute("COMMIT")
                 except apsw.Error as exc:

@@ -8,7 +8,7 @@ if TYPE_CHECKING:
 
 from ..errors import DatabaseError, InvalidArgument
 from ..models import IntegrityCheckResult, SourceCounts, Stats
-from . import cjk_index, rank_index
+from . import cjk_index
 from .connection import scalar
 
 CHECKPOINT_MODES = ("PASSIVE", "FULL", "RESTART", "TRUNCATE")
@@ -107,6 +107,8 @@ class Maintenance:
                              f"WHERE {cjk_index.NON_ASCII_SQL.format('content_full')}")
                 cjk_index.drain_pending(conn)
             if self._store.has_rank_index:
+                from . import rank_index
+
                 rank_index.rebuild(conn)
             conn.execute("REINDEX")
 
@@ -120,5 +122,7 @@ class Maintenance:
         with self._store.write() as conn:
             done = int(cjk_index.drain_pending(conn)) if self._store.has_cjk_index else 0
             if self._store.has_rank_index:
+                from . import rank_index
+
                 rank_index.extend(conn, everything=True)
             return done

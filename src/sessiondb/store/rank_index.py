@@ -32,14 +32,12 @@ past twice its size is trimmed, raising its floor.
 from __future__ import annotations
 
 import collections
-import math
 
 import apsw
 
+from .bm25 import B as B, K1 as K1, idf as idf, impact as impact
 from .connection import scalar
 
-K1 = 1.2
-B = 0.75
 # A term gets a list when a sample suggests at least this many rows contain it; rarer
 # terms are ranked exhaustively (about 1.5 ms for this many matches).
 MIN_DOCS = 2_000
@@ -60,55 +58,10 @@ MAX_DRIFT = 0.1
 EXTEND_PER_WRITE = 5_000
 _CHUNK = 2_000
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages_rank_state (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    built_through INTEGER NOT NULL,
-    avgdl REAL NOT NULL,
-    sampled_rows INTEGER NOT NULL  -- the largest id when the floors were chosen
-);
-CREATE TABLE IF NOT EXISTS messages_rank_terms (
-    term TEXT PRIMARY KEY,
-    floor REAL NOT NULL,
-    docs INTEGER NOT NULL,
-    listed INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS messages_rank_postings (
-    term TEXT NOT NULL,
-    impact REAL NOT NULL,
-    message_id INTEGER NOT NULL,
-    tf INTEGER NOT NULL,
-    dl INTEGER NOT NULL,
-    PRIMARY KEY (term, impact, message_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS messages_rank_dirty (message_id INTEGER PRIMARY KEY);
-CREATE TRIGGER IF NOT EXISTS messages_rank_au AFTER UPDATE OF content_full ON messages BEGIN
-    INSERT OR IGNORE INTO messages_rank_dirty(message_id) VALUES (new.id);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_rank_ad AFTER DELETE ON messages BEGIN
-    INSERT OR IGNORE INTO messages_rank_dirty(message_id) VALUES (old.id);
-END;
-"""
-
-OBJECTS = frozenset({"messages_rank_state", "messages_rank_terms", "messages_rank_postings",
-                     "messages_rank_dirty", "messages_rank_au", "messages_rank_ad"})
-
 
 def pair_key(first: str, second: str) -> str:
     """The list name of two adjacent words (a phrase's count is at most its pairs' counts)."""
     return f"{first} {second}"
-
-
-def impact(tf: int, dl: int, avgdl: float) -> float:
-    """BM25's term factor, with FTS5's operations in FTS5's order (same doubles)."""
-    return (tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * dl / avgdl))
-
-
-def idf(rows: int, hits: int) -> float:
-    """FTS5's BM25 weight of a phrase found in ``hits`` of ``rows`` rows (floored above 0 as there)."""
-    hits = min(max(hits, 0), rows)  # an estimate may overshoot
-    value = math.log((rows - hits + 0.5) / (hits + 0.5))
-    return value if value > 0.0 else 1e-6
 
 
 class State:
