@@ -210,13 +210,7 @@ class CodexParser(LineParser):
         ``info.total_token_usage`` the session's running total. Codex repeats an event
         with unchanged totals (a rate-limit update): the totals, part of the key, make
         it the same call. Without ``last_token_usage`` the call is the growth of the totals."""
-        body = bytes(payload.info)
-        if not body or body == b"null":
-            return
-        try:
-            info = loads(body)
-        except msgspec.DecodeError:
-            return
+        info = content.raw_value(payload.info)
         if not isinstance(info, dict):
             return
         total, last = info.get("total_token_usage"), info.get("last_token_usage")

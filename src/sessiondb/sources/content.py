@@ -84,6 +84,17 @@ def raw_text(raw: msgspec.Raw) -> str:
     return data.decode("utf-8", "replace")
 
 
+def raw_value(raw: msgspec.Raw) -> Any:
+    """The decoded value of a raw JSON field; None when it is absent, null or not JSON."""
+    data = bytes(raw)
+    if not data or data == b"null":
+        return None
+    try:
+        return loads(data)
+    except msgspec.DecodeError:
+        return None
+
+
 def result_text(raw: msgspec.Raw | Any) -> str:
     """Text of a tool result: a string as is, text blocks joined, images as ``[Image]``,
     anything else as JSON. Takes a raw JSON field or an already decoded value."""

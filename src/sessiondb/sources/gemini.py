@@ -334,12 +334,8 @@ def _message(out: Recorder, m: ChatMessage, raw: str, seen: set[str]) -> Message
 
 def _usage(m: ChatMessage, uuid: str, at: int | None) -> UsageRecord | None:
     """A reply's ``tokens`` (one model call; keyed by the message's id)."""
-    body = bytes(m.tokens)
-    if not body or body == b"null":
-        return None
-    try:
-        data = loads(body)
-    except msgspec.DecodeError:
+    data = content.raw_value(m.tokens)
+    if data is None:
         return None
     return tokens.google(data, uuid, model=m.model, request_id=m.id or None, message_uuid=uuid, timestamp=at)
 

@@ -39,7 +39,6 @@ from . import content
 from . import roots as roots_module
 from . import tokens
 from .base import LineParser, LineSource, ToolFields, own_time
-from .jsonl import loads
 from .lenient import LenientDecoder
 from .records import MessageRecord, SessionRecord, SourceUnit, UsageRecord, clean_id, project_name_of
 from .roots import RootSpec
@@ -262,12 +261,8 @@ class QwenParser(LineParser):
 # --------------------------------------------------------------------------- the source
 def _usage(entry: Record, uuid: str, at: int | None, model: str | None) -> UsageRecord | None:
     """An assistant record's ``usageMetadata`` (the Gemini API's counts), keyed by its uuid."""
-    body = bytes(entry.usageMetadata)
-    if not body or body == b"null":
-        return None
-    try:
-        data = loads(body)
-    except msgspec.DecodeError:
+    data = content.raw_value(entry.usageMetadata)
+    if data is None:
         return None
     return tokens.google(data, clean_id(uuid), model=entry.model or model, message_uuid=clean_id(uuid), timestamp=at)
 
