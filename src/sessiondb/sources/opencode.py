@@ -39,7 +39,7 @@ from . import content
 from . import roots as roots_module
 from . import tokens
 from .base import Recorder, WholeSource
-from .databases import gate_unchanged, gate_unit, is_gate, json_value, open_readonly, parse_gate
+from .databases import SessionStats, database_units, is_gate, json_value, parse_gate
 from .records import MessageRecord, ParsedUnit, ParseIssues, SessionRecord, SourceUnit, Timeline, UsageRecord, \
     clean_id, project_name_of
 from .roots import RootSpec
@@ -138,29 +138,15 @@ class OpenCodeSource(WholeSource):
         return unit
 
     def _db_units(self, db: Path, known: Mapping[str, Any]) -> Iterator[SourceUnit]:
-        gate = gate_unit(self.name, db)
-        if gate is None or gate_unchanged(gate, known):
-            return
-        try:
-            conn = open_readonly(db)
-        except apsw.Error as exc:
-            gate.context["error"] = f"cannot open {db} read-only: {exc}"
-            yield gate
-            return
-        try:
-            try:
-                tables = _tables(conn)
-                stats = _session_stats(conn, tables)
-            except apsw.Error as exc:
-                gate.context["error"] = f"cannot read {db}: {exc}"
-                yield gate
-                return
-            for session_id, (count, newest, digest) in sorted(stats.items()):
-                yield SourceUnit(self.name, f"{db}#{session_id}", str(db), count, newest, 0, fingerprint=digest,
-                                 context={"conn": conn, "session_id": session_id, "tables": tables})
-            yield gate
-        finally:
-            conn.close()
+        # Each session unit also carries the tables found (filled by ``stats``, which
+        # database_units runs before it makes the units from ``context``).
+        described: dict[str, Any] = {}
+
+        def stats(conn: apsw.Connection) -> SessionStats:
+            described["tables"] = _tables(conn)
+            return _session_stats(conn, described["tables"])
+
+        return database_units(self.name, db, known, stats, context=described)
 
     # ------------------------------------------------------------------ parsing
     def parse(self, unit: SourceUnit) -> ParsedUnit:
