@@ -198,7 +198,8 @@ def test_nul_characters_and_odd_text_are_kept_not_fatal(tmp_path: Path, pg_url: 
 SYNC_SCRIPT = """
 import sys
 from sessiondb.mirror import sync
-sync(sys.argv[1], sys.argv[2], machine="box", batch_size=int(sys.argv[3]))
+sync(sys.argv[1], sys.argv[2], machine="box", batch_size=int(sys.argv[3]),
+     progress=lambda result: print(result.high_water, flush=True))   # one line per committed batch
 """
 
 
@@ -213,30 +214,38 @@ def build_corpus(path: Path, sessions: int, per_session: int, seed: int = 7) -> 
 
 
 def test_sync_killed_at_random_points_then_rerun_equals_one_clean_sync(tmp_path: Path, pg_cluster) -> None:
-    """SIGKILL a sync process at random moments (the archive growing in between), then one
-    more run: the mirror equals a clean sync, row for row. A longer run:
+    """SIGKILL a sync process at random points of its run (after 0-2 committed batches and a
+    random few milliseconds more, so inside a batch as often as between), the archive growing
+    in between, then one more run: the mirror equals a clean sync, row for row. A longer run:
     SESSIONDB_MIRROR_KILL_ROUNDS=100 SESSIONDB_MIRROR_KILL_SEED=<n>."""
     rounds = int(os.environ.get("SESSIONDB_MIRROR_KILL_ROUNDS", "6"))
     path = build_corpus(tmp_path / "box.db", sessions=60, per_session=50)     # 3000 messages
     clean_url, killed_url = pg_cluster.url(pg_cluster.new_database()), pg_cluster.url(pg_cluster.new_database())
     sync(path, clean_url, machine="box", batch_size=100)
     rng = random.Random(int(os.environ.get("SESSIONDB_MIRROR_KILL_SEED", "16")))
-    killed_mid_sync = 0
-    for _ in range(rounds):
+    killed_mid_sync = grown = 0
+    for round_no in range(rounds):
         proc = subprocess.Popen([sys.executable, "-c", SYNC_SCRIPT, str(path), killed_url, "100"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.05, 1.5))
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Kill by progress, not by the clock: a fast machine must not finish before the kill.
+        for _ in range(rng.randint(0, 2)):
+            if not proc.stdout.readline():
+                break
+        time.sleep(rng.uniform(0, 0.05))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed_mid_sync += 1
-        proc.wait()
+        proc.communicate()
         with SessionDB.connect(DbConfig.local(path)) as db:   # the archive keeps growing between runs
             n = db.get_stats().message_count
             db.insert_messages("s0001", [msg(f"grow-{n}", f"grown {n} error", seq=1000 + n)])
+            add_session(db, f"grown{round_no}", [f"round {round_no} text {i}" for i in range(450)],
+                        start_ts=BASE_TS + (100 + round_no) * 10_000_000)
+            grown += 451
     clean_after = sync(path, clean_url, machine="box", batch_size=100)
-    assert clean_after.messages_sent == rounds
+    assert clean_after.messages_sent == grown
     sync(path, killed_url, machine="box", batch_size=100)
-    assert killed_mid_sync >= 1
+    assert killed_mid_sync >= rounds // 2
     assert dump(killed_url, "box") == dump(clean_url, "box")
 
 
