@@ -3,23 +3,26 @@
 A query runs against ``messages_fts`` (unicode61, the original's index) and, when
 the database has CJK text, the side index ``messages_cjk``; the union is the result.
 Ranked FTS5 queries cost about a microsecond per matching row, so a term that
-appears in most messages would take a second to rank. Each search therefore picks
-one of three plans, from cheap estimates (term document counts from ``fts5vocab``,
-the filter's row count from the sessions table or an index):
+appears in most messages would take a second to rank. Each search picks a plan per
+index:
 
-* window:  walk the index newest row first and keep up to ``RANK_WINDOW`` matches
-           (stopping after ``SCAN_BUDGET_S``). With fewer matches than that the
-           result is exact in every order; otherwise score order ranks the newest
-           ``RANK_WINDOW`` matches with BM25.
+* lists:   score order over ``messages_fts``: the rank index's lists, walked best
+           first until nothing unseen can beat the k-th result
+           (``sessiondb.search.topk``). Exact.
+* exhaustive: score order otherwise (a rare word, the CJK index, a walk that would
+           read too much): rank every match, best first. Exact.
 * filter:  a project or session filter selecting few messages: search only the
            rowid ranges of those sessions (their rows are mostly contiguous).
+* window:  newest or oldest first: walk the index newest row first and keep up to
+           ``RANK_WINDOW`` matches (stopping after ``SCAN_BUDGET_S``); with fewer
+           matches than that the result is exact.
 * time / full: newest or oldest first over more matches than the window: walk
            the timestamp index asking the FTS index about each message (dense
            matches), or sort every match by time (sparse matches), whichever the
            window's match density predicts is cheaper. Both are exact.
 
-Relevance is BM25 (``sessiondb.search.ranking``) with term weights estimated from the
-newest rows, because FTS5's own ``bm25()`` counts every match of every term first.
+The score is FTS5's ``bm25()``; where our own function computes it
+(``sessiondb.search.ranking``) it is given the same phrase weights, counted exactly.
 """
 
 from __future__ import annotations
@@ -35,21 +38,23 @@ import apsw
 from typing import Any
 
 from . import query as query_lang
-from . import ranking
+from . import ranking, topk
 from ..models import SearchOrder
+from ..store import rank_index
 from ..store.connection import scalar
 
-# Score order ranks at most this many matches, the newest ones, found within the budget.
+# Newest/oldest first: how many matches the first walk keeps, within its budget.
 RANK_WINDOW = 500
 SCAN_BUDGET_S = 0.012
 # A project / session filter of at most this many messages and sessions: filter plan.
 SMALL_FILTER = 20_000
 MAX_FILTER_SESSIONS = 400
 RANGE_MERGE_GAP = 256
+# Ranked matches checked against a filter per statement.
+FILTER_PAGE = 256
 # Measured costs (microseconds) of one FTS probe by rowid, and of one match in a full scan.
 PROBE_COST_US = 45.0
 SCAN_COST_US = 2.0
-IDF_SAMPLE_ROWS = 20_000
 _MAX_CHAR = "\U0010ffff"
 
 
@@ -165,8 +170,18 @@ class Searcher:
         if sessions is not None:
             self.plans_used.append(f"{index}:filter")
             return self._filter_plan(index, expr, weights, sessions)
-        scan = self._window_plan(index, expr, weights)
-        if ranked or scan.exhausted:
+        if ranked:
+            if index == "messages_fts":
+                ranker = topk.ListTopK(self.conn, self.parsed, self.filters.sql, self.filters.params, self.need,
+                                       weights)
+                listed = ranker.run()
+                if listed is not None:
+                    self.plans_used.append(f"{index}:lists({ranker.scored})")
+                    return [(rowid, score, None) for rowid, score in listed]
+            self.plans_used.append(f"{index}:exhaustive")
+            return self._exhaustive_plan(index, expr, weights)
+        scan = self._window_plan(index, expr, [])
+        if scan.exhausted:
             self.plans_used.append(f"{index}:window")
             return scan.hits
         # Newest/oldest first and more matches than the window: pick the cheaper exact plan.
@@ -176,6 +191,31 @@ class Searcher:
             return self._time_plan(index, expr)
         self.plans_used.append(f"{index}:full")
         return self._full_plan(index, expr)
+
+    def _exhaustive_plan(self, index: str, expr: str, weights: list[float]) -> list[tuple[int, float, int | None]]:
+        """Rank every match (exact; about 0.7 µs a match). With a filter, the matches are read best first and
+        checked against the filter a page at a time, so a filter that keeps many of them
+        is checked on few rows."""
+        # FTS5's bm25() counts every phrase's rows itself, the excluded ones too: with an
+        # exclusion, our function and weights (the same formula) skip that count.
+        own = index == "messages_fts" and bool(self.parsed.negative)
+        select, params = self._select(index, weights) if own else (f"{index}.rowid, bm25({index})", [])
+        ranked = (f"SELECT {select} FROM {index} WHERE {index} MATCH ? ORDER BY 2, {index}.rowid DESC")
+        if self.filters.empty:
+            return [(r[0], r[1], None) for r in self.conn.execute(f"{ranked} LIMIT ?", [*params, expr, self.need])]
+        kept: list[tuple[int, float, int | None]] = []
+        check = (f"SELECT m.id FROM messages m WHERE m.id IN (SELECT value FROM json_each(?)) "
+                 f"AND {self.filters.sql}")
+        page: list[tuple[int, float]] = []
+        cursor = self.conn.execute(ranked, [*params, expr])
+        while len(kept) < self.need:
+            page = [(int(r[0]), float(r[1])) for _, r in zip(range(FILTER_PAGE), cursor)]
+            if not page:
+                break
+            allowed = {r[0] for r in self.conn.execute(check, [json.dumps([p[0] for p in page]),
+                                                                *self.filters.params])}
+            kept.extend((rowid, score, None) for rowid, score in page if rowid in allowed)
+        return kept[:self.need]
 
     def _select(self, index: str, weights: list[float]) -> tuple[str, list[object]]:
         if not weights:
@@ -283,24 +323,36 @@ class Searcher:
         return [str(r[0]) for r in rows]
 
     def _weights(self, index: str) -> list[float]:
-        """One weight per positive phrase, in the order they appear in the expression."""
+        """FTS5's bm25 weight of each positive phrase, in the order they appear in the
+        expression (exclusions come last and never occur in a matching row)."""
         terms = [t for clause in self.parsed.positive for t in clause.terms]
-        if len(terms) == 1:
-            return [1.0]  # a single phrase: its weight cannot change the order
-        documents = max(self.max_rowid, 1)
-        return [ranking.idf(documents, self._documents_with(index, t)) for t in terms]
+        rows = self._rows(index)
+        return [ranking.idf(rows, self._phrase_hits(index, t)) for t in terms]
 
-    def _documents_with(self, index: str, term: query_lang.Term) -> int:
-        """Estimated rows containing ``term``: counted among the newest rows, scaled up."""
+    def _rows(self, index: str) -> int:
+        return rank_index.fts_totals(self.conn, index)[0] or 1
+
+    def _phrase_hits(self, index: str, term: query_lang.Term) -> int:
+        """Rows containing a phrase, exactly as bm25() counts them: for a word or a pair
+        of words of ``messages_fts`` from the rank index's counts (plus the rows written
+        since), otherwise counted by FTS5 (once per state of the table)."""
         expr = term.fts(cjk_index=index == "messages_cjk")
-        key = (index, expr, self.max_rowid // IDF_SAMPLE_ROWS)
+        if index == "messages_fts" and not term.prefix:
+            words = rank_index.Tokenizer(self.conn)(term.text, query=True)
+            name = words[0] if len(words) == 1 else rank_index.pair_key(*words) if len(words) == 2 else None
+            state = rank_index.state(self.conn)
+            clean = scalar(self.conn, "SELECT 1 FROM messages_rank_dirty LIMIT 1") is None
+            docs = scalar(self.conn, "SELECT docs FROM messages_rank_terms WHERE term = ?", (name,)) \
+                if name is not None and state is not None and clean else None
+            if docs is not None and state is not None:
+                tail = scalar(self.conn, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ?",
+                              (expr, state.built_through))
+                return int(docs) + int(tail)
+        key = ("hits", index, expr, self.max_rowid, self._rows(index))
         if key not in self.idf_cache:
-            low = max(0, self.max_rowid - IDF_SAMPLE_ROWS)
-            count = int(scalar(self.conn, f"SELECT COUNT(*) FROM {index} WHERE {index} MATCH ? AND rowid > ?",
-                               (expr, low)))
             if len(self.idf_cache) > 512:
                 self.idf_cache.clear()
-            self.idf_cache[key] = round(count * self.max_rowid / max(self.max_rowid - low, 1))
+            self.idf_cache[key] = int(scalar(self.conn, f"SELECT COUNT(*) FROM {index} WHERE {index} MATCH ?", (expr,)))
         return int(self.idf_cache[key])
 
     # ---------------------------------------------------------------- rows the side index has not seen

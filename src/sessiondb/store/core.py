@@ -58,6 +58,7 @@ class Store:
                     schema.ensure_schema(self._conn)
                 self.objects: set[str] = set(schema.existing_objects(self._conn))
                 self.has_cjk_index = "messages_cjk" in self.objects
+                self.has_rank_index = "messages_rank_postings" in self.objects
                 if prepare is not None:
                     prepare(self._conn, self.objects)
                 if not config.read_only:
@@ -181,6 +182,10 @@ class Store:
                     yield conn
                     if self.has_cjk_index:
                         cjk_index.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE)
+                    if self.has_rank_index:
+                        from . import rank_index  # the first write loads it (see sessiondb._startup)
+
+                        rank_index.extend(conn)
                     conn.execute("COMMIT")
                 except apsw.Error as exc:
                     raise translate(exc) from exc

@@ -96,7 +96,8 @@ class Maintenance:
         return IntegrityCheckResult(True)
 
     def rebuild_search_index(self) -> None:
-        """Rebuild ``messages_fts`` from ``messages``, re-queue the CJK side index, and
+        """Rebuild ``messages_fts`` from ``messages``, re-queue the CJK side index, rebuild
+        the rank index, and
         rebuild every SQL index (``REINDEX``)."""
         with self._store.write() as conn:
             conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
@@ -105,15 +106,23 @@ class Maintenance:
                 conn.execute("INSERT OR IGNORE INTO messages_cjk_pending(message_id) SELECT id FROM messages "
                              f"WHERE {cjk_index.NON_ASCII_SQL.format('content_full')}")
                 cjk_index.drain_pending(conn)
+            if self._store.has_rank_index:
+                from . import rank_index
+
+                rank_index.rebuild(conn)
             conn.execute("REINDEX")
 
     def catch_up_search_index(self) -> int:
-        """Index every queued CJK message now (rows written by other programs).
+        """Index every queued CJK message now, and extend the rank index over every row
+        it has not seen (rows written by other programs).
 
         Returns how many were indexed. A search also finds queued rows, by scanning
         them, so this only makes searching them fast.
         """
-        if not self._store.has_cjk_index:
-            return 0
         with self._store.write() as conn:
-            return int(cjk_index.drain_pending(conn))
+            done = int(cjk_index.drain_pending(conn)) if self._store.has_cjk_index else 0
+            if self._store.has_rank_index:
+                from . import rank_index
+
+                rank_index.extend(conn, everything=True)
+            return done

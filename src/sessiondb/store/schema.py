@@ -24,8 +24,8 @@ MESSAGE_INSERT_COLUMNS = ("session_id, uuid, type, content_text, content_full, t
 # 4 gives it the parser state (an earlier, pre-release shape is recreated: it only
 # remembers read positions, so the next collection rereads those files and dedups).
 # Version 5 adds usage (filled by the next collection: the sources' parser versions
-# changed with it).
-LATEST_VERSION = 5
+# changed with it). Version 6 adds the rank index (sessiondb.store.rank_index).
+LATEST_VERSION = 6
 
 _NOW_MS = "(strftime('%s','now') * 1000)"
 
@@ -141,6 +141,41 @@ CREATE TRIGGER IF NOT EXISTS messages_cjk_au AFTER UPDATE OF content_full ON mes
 END;
 """
 
+# The rank index (sessiondb.store.rank_index): lists per frequent term, their state, and
+# the queue of rewritten or deleted rows (filled by triggers, so by every writer).
+RANK_INDEX = """
+CREATE TABLE IF NOT EXISTS messages_rank_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    built_through INTEGER NOT NULL,
+    avgdl REAL NOT NULL,
+    sampled_rows INTEGER NOT NULL  -- the largest id when the floors were chosen
+);
+CREATE TABLE IF NOT EXISTS messages_rank_terms (
+    term TEXT PRIMARY KEY,
+    floor REAL NOT NULL,
+    docs INTEGER NOT NULL,
+    listed INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages_rank_postings (
+    term TEXT NOT NULL,
+    impact REAL NOT NULL,
+    message_id INTEGER NOT NULL,
+    tf INTEGER NOT NULL,
+    dl INTEGER NOT NULL,
+    PRIMARY KEY (term, impact, message_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages_rank_dirty (message_id INTEGER PRIMARY KEY);
+CREATE TRIGGER IF NOT EXISTS messages_rank_au AFTER UPDATE OF content_full ON messages BEGIN
+    INSERT OR IGNORE INTO messages_rank_dirty(message_id) VALUES (new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_rank_ad AFTER DELETE ON messages BEGIN
+    INSERT OR IGNORE INTO messages_rank_dirty(message_id) VALUES (old.id);
+END;
+"""
+
+RANK_INDEX_OBJECTS = frozenset({"messages_rank_state", "messages_rank_terms", "messages_rank_postings",
+                     "messages_rank_dirty", "messages_rank_au", "messages_rank_ad"})
+
 # Per source file (or other unit a source reads): what was read, so that a rescan reads
 # only what is new. ``path`` is the unit's key: a file path, or ``<database>#<session>``
 # for a session inside another program's database. ``byte_offset`` is just past the last
@@ -183,7 +218,7 @@ _REQUIRED_OBJECTS = frozenset({
     "messages_ai", "messages_ad", "messages_au", "messages_cjk", "messages_cjk_pending",
     "messages_cjk_ai", "messages_cjk_ad", "messages_cjk_au", "file_state", "usage",
     "idx_messages_approval_status", "idx_messages_approval_pending",
-})
+}) | RANK_INDEX_OBJECTS
 
 
 # Token counts, one row per model call (see ``store.usage``). ``usage_key`` names the
@@ -267,6 +302,7 @@ def _migrate(conn: apsw.Connection) -> None:
             conn.execute("DROP TABLE file_state")
     conn.execute(FILE_STATE)
     conn.execute(USAGE)
+    conn.execute(RANK_INDEX)
     if had_messages and version < 2:
         # Queue the CJK messages written before this index existed.
         conn.execute("INSERT OR IGNORE INTO messages_cjk_pending(message_id) SELECT id FROM messages "

@@ -1,0 +1,372 @@
+"""Exact top-k in score order over ``messages_fts``, from the rank index.
+
+The score is FTS5's ``bm25()`` (k1 1.2, b 0.75, over ``messages_fts``):
+
+    -sum over the query's phrases p of idf(p) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+
+The rank index (:mod:`sessiondb.store.rank_index`) lists, per frequent term, the rows
+where the term weighs most. This is the threshold algorithm over those lists: walk
+each phrase's list best first, score the rows seen exactly, and stop once the k-th best
+beats the most any unseen row could score (each phrase's weight times the impact
+where its list stands; a phrase's count is at most its rarest word's). A phrase with a
+word too rare to be listed contributes every row it matches as a candidate instead.
+Candidates are scored from their text, tokenized by the index's own tokenizer, so
+phrases, prefixes and exclusions mean what they mean to FTS5. Rows the lists do not
+cover (newer than the lists, or rewritten since) are always candidates.
+
+``run`` returns None when the lists cannot prove the answer (a filter that keeps
+almost none of the listed rows, a prefix with very many listed words): the caller then
+ranks every match.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import apsw
+
+from ..store import rank_index
+from . import query as query_lang
+from . import ranking
+from ..store.connection import scalar
+
+# Rows read from a list per step; candidates enumerated or queued beyond these limits
+# are cheaper to leave to FTS5's exhaustive ranking.
+STEP = 64
+MAX_ENUMERATED = 20_000
+# Past this many list rows read, or rows scored from their text, FTS5 ranking every
+# match is the faster way to the same answer.
+MAX_WALKED = 6_000
+MAX_SCORED = 600
+MAX_EXPANSIONS = 32
+_MAX_CHAR = "\U0010ffff"
+
+
+@dataclass
+class _Phrase:
+    term: query_lang.Term
+    tokens: list[str]
+    negated: bool
+    weight: float = 0.0
+    lists: list[str] = field(default_factory=list)   # lists that bound this phrase
+    summed: bool = False                            # a prefix: its words' bounds add up
+    exact: bool = False                             # its list counts exactly this phrase
+    enumerated: bool = False                        # every row it matches is a candidate
+    extra: str | None = None                        # rows to take as candidates (FTS5 expression)
+
+    def count(self, tokens: list[str]) -> int:
+        """How many times the phrase occurs in a row's tokens."""
+        first, rest = self.tokens[0], self.tokens[1:]
+        prefix = self.term.prefix
+        if not rest:
+            if prefix:
+                return sum(1 for tok in tokens if tok.startswith(first))
+            return tokens.count(first)
+        n, at, width = 0, -1, len(rest)
+        while True:
+            try:
+                at = tokens.index(first, at + 1)
+            except ValueError:
+                return n
+            following = tokens[at + 1:at + 1 + width]
+            if following == rest or (prefix and len(following) == width and following[:-1] == rest[:-1]
+                                     and following[-1].startswith(rest[-1])):
+                n += 1
+
+
+class ListTopK:
+    """One score-order search of ``messages_fts`` by the threshold algorithm (module docstring)."""
+
+    def __init__(self, conn: apsw.Connection, parsed: query_lang.ParsedQuery, filter_sql: str,
+                 filter_params: list[object], need: int, weights: list[float]) -> None:
+        self.conn, self.parsed, self.need = conn, parsed, need
+        self.filter_sql, self.filter_params = filter_sql, filter_params
+        self.weights = weights   # FTS5's weight of each positive phrase, in order
+        self.tokenize = rank_index.Tokenizer(conn)
+        self.scored = 0          # rows scored from their text (for benchmarks)
+
+    def run(self) -> list[tuple[int, float]] | None:
+        state = rank_index.state(self.conn)
+        if state is None:
+            return None
+        self.state = state
+        rows, tokens = rank_index.fts_totals(self.conn)
+        self.avgdl = tokens / rows if rows else 1.0
+        drift = max(1.0, self.avgdl / state.avgdl) * (1 + 1e-9)
+        phrases = self._phrases()
+        if phrases is None:
+            return None
+        self.phrases = phrases
+        positives = [p for p in phrases if not p.negated]
+        if any(all(self._by_term[t].enumerated for t in clause.terms) for clause in self.parsed.positive):
+            return None  # a clause too rare to be listed: ranking its matches is cheap
+        for p, weight in zip(positives, self.weights):
+            p.weight = weight
+        self.best: list[tuple[float, int]] = []   # min-heap of (score, rowid): the best `need`
+        self.seen: set[int] = set()
+        if not self._rank_unlisted_rows():
+            return None
+        for p in positives:
+            if p.extra is not None:
+                found = self._enumerate(p.extra)
+                if found is None:
+                    return None
+                self._score(found)
+        return self._walk_lists(positives, drift)
+
+    def _walk_lists(self, positives: list[_Phrase], drift: float) -> list[tuple[int, float]] | None:
+        bounded = [p for p in positives if not p.enumerated]
+        names = sorted({t for p in bounded for t in p.lists})
+        floors = dict(self.conn.execute(
+            "SELECT term, floor FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
+            (json.dumps(names),)))
+        cursors = {t: self._walk(t, float(floors.get(t, 0.0))) for t in names}
+        self.heads: dict[str, float] = {}
+        pending: dict[str, list[tuple[int, int, int]]] = {}
+        for t, cursor in cursors.items():
+            self.heads[t], pending[t] = next(cursor)
+        self.drift, self.bounded = drift, bounded
+        # Every phrase's count is that of its list's word (or word pair): a row seen in all
+        # of them is scored from the lists alone.
+        self.from_lists = not self.parsed.negative and len(bounded) == len(positives) and all(
+            p.exact for p in bounded)
+        known: dict[int, dict[str, float]] = {}   # rowid -> list -> the row's impact there, now
+        avgdl = self.avgdl
+        walked = steps = 0
+        while True:
+            unseen = self._bound({})
+            full = len(self.best) >= self.need
+            live = [t for t in cursors if pending[t]]
+            if not live or (full and self.best[0][0] > unseen):
+                # No new candidates needed: settle the rows seen in some lists only.
+                self._settle(known, everything=True)
+                if self.scored > MAX_SCORED:
+                    return None
+                if len(self.best) >= self.need and self.best[0][0] > unseen:
+                    return self._result()
+                if not live:
+                    return None  # the lists ran out before the answer was proven
+                continue
+            t = max(live, key=lambda name: self.heads[name] * max(p.weight for p in bounded if name in p.lists))
+            walked += len(pending[t])
+            if walked > MAX_WALKED or self.scored > MAX_SCORED:
+                return None
+            for rowid, tf, dl in pending[t]:
+                if rowid not in self.seen:
+                    known.setdefault(rowid, {})[t] = rank_index.impact(tf, dl, avgdl)
+            self.heads[t], pending[t] = next(cursors[t])
+            steps += 1
+            if len(self.best) < self.need or not steps % 16:
+                self._settle(known, everything=False)
+
+    def _bound(self, seen_in: dict[str, float]) -> float:
+        """The most a row can score, given its impacts in the lists that have shown it
+        (``seen_in``); in the others it is not above where they stand now."""
+        total = 0.0
+        top = rank_index.K1 + 1.0
+        for p in self.bounded:
+            values = [seen_in[t] if t in seen_in else self.drift * self.heads[t] for t in p.lists]
+            if not p.summed:
+                total += p.weight * min(values)
+                continue
+            # A prefix: counts add up. Where f(tf) <= h, tf <= h*K / (k1 + 1 - h), whatever
+            # K (the row's length term); the sum s*K of those counts has f <= (k1 + 1) * s / (s + 1).
+            s = 0.0
+            for h in values:
+                h = min(h, top * (1 - 1e-12))
+                s += h / (top - h)
+            total += p.weight * top * s / (s + 1.0) * (1 + 1e-9)
+        return total
+
+    def _settle(self, known: dict[int, dict[str, float]], *, everything: bool) -> None:
+        """Score candidates that could still make the result, best bound first: from the
+        lists when they know every phrase, else from the text. Candidates that cannot
+        make it are dropped for good (bounds only fall, the k-th score only rises)."""
+        if self.from_lists:
+            exact = {}
+            for rowid, seen_in in known.items():
+                if all(p.lists[0] in seen_in for p in self.bounded):
+                    score = 0.0
+                    for p in self.bounded:
+                        score += p.weight * seen_in[p.lists[0]]
+                    exact[rowid] = score
+            if exact:
+                self._keep_existing(exact)
+                for rowid in exact:
+                    del known[rowid]
+        if not known:
+            return
+        ranked = sorted(((self._bound(seen_in), rowid) for rowid, seen_in in known.items()), reverse=True)
+        while ranked:
+            full = len(self.best) >= self.need
+            if full and ranked[0][0] <= self.best[0][0]:
+                for _, rowid in ranked:
+                    del known[rowid]
+                    self.seen.add(rowid)  # its bound can only fall: never a candidate again
+                return
+            if full and not everything:
+                return  # the lists may still show more of these rows: score them later
+            take = ranked[:STEP] if full else ranked[:self.need - len(self.best)]
+            ranked = ranked[len(take):]
+            self._score({rowid for _, rowid in take})
+            for _, rowid in take:
+                del known[rowid]
+
+    def _keep_existing(self, scores: dict[int, float]) -> None:
+        """Offer rows scored from the lists, once the table confirms they pass the filter
+        (a deleted row is queued as rewritten, and was never a candidate)."""
+        self.seen.update(scores)
+        if self.filter_sql == "1":
+            for rowid, score in scores.items():
+                self._offer(score, rowid)
+            return
+        sql = (f"SELECT m.id FROM messages m WHERE m.id IN (SELECT value FROM json_each(?)) AND {self.filter_sql}")
+        for (rowid,) in self.conn.execute(sql, [json.dumps(list(scores)), *self.filter_params]):
+            self._offer(scores[rowid], rowid)
+
+    # ---------------------------------------------------------------- the query
+    def _phrases(self) -> list[_Phrase] | None:
+        """The query's phrases in FTS5's order (positive clauses, then exclusions)."""
+        known = {}
+        out = []
+        self._by_term: dict[query_lang.Term, _Phrase] = {}
+        ordered = [(t, False) for c in self.parsed.positive for t in c.terms]
+        ordered += [(t, True) for c in self.parsed.negative for t in c.terms]
+        words: set[str] = set()
+        for term, _ in ordered:
+            toks = self.tokenize(term.text, query=True)
+            words.update(toks)
+            words.update(map(rank_index.pair_key, toks, toks[1:]))
+        if words:
+            known = dict(self.conn.execute(
+                "SELECT term, docs FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(words)),)))
+        for term, negated in ordered:
+            tokens = self.tokenize(term.text, query=True)
+            if not tokens:
+                return None
+            phrase = _Phrase(term, tokens, negated)
+            if not negated:
+                whole = tokens if not term.prefix else tokens[:-1]
+                pairs = list(map(rank_index.pair_key, whole, whole[1:]))
+                if any(tok not in known for tok in whole + pairs):
+                    # A word or word pair too rare to be listed: so is the phrase.
+                    phrase.enumerated, phrase.extra = True, term.fts(cjk_index=False)
+                elif whole:
+                    phrase.lists = [min(pairs or whole, key=lambda tok: known[tok])]
+                    phrase.exact = not term.prefix and len(whole) <= 2
+                else:
+                    expansions = [r[0] for r in self.conn.execute(
+                        "SELECT term FROM messages_rank_terms WHERE term >= ? AND term < ? AND instr(term, ' ') = 0 "
+                        "LIMIT ?",
+                        (tokens[-1], tokens[-1] + _MAX_CHAR, MAX_EXPANSIONS + 1))]
+                    if len(expansions) > MAX_EXPANSIONS:
+                        return None
+                    # A prefix's count is the sum of its words' counts, and BM25's factor is
+                    # subadditive in the count: the sum of their list bounds bounds it.
+                    # Rows with words too rare to be listed are all candidates.
+                    phrase.lists, phrase.summed = expansions, True
+                    phrase.enumerated = not expansions
+                    listed = " OR ".join('"' + word.replace('"', '""') + '"' for word in expansions)
+                    phrase.extra = term.fts(cjk_index=False) + (f" NOT ({listed})" if listed else "")
+            self._by_term.setdefault(term, phrase)
+            out.append(phrase)
+        self._known_docs = known
+        return out
+
+    # ---------------------------------------------------------------- candidates
+    def _rank_unlisted_rows(self) -> bool:
+        """Rank the rows the lists do not cover: the tail by FTS5 (same formula and
+        weights), rewritten rows from their text. False when they are too many."""
+        dirty = {r[0] for r in self.conn.execute("SELECT message_id FROM messages_rank_dirty LIMIT ?",
+                                                 (MAX_ENUMERATED + 1,))}
+        if len(dirty) > MAX_ENUMERATED:
+            return False
+        if int(scalar(self.conn, "SELECT MAX(id) FROM messages") or 0) <= self.state.built_through:
+            self._score_rows(dirty)
+            self.seen.update(dirty)
+            return True
+        marks = ", ".join("?" * len(self.weights))
+        sql = (f"SELECT m.id, {ranking.FUNCTION}(messages_fts, {marks}) FROM messages_fts "
+               "CROSS JOIN messages m ON m.id = messages_fts.rowid "
+               f"WHERE messages_fts MATCH ? AND messages_fts.rowid > ? AND {self.filter_sql}")
+        for rowid, score in self.conn.execute(sql, [*self.weights, self.parsed.fts(cjk_index=False),
+                                                    self.state.built_through, *self.filter_params]):
+            if rowid not in dirty:
+                self._offer(-score, rowid)
+        self.seen.update(dirty)
+        self.seen.update(r for _, r in self.best)
+        self._score_rows(dirty)
+        return True
+
+    def _enumerate(self, expr: str) -> set[int] | None:
+        found = {r[0] for r in self.conn.execute(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid <= ? LIMIT ?",
+            (expr, self.state.built_through, MAX_ENUMERATED + 1))}
+        return found if len(found) <= MAX_ENUMERATED else None
+
+    def _walk(self, term: str, floor: float) -> Iterator[tuple[float, list[tuple[int, int, int]]]]:
+        """(the most an unread row of this term scores, the next (rowid, tf, dl)) of one
+        list, best first; past its end, the floor and nothing."""
+        rows = self.conn.execute("SELECT impact, message_id, tf, dl FROM messages_rank_postings WHERE term = ? "
+                                 "ORDER BY impact DESC", (term,))
+        head: tuple[float, int, int, int] | None = next(rows, None)
+        while True:
+            if head is None:
+                yield floor, []
+                continue
+            batch: list[tuple[int, int, int]] = []
+            top = head[0]
+            while head is not None and len(batch) < STEP:
+                batch.append((head[1], head[2], head[3]))
+                head = next(rows, None)
+            yield top, batch
+
+    # ---------------------------------------------------------------- scoring
+    def _score(self, rowids: set[int]) -> None:
+        fresh = [r for r in rowids if r not in self.seen]
+        if fresh:
+            self.seen.update(fresh)
+            self._score_rows(fresh)
+
+    def _score_rows(self, fresh: list[int] | set[int]) -> None:
+        if not fresh:
+            return
+        self.scored += len(fresh)
+        sql = (f"SELECT m.id, m.content_full FROM messages m WHERE m.id IN (SELECT value FROM json_each(?)) "
+               f"AND {self.filter_sql}")
+        for rowid, content in self.conn.execute(sql, [json.dumps(list(fresh)), *self.filter_params]):
+            score = self._bm25(content)
+            if score is not None:
+                self._offer(score, rowid)
+
+    def _offer(self, score: float, rowid: int) -> None:
+        item = (score, rowid)
+        if len(self.best) < self.need:
+            heapq.heappush(self.best, item)
+        elif item > self.best[0]:
+            heapq.heapreplace(self.best, item)
+
+    def _bm25(self, content: object) -> float | None:
+        """This row's score as a positive number (higher is better), or None if the query
+        does not match it."""
+        tokens = self.tokenize(content)
+        counts = {p.term: p.count(tokens) for p in self.phrases}
+        for clause in self.parsed.clauses:
+            if any(counts[t] for t in clause.terms) == clause.negated:
+                return None
+        score = 0.0
+        dl, avgdl = len(tokens), self.avgdl
+        for p in self.phrases:
+            tf = counts[p.term] if not p.negated else 0
+            if tf:
+                score += p.weight * rank_index.impact(tf, dl, avgdl)
+        return score
+
+    def _result(self) -> list[tuple[int, float]]:
+        """(rowid, bm25) best first; ties go to the newer row."""
+        return [(rowid, -score) for score, rowid in sorted(self.best, key=lambda s: (-s[0], -s[1]))]
+

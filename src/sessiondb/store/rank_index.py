@@ -1,0 +1,302 @@
+"""The rank index: for each frequent term, the rows where it weighs most in BM25.
+
+Score order is FTS5's ``bm25()`` over ``messages_fts``. Computing it for every match
+costs about 0.7 µs per matching row (0.6 s for a word found in most of a million
+messages), so the best 20 cannot be found by ranking every match. For every term found
+in many rows, ``messages_rank_postings`` keeps the rows whose *impact* for the term
+
+    impact = tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+
+(BM25's per-term factor; ``tf`` the term's count in the row, ``dl`` the row's length in
+tokens) is above a per-term ``floor``; a *term* is a word or two adjacent words, so
+phrases have lists too; every other row containing the term has an
+impact of at most the floor. A search walks these lists best first and stops once no
+row it has not seen can beat its k-th result (``sessiondb.search.topk``).
+
+The lists cover the rows with ``id <= built_through``. Rows written later, by this
+library or by any other program (the original library writes only ``messages`` and its
+FTS triggers), are the *tail*: a search ranks them exhaustively, and this library's
+writer extends the lists over the tail in every write transaction (:func:`extend`). A
+trigger queues every row whose content changes, or that is deleted, in
+``messages_rank_dirty``: its postings are ignored and the search ranks it directly
+(a deleted row no longer joins ``messages``), and term counts come from FTS5 until a
+rebuild (``rebuild_search_index``) empties the queue.
+
+Impacts use the average row length of the moment the floors were chosen; when the
+average grows, impacts can only grow by the same ratio, which the search applies to
+its bounds. Which terms are frequent comes from a sample of the rows (taken again each
+time a small table doubles); a new list is read from FTS5 itself. A list that grows
+past twice its size is trimmed, raising its floor.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import apsw
+
+from .bm25 import B as B, K1 as K1, idf as idf, impact as impact
+from .connection import scalar
+
+# A term gets a list when a sample suggests at least this many rows contain it; rarer
+# terms are ranked exhaustively (about 1.5 ms for this many matches).
+MIN_DOCS = 2_000
+# About this many postings per list: enough for a page of results under a filter that
+# keeps one row in twenty-five; a word in many rows keeps one row in LIST_SHARE of
+# them, up to LIST_MAX (words found together deep in each other's lists need depth).
+LIST_ROWS = 1_000
+LIST_SHARE = 20
+LIST_MAX = 20_000
+SAMPLE_ROWS = 10_000
+_SAMPLE_CHUNKS = 20
+# The writer samples again for newly frequent terms each time the table doubles, up to
+# this size; beyond it, on request (``rebuild_search_index``).
+AUTO_REBUILD_MAX = 250_000
+# Then the lists are built again if the average row length moved by more than this.
+MAX_DRIFT = 0.1
+# Tail rows indexed per write transaction (about 10 µs each).
+EXTEND_PER_WRITE = 5_000
+_CHUNK = 2_000
+
+
+def pair_key(first: str, second: str) -> str:
+    """The list name of two adjacent words (a phrase's count is at most its pairs' counts)."""
+    return f"{first} {second}"
+
+
+class State:
+    """The lists' watermark, the average row length their impacts use, and the largest
+    id when the frequent terms were last sampled. (No dataclass: the C ABI loads this
+    module at start, see sessiondb._startup.)"""
+
+    __slots__ = ("built_through", "avgdl", "sampled_rows")
+
+    def __init__(self, built_through: int, avgdl: float, sampled_rows: int) -> None:
+        self.built_through, self.avgdl, self.sampled_rows = built_through, avgdl, sampled_rows
+
+
+def state(conn: apsw.Connection) -> State | None:
+    """The lists' state, or None when they were never built (or the tables are missing)."""
+    try:
+        row = conn.execute("SELECT built_through, avgdl, sampled_rows FROM messages_rank_state").fetchone()
+    except apsw.SQLError:
+        return None
+    return State(int(row[0]), float(row[1]), int(row[2])) if row else None
+
+
+class Tokenizer:
+    """The tokens FTS5's unicode61 tokenizer makes of a text: exactly what ``messages_fts`` indexed."""
+
+    def __init__(self, conn: apsw.Connection) -> None:
+        self._tokenize = conn.fts5_tokenizer("unicode61")
+
+    def __call__(self, text: object, *, query: bool = False) -> list[str]:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        elif not isinstance(text, str):
+            text = "" if text is None else str(text)
+        reason = apsw.FTS5_TOKENIZE_QUERY if query else apsw.FTS5_TOKENIZE_DOCUMENT
+        tokens = self._tokenize(text.encode("utf-8", "surrogatepass"), reason, None,
+                                include_offsets=False, include_colocated=False)
+        return tokens  # type: ignore[return-value]  # plain strings without offsets
+
+
+def _totals(api: apsw.FTS5ExtensionApi) -> str:
+    return f"{api.row_count} {api.column_total_size(0)}"
+
+
+def fts_totals(conn: apsw.Connection, index: str = "messages_fts") -> tuple[int, int]:
+    """(rows, tokens) of an FTS5 index, from its own statistics (what bm25() uses)."""
+    conn.register_fts5_function("sessiondb_fts_totals", _totals)  # type: ignore[arg-type]
+    row = conn.execute(f"SELECT sessiondb_fts_totals({index}) FROM {index} LIMIT 1").fetchone()
+    if row is None:
+        return 0, 0
+    rows, tokens = str(row[0]).split()
+    return int(rows), int(tokens)
+
+
+def rebuild(conn: apsw.Connection) -> None:
+    """Build the lists from scratch over every row (call inside a write transaction)."""
+    rows, tokens = fts_totals(conn)
+    conn.execute("DELETE FROM messages_rank_postings")
+    conn.execute("DELETE FROM messages_rank_terms")
+    conn.execute("DELETE FROM messages_rank_dirty")
+    top = _max_id(conn)
+    avgdl = (tokens / rows) if rows else 1.0
+    conn.execute("INSERT OR REPLACE INTO messages_rank_state(id, built_through, avgdl, sampled_rows) "
+                 "VALUES (1, ?, ?, ?)", (top, avgdl or 1.0, top))
+    _add_lists(conn, _frequent_terms(conn, rows), top, avgdl or 1.0)
+
+
+def refresh(conn: apsw.Connection) -> None:
+    """Give lists to the terms that have become frequent since the last sample (the
+    lists already kept stay: their floors stay true as rows are added)."""
+    current = state(conn)
+    rows, tokens = fts_totals(conn)
+    if current is None or not rows or abs(tokens / rows / current.avgdl - 1) > MAX_DRIFT:
+        rebuild(conn)  # the average row length moved: impacts are recomputed with the new one
+        return
+    listed = {r[0] for r in conn.execute("SELECT term FROM messages_rank_terms")}
+    new = [t for t in _frequent_terms(conn, rows) if t not in listed]
+    conn.execute("UPDATE messages_rank_state SET sampled_rows = ?", (_max_id(conn),))
+    _add_lists(conn, new, current.built_through, current.avgdl)
+
+
+def _frequent_terms(conn: apsw.Connection, rows: int) -> list[str]:
+    """Words, and pairs of adjacent words, that a sample suggests are in MIN_DOCS rows or more."""
+    tokenize = Tokenizer(conn)
+    sample = [tokenize(content) for content in _sample(conn, rows)]
+    scale = rows / max(len(sample), 1)
+    words: collections.Counter[str] = collections.Counter()
+    for terms in sample:
+        words.update(set(terms))
+    frequent = {w for w, n in words.items() if n * scale >= MIN_DOCS}
+    pairs: collections.Counter[str] = collections.Counter()
+    for terms in sample:
+        # A pair is at most as frequent as either word: only pairs of frequent words can be.
+        pairs.update({pair_key(a, b) for a, b in zip(terms, terms[1:]) if a in frequent and b in frequent})
+    return sorted(frequent) + sorted(p for p, n in pairs.items() if n * scale >= MIN_DOCS)
+
+
+def _tf_dl(api: apsw.FTS5ExtensionApi) -> int:
+    locations = api.phrase_locations(0)
+    return (len(locations[0]) if locations else 0) << 32 | api.column_size(0)
+
+
+def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: float) -> None:
+    """A list for each term over the rows up to ``through``, read from FTS5 itself."""
+    conn.register_fts5_function("sessiondb_tf_dl", _tf_dl)  # type: ignore[arg-type]
+    for term in terms:
+        expr = '"' + term.replace('"', '""') + '"'
+        found = []
+        for rowid, packed in conn.execute("SELECT rowid, sessiondb_tf_dl(messages_fts) FROM messages_fts "
+                                          "WHERE messages_fts MATCH ? AND rowid <= ?", (expr, through)):
+            tf, dl = packed >> 32, packed & 0xFFFFFFFF
+            found.append((impact(tf, dl, avgdl), rowid, tf, dl))
+        found.sort(reverse=True)
+        # The best rows and every row tied with the last of them: a search can then
+        # prove a result whose last score ties a listed row.
+        size = _list_size(len(found))
+        cut = found[size - 1][0] if len(found) >= size else 0.0
+        floor = next((row[0] for row in found[size:] if row[0] < cut), 0.0)
+        kept = [(term, value, rowid, tf, dl) for value, rowid, tf, dl in found if value > floor]
+        conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
+                         "VALUES (?, ?, ?, ?, ?)", kept)
+        conn.execute("INSERT OR REPLACE INTO messages_rank_terms(term, floor, docs, listed) VALUES (?, ?, ?, ?)",
+                     (term, floor, len(found), len(kept)))
+
+
+def _sample(conn: apsw.Connection, rows: int) -> list[object]:
+    """About SAMPLE_ROWS rows, in runs spread over the whole id range."""
+    low, high = conn.execute("SELECT MIN(id), MAX(id) FROM messages").fetchone() or (None, None)
+    if low is None or high is None:
+        return []
+    run = max(1, SAMPLE_ROWS // _SAMPLE_CHUNKS)
+    if rows <= SAMPLE_ROWS:
+        return [r[0] for r in conn.execute("SELECT content_full FROM messages")]
+    step = (high - low) / _SAMPLE_CHUNKS
+    out: list[object] = []
+    for i in range(_SAMPLE_CHUNKS):
+        out.extend(r[0] for r in conn.execute(
+            "SELECT content_full FROM messages WHERE id >= ? ORDER BY id LIMIT ?", (int(low + i * step), run)))
+    return out
+
+
+def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bool = False) -> int:
+    """Add the tail's rows to the lists, at most ``max_rows`` (default EXTEND_PER_WRITE),
+    or all of them with ``everything``; call inside a write transaction. Rebuilds first when never built or when the table has doubled
+    since the floors were chosen. Returns how many rows were indexed."""
+    current = state(conn)
+    top = _max_id(conn)
+    if current is None:
+        if top < MIN_DOCS:
+            return 0  # nothing is frequent yet: every search is exhaustive, and cheap
+        rebuild(conn)
+        return top
+    if top >= 2 * current.sampled_rows and top <= AUTO_REBUILD_MAX:
+        refresh(conn)
+        current = state(conn)
+        assert current is not None
+    if everything:
+        max_rows = None
+    elif max_rows is None:
+        max_rows = EXTEND_PER_WRITE
+    floors: dict[str, float] = dict(conn.execute("SELECT term, floor FROM messages_rank_terms"))
+    words = {t for t in floors if " " not in t}
+    pairs = {tuple(t.split(" ")) for t in floors if " " in t}
+    tokenize = Tokenizer(conn)
+    avgdl = current.avgdl
+    done = 0
+    through = current.built_through
+    while max_rows is None or done < max_rows:
+        take = _CHUNK if max_rows is None else min(_CHUNK, max_rows - done)
+        rows = conn.execute("SELECT id, content_full FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+                            (through, take)).fetchall()
+        if not rows:
+            break
+        postings = []
+        docs: collections.Counter[str] = collections.Counter()
+        for rowid, content in rows:
+            terms = tokenize(content)
+            dl = len(terms)
+            counts = collections.Counter(terms)
+            found = counts.keys() & words
+            docs.update(found)
+            for term in found:
+                tf = counts[term]
+                value = impact(tf, dl, avgdl)
+                if value > floors[term]:
+                    postings.append((term, value, rowid, tf, dl))
+            if pairs:
+                pair_counts = collections.Counter([pair for pair in zip(terms, terms[1:]) if pair in pairs])
+                for pair in pair_counts:
+                    term, tf = pair_key(*pair), pair_counts[pair]
+                    docs[term] += 1
+                    value = impact(tf, dl, avgdl)
+                    if value > floors[term]:
+                        postings.append((term, value, rowid, tf, dl))
+        conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
+                         "VALUES (?, ?, ?, ?, ?)", postings)
+        listed = collections.Counter(p[0] for p in postings)
+        conn.executemany("UPDATE messages_rank_terms SET docs = docs + ?, listed = listed + ? WHERE term = ?",
+                         [(n, listed[term], term) for term, n in docs.items()])
+        for term in listed:
+            _trim(conn, term, floors)
+        through = int(rows[-1][0])  # type: ignore[arg-type]  # an INTEGER PRIMARY KEY
+        done += len(rows)
+    if through != current.built_through:
+        conn.execute("UPDATE messages_rank_state SET built_through = ?", (through,))
+        # A row rewritten before the lists reached it is indexed with its new content.
+        conn.execute("DELETE FROM messages_rank_dirty WHERE message_id > ? AND message_id <= ?",
+                     (current.built_through, through))
+    return done
+
+
+def _trim(conn: apsw.Connection, term: str, floors: dict[str, float]) -> None:
+    """Past twice its size, a list keeps its best LIST_ROWS (and the rows tied with the
+    last of them) and its floor rises to the best impact dropped (every unlisted row
+    still scores at most the floor)."""
+    listed, docs = conn.execute("SELECT listed, docs FROM messages_rank_terms WHERE term = ?",
+                                (term,)).fetchone() or (None, 0)
+    size = _list_size(int(docs or 0))
+    if listed is None or listed <= 2 * size:
+        return
+    cut = scalar(conn, "SELECT impact FROM messages_rank_postings WHERE term = ? ORDER BY impact DESC "
+                       "LIMIT 1 OFFSET ?", (term, size - 1))
+    below = scalar(conn, "SELECT MAX(impact) FROM messages_rank_postings WHERE term = ? AND impact < ?",
+                   (term, cut)) if cut is not None else None
+    if below is None:
+        return
+    floor = max(float(below), floors[term])
+    conn.execute("DELETE FROM messages_rank_postings WHERE term = ? AND impact <= ?", (term, floor))
+    kept = scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,))
+    conn.execute("UPDATE messages_rank_terms SET floor = ?, listed = ? WHERE term = ?", (floor, kept, term))
+    floors[term] = floor
+
+
+def _list_size(docs: int) -> int:
+    return max(LIST_ROWS, min(LIST_MAX, docs // LIST_SHARE))
+
+
+def _max_id(conn: apsw.Connection) -> int:
+    return int(scalar(conn, "SELECT MAX(id) FROM messages") or 0)
