@@ -291,3 +291,62 @@ def test_rows_written_through_the_c_abi_are_ranked_and_indexed(ranked: SessionDB
     assert ranked.search("file", limit=1)[0].message_id == first
     for query in ["file", "file error", "the file", "sess*", "error -the"]:
         assert_exact(ranked, query)
+
+
+def _lists_hold_every_row_above_their_floor(conn: apsw.Connection) -> None:
+    """The lists' invariant, checked against FTS5 itself: each listed term's list holds
+    every covered row whose impact beats the term's floor, and no other."""
+    through, avgdl = conn.execute("SELECT built_through, avgdl FROM messages_rank_state").fetchone()
+    conn.register_fts5_function("test_tf_dl", rank_index._tf_dl)
+    for term, floor in conn.execute("SELECT term, floor FROM messages_rank_terms").fetchall():
+        want = {rowid for rowid, packed in conn.execute(
+            "SELECT rowid, test_tf_dl(messages_fts) FROM messages_fts WHERE messages_fts MATCH ? AND rowid <= ?",
+            ('"' + term + '"', through))
+            if rank_index.impact(packed >> 32, packed & 0xFFFFFFFF, avgdl) > floor}
+        got = {r[0] for r in conn.execute("SELECT message_id FROM messages_rank_postings WHERE term = ?", (term,))}
+        assert got == want, term
+
+
+def test_a_collection_read_in_a_worker_process_brings_the_rows_postings(
+        tmp_path: Path, small_lists: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large collection's worker computes each row's postings as it reads (under the
+    lists the writer last had, sent to it after each batch; the terms listed since are
+    read from FTS5): the writer tokenizes only the rows read before the first lists, and
+    the lists end exactly as they must."""
+    from collect_helpers import FIXTURES  # noqa: F401  # the helpers' path setup
+    from fault_helpers import claude_line
+
+    from sessiondb.collector import Collector
+    from sessiondb.session_files import encode_project_path
+
+    rng = random.Random(11)
+    root = tmp_path / "claude"
+    total = 0
+    for s in range(60):
+        project = f"/work/p{s % 3}"
+        directory = root / encode_project_path(project)
+        directory.mkdir(parents=True, exist_ok=True)
+        lines = [claude_line(f"w{s:03d}", i, _message(rng, s < 5), project=project) for i in range(300)]
+        (directory / f"w{s:03d}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        total += len(lines)
+    tokenized_here = []
+    postings_of = rank_index.postings_of
+    monkeypatch.setattr(rank_index, "postings_of",
+                        lambda snap, tokenize, texts, docs: tokenized_here.append(len(texts))
+                        or postings_of(snap, tokenize, texts, docs))
+    empty = tmp_path / "none"
+    db = SessionDB.connect(DbConfig.local(tmp_path / "worker.db"))
+    pids = set()
+    collector = Collector(db, roots={"claude": root, "codex": empty, "opencode": empty, "gemini": empty},
+                          parse_worker=True, batch_messages=600, batch_bytes=64 << 10,
+                          on_progress=lambda result: pids.add(collector.parse_worker_pid))
+    assert collector.collect_all().messages_inserted == total
+    assert any(pids)
+    conn = db._store.connection()
+    assert conn.execute("SELECT built_through FROM messages_rank_state").fetchone()[0] == total
+    assert conn.execute("SELECT COUNT(*) FROM messages_rank_terms WHERE instr(term, ' ')").fetchone()[0] > 0
+    assert sum(tokenized_here) < total / 3, (sum(tokenized_here), total)
+    _lists_hold_every_row_above_their_floor(conn)
+    for query in QUERIES:
+        assert_exact(db, query)
+    db.close()

@@ -66,7 +66,10 @@ class IngestTarget(Protocol):
 
     def get_file_state(self, path: str) -> FileState | None: ...
 
-    def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = ()) -> IngestOutcome: ...
+    def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = (), *,
+                     rank_snapshots: dict[Any, Any] | None = None) -> IngestOutcome: ...
+
+    def rank_snapshot(self) -> Any: ...
 
     def get_session_latest_timestamp(self, session_id: str) -> int | None: ...
 
@@ -181,6 +184,9 @@ class Collector:
         self._seen_projects: set[str] = set()
         self._failed_sources: set[str] = set()
         self._worker_failed = False
+        # The running worker computes rank index postings under the last of these (by key).
+        self._rank_worker: ParseWorker | None = None
+        self._rank_snapshots: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ entry points
     def roots_of(self, source: Source) -> list[Path]:
@@ -325,6 +331,7 @@ class Collector:
             if worker is not None:
                 worker.close()
             self.parse_worker_pid = None
+            self._rank_worker = None
 
     def _job(self, source: Source, unit: SourceUnit, state: FileState | None) -> _Job | None:
         self.result.files_seen += 1
@@ -365,7 +372,20 @@ class Collector:
             log(__name__).warning("cannot start a parse worker (%s); files are read in process", exc)
             return None
         self.parse_worker_pid = worker.pid
+        self._rank_worker, self._rank_snapshots = worker, {}
+        self._send_rank_snapshot()
         return worker
+
+    def _send_rank_snapshot(self) -> None:
+        """Have the worker compute rows' rank index postings under the lists as they are
+        now (they change as the table grows: see ``store.rank_index``)."""
+        worker = self._rank_worker
+        if worker is None or worker.broken:
+            return
+        snapshot = self.db.rank_snapshot()
+        if snapshot is not None and snapshot.key not in self._rank_snapshots:
+            self._rank_snapshots[snapshot.key] = snapshot
+            worker.use_rank_snapshot(snapshot)
 
     def _read_here(self, job: _Job) -> None:
         if is_gate(job.unit) and job.source.name in self._failed_sources:
@@ -470,7 +490,8 @@ class Collector:
         sessions, states = list(self._sessions.values()), self._states
         self._sessions, self._states = {}, []
         self._pending_messages = self._pending_bytes = 0
-        outcome = self.db.ingest_batch(sessions, states)
+        outcome = self.db.ingest_batch(sessions, states, rank_snapshots=self._rank_snapshots)
+        self._send_rank_snapshot()
         self.result.messages_inserted += outcome.inserted
         self.result.messages_updated += outcome.updated
         if self.on_progress is not None:

@@ -218,6 +218,7 @@ class SessionDB:
     load_file_states = _Forward("_ingest", Ingest.load_file_states)
     get_file_state = _Forward("_ingest", Ingest.get_file_state)
     ingest_batch = _Forward("_ingest", Ingest.ingest_batch)
+    rank_snapshot = _Forward("_ingest", Ingest.rank_snapshot)
 
     # ------------------------------------------------------------------ tokens and cost
     usage = _Forward("_usage", Usage.usage)

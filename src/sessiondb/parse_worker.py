@@ -18,8 +18,11 @@ when its input closes or a write to the collector fails. The interpreter is
 host program that is not Python is never started (then the collector reads in process).
 
 Protocol: frames of an 8-byte big-endian length and a pickle. Collector to worker:
-``(ticket, source name, unit, state, limits)``; worker to collector: first
-``HELLO``, then lists of ``(ticket, piece)``, a ``None`` piece ending each unit.
+``(ticket, source name, unit, state, limits)``, or ``(RANK, snapshot)``: from its
+arrival on (units sent before it included) the worker also computes each new row's rank index postings under that snapshot
+(:func:`sessiondb.store.rank_index.annotate`: tokenizing on this second core, not in the
+writer); worker to collector: first ``HELLO``, then lists of ``(ticket, piece)``, a
+``None`` piece ending each unit.
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ from ._startup import log
 if TYPE_CHECKING:
     from .sources import Source, SourceUnit
     from .store.ingest_records import FileState
+    from .store.rank_index import Snapshot
     from .unit_reads import Limits, UnitRead
 
 HELLO = "sessiondb parse worker 1"
+RANK = "rank"
 _HEADER = struct.Struct(">Q")
 # Pieces are sent together until they hold this much text (fewer, larger writes; at
 # most a batch), or sooner when the worker has nothing more to read yet.
@@ -160,6 +165,15 @@ class ParseWorker:
         self._next_ticket += 1
         return ticket
 
+    def use_rank_snapshot(self, snapshot: Snapshot) -> None:
+        """Compute the rank index postings of the units submitted from now on under ``snapshot``."""
+        if self.broken:
+            return
+        try:
+            _write_frame(self._to_worker, (RANK, snapshot), flush=False)
+        except (OSError, ValueError):
+            self.broken = True
+
     def send(self) -> None:
         """Send the units submitted so far."""
         if self.broken:
@@ -275,7 +289,10 @@ class ParseWorker:
 # ---------------------------------------------------------------------- the worker process
 def main() -> None:
     """Run as the worker: read units from stdin, write their pieces to stdout."""
+    import apsw
+
     from . import sources as sources_package
+    from .store import rank_index
     from .unit_reads import read_unit
 
     source_in = sys.stdin.buffer
@@ -285,6 +302,7 @@ def main() -> None:
     jobs: deque[Any] = deque()
     arrived = threading.Condition()
     done = [False]
+    rank: list[Snapshot | None] = [None]   # the last snapshot sent, taken by the next piece read
 
     def take_input() -> None:
         # A thread drains the input at once, so the collector never blocks sending units
@@ -292,6 +310,10 @@ def main() -> None:
         try:
             while True:
                 job = _read_frame(source_in)
+                if job[0] == RANK:
+                    # At once, not after the units queued before it: they are read with it.
+                    rank[0] = job[1]
+                    continue
                 with arrived:
                     jobs.append(job)
                     arrived.notify()
@@ -302,6 +324,7 @@ def main() -> None:
             arrived.notify()
 
     threading.Thread(target=take_input, name="sessiondb-parse-input", daemon=True).start()
+    tokenize: rank_index.Tokenizer | None = None
     try:
         _write_frame(out, HELLO)
         outgoing: list[tuple[int, Any]] = []
@@ -321,6 +344,11 @@ def main() -> None:
                 return
             ticket, name, unit, state, limits = job
             for piece in read_unit(sources_package.source_for(name), unit, state, limits):
+                snapshot = rank[0]
+                if snapshot is not None:
+                    if tokenize is None:
+                        tokenize = rank_index.Tokenizer(apsw.Connection(":memory:"))
+                    rank_index.annotate(piece.sessions, snapshot, tokenize)
                 outgoing.append((ticket, piece))
                 size += piece.text_bytes + 1000
                 if size >= min(_SEND_BYTES, limits.batch_bytes):

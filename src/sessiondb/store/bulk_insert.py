@@ -23,7 +23,7 @@ import re
 
 import apsw
 
-from . import cjk_index, schema
+from . import cjk_index, rank_index, schema
 from .connection import scalar
 
 TYPE_CHECKING = False  # see sessiondb._startup
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # Where a staged message row holds its uuid and its text (schema.MESSAGE_INSERT_COLUMNS).
 _UUID = 1
-_CONTENT = 4
+_CONTENT = rank_index.CONTENT_COLUMN
 
 
 def _normal(sql: str) -> str:

@@ -59,13 +59,22 @@ class Ingest:
             rows = self._store.read(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE source = ?", (source,))
         return {r[0]: FileState(*r) for r in rows}
 
+    def rank_snapshot(self) -> Any:
+        """The rank index's terms and floors (``store.rank_index.Snapshot``), or None when
+        it has no lists: what a parse worker needs to compute rows' postings."""
+        if not self._store.has_rank_index:
+            return None
+        from . import rank_index
+        return self._store.with_connection(rank_index.snapshot)
+
     def get_file_state(self, path: str) -> FileState | None:
         from .ingest_records import FileState
         row = self._store.read_one(f"SELECT {_STATE_COLUMNS} FROM file_state WHERE path = ?", (path,))
         return FileState(*row) if row else None
 
     # ------------------------------------------------------------------ batch write
-    def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = ()) -> IngestOutcome:
+    def ingest_batch(self, sessions: Sequence[IngestSession], states: Iterable[FileState] = (), *,
+                     rank_snapshots: dict[Any, Any] | None = None) -> IngestOutcome:
         """Write a batch of collected sessions and file states in one transaction.
 
         Projects and sessions are created or updated first, then every message row is
@@ -121,6 +130,11 @@ class Ingest:
             retimed: set[str] = set()
             if rows:
                 outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable, retimed)
+                if rank_snapshots and self._store.has_rank_index and outcome.inserted == len(rows):
+                    from . import rank_index
+                    parts = [part for s in written if s.rows
+                             for part in (s.rank if s.rank is not None else [(None, len(s.rows))])]
+                    rank_index.take_read_postings(conn, first_id, rows, parts, rank_snapshots)
             for s in written:
                 outcome.updated += _write_times(conn, s, retimed)
             usage = [row for s in written for row in s.usage]

@@ -45,6 +45,9 @@ class IngestSession:
     the linked message's time when it is stored.
     ``usage``: rows of the ``usage`` table (``store.usage.USAGE_COLUMNS``), token counts
     of the session's model calls.
+    ``rank``: the rank index's postings of ``rows``, when they were computed as the rows
+    were read: ``(store.rank_index.ReadPostings or None, row count)`` for consecutive
+    parts of ``rows`` (the writer then need not tokenize them).
     """
 
     session_id: str
@@ -64,6 +67,7 @@ class IngestSession:
     retime: dict[str, int] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)
     usage: list[tuple[Any, ...]] = field(default_factory=list)
+    rank: Any = None
 
     def merge(self, later: "IngestSession") -> None:
         """Fold a later share of the same session (another file, or the next piece of one)
@@ -76,6 +80,9 @@ class IngestSession:
             self.meta = later.meta
         self.retime.update(later.retime)
         self.links.extend(later.links)
+        if self.rank is not None or later.rank is not None:
+            self.rank = ((self.rank if self.rank is not None else [(None, len(self.rows))])
+                         + (later.rank if later.rank is not None else [(None, len(later.rows))]))
         self.rows.extend(later.rows)
         self.usage.extend(later.usage)
 

@@ -38,6 +38,13 @@ import apsw
 from .bm25 import B as B, K1 as K1, idf as idf, impact as impact
 from .connection import scalar
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    from .ingest_records import IngestSession
+
+# Where a message row for the store holds its text (schema.MESSAGE_INSERT_COLUMNS).
+CONTENT_COLUMN = 4
+
 # A term gets a list when a sample suggests at least this many rows contain it; rarer
 # terms are ranked exhaustively (about 1.5 ms for this many matches).
 MIN_DOCS = 2_000
@@ -202,10 +209,208 @@ def _sample(conn: apsw.Connection, rows: int) -> list[object]:
     return out
 
 
-def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bool = False) -> int:
+class Snapshot:
+    """What a row's postings depend on: the lists' terms and floors and the average row
+    length of their impacts. A parse worker computes postings under one (it never opens
+    the database: the collector sends it, see sessiondb.parse_worker); ``key`` changes
+    whenever terms are added or impacts recomputed (floors only rise, so postings
+    computed under older floors are a superset and are filtered again)."""
+
+    __slots__ = ("key", "avgdl", "floors", "words", "pairs")
+
+    def __init__(self, key: tuple[float, int, int], avgdl: float, floors: dict[str, float]) -> None:
+        self.key, self.avgdl, self.floors = key, avgdl, floors
+        self.words = frozenset(t for t in floors if " " not in t)
+        self.pairs = frozenset(tuple(t.split(" ")) for t in floors if " " in t)
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return self.key, self.avgdl, self.floors
+
+    def __setstate__(self, value: tuple[object, ...]) -> None:
+        self.__init__(*value)  # type: ignore[misc]
+
+
+def snapshot(conn: apsw.Connection) -> Snapshot | None:
+    """The lists' terms and floors now, or None when there are no lists yet."""
+    current = state(conn)
+    if current is None:
+        return None
+    floors: dict[str, float] = dict(conn.execute("SELECT term, floor FROM messages_rank_terms"))
+    return Snapshot((current.avgdl, current.sampled_rows, len(floors)), current.avgdl, floors)
+
+
+def snapshot_key(conn: apsw.Connection) -> tuple[float, int, int] | None:
+    """The key :func:`snapshot` would give, cheaply."""
+    current = state(conn)
+    if current is None:
+        return None
+    return current.avgdl, current.sampled_rows, int(scalar(conn, "SELECT COUNT(*) FROM messages_rank_terms"))
+
+
+# A row's postings: (index of the row among those given, term, impact, tf, dl).
+Posting = tuple[int, str, float, int, int]
+
+
+def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
+                docs: collections.Counter[str]) -> list[Posting]:
+    """The postings of rows with these texts (rows in which a listed term weighs more than
+    its floor), and how many of them contain each listed term (added to ``docs``)."""
+    words, pairs, floors, avgdl = snap.words, snap.pairs, snap.floors, snap.avgdl
+    out: list[Posting] = []
+    for index, text in enumerate(texts):
+        terms = tokenize(text)
+        dl = len(terms)
+        counts = collections.Counter(terms)
+        found = counts.keys() & words
+        docs.update(found)
+        for term in found:
+            tf = counts[term]
+            value = impact(tf, dl, avgdl)
+            if value > floors[term]:
+                out.append((index, term, value, tf, dl))
+        if pairs and dl > 1:
+            pair_counts = collections.Counter(zip(terms, terms[1:]))
+            for pair in pair_counts.keys() & pairs:
+                term, tf = pair_key(*pair), pair_counts[pair]
+                docs[term] += 1
+                value = impact(tf, dl, avgdl)
+                if value > floors[term]:
+                    out.append((index, term, value, tf, dl))
+    return out
+
+
+class ReadPostings:
+    """The postings a parse worker computed for one session's new rows, under the
+    snapshot ``key`` (carried with the rows to the writer: ``IngestSession.rank``)."""
+
+    __slots__ = ("key", "postings", "docs")
+
+    def __init__(self, key: tuple[float, int, int], postings: list[Posting], docs: dict[str, int]) -> None:
+        self.key, self.postings, self.docs = key, postings, docs
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return self.key, self.postings, self.docs
+
+    def __setstate__(self, value: tuple[object, ...]) -> None:
+        self.key, self.postings, self.docs = value  # type: ignore[assignment]
+
+
+def annotate(sessions: list[IngestSession], snap: Snapshot, tokenize: Tokenizer) -> None:
+    """Give each session's new rows their postings under ``snap`` (``IngestSession.rank``),
+    as the parse worker reads them."""
+    for session in sessions:
+        if session.rows:
+            docs: collections.Counter[str] = collections.Counter()
+            found = postings_of(snap, tokenize, [row[CONTENT_COLUMN] for row in session.rows], docs)
+            session.rank = [(ReadPostings(snap.key, found, dict(docs)), len(session.rows))]
+
+
+def take_read_postings(conn: apsw.Connection, first_id: int, rows: list[tuple[object, ...]],
+                       parts: list[tuple[ReadPostings | None, int]],
+                       snapshots: dict[tuple[float, int, int], Snapshot]) -> bool:
+    """Extend the lists over ``rows``, just inserted with ids ``first_id`` onwards (every
+    row new; call inside that write transaction), with the postings computed when they
+    were read instead of tokenizing them here. ``parts``: consecutive runs of ``rows``
+    with their postings. A run without postings, or computed under a snapshot not in
+    ``snapshots`` or with another average row length, is tokenized here; terms listed
+    since a run's snapshot are read from FTS5 for its rows; rows before ``first_id``
+    the lists do not cover yet (written by another program) are indexed first. False
+    (nothing done) when there are no lists yet."""
+    current = state(conn)
+    if current is None or not parts:
+        return False
+    if current.built_through < first_id - 1:
+        extend(conn, everything=True, until=first_id - 1)
+        current = state(conn)
+        assert current is not None
+    if current.built_through != first_id - 1:
+        return False      # the lists were just rebuilt over these rows
+    now = snapshot(conn)
+    assert now is not None
+    floors = now.floors
+    postings: list[tuple[str, float, int, int, int]] = []
+    docs: collections.Counter[str] = collections.Counter()
+    stale: dict[tuple[float, int, int], list[tuple[int, int]]] = {}
+    tokenize: Tokenizer | None = None
+    at = first_id
+    for read, count in parts:
+        known = None if read is None else snapshots.get(read.key)
+        if known is None or known.avgdl != now.avgdl:
+            tokenize = tokenize or Tokenizer(conn)
+            texts = [row[CONTENT_COLUMN] for row in rows[at - first_id:at - first_id + count]]
+            found = postings_of(now, tokenize, texts, docs)
+        else:
+            assert read is not None
+            found = read.postings
+            docs.update(read.docs)
+            if len(known.floors) != len(floors):
+                stale.setdefault(read.key, []).append((at, at + count - 1))
+        for index, term, value, tf, dl in found:
+            floor = floors.get(term)
+            if floor is not None and value > floor:
+                postings.append((term, value, at + index, tf, dl))
+        at += count
+    for key, ranges in stale.items():
+        # Listed after the rows were read: these terms' postings come from FTS5 itself.
+        added = [t for t in floors if t not in snapshots[key].floors]
+        for low, high in _merged(ranges):
+            _range_postings(conn, added, low, high, now.avgdl, floors, postings, docs)
+    _store_postings(conn, postings, docs, floors)
+    _advance(conn, current.built_through, at - 1)
+    return True
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for low, high in ranges:
+        if out and out[-1][1] + 1 == low:
+            out[-1] = (out[-1][0], high)
+        else:
+            out.append((low, high))
+    return out
+
+
+def _range_postings(conn: apsw.Connection, terms: list[str], low: int, high: int, avgdl: float,
+                    floors: dict[str, float], postings: list[tuple[str, float, int, int, int]],
+                    docs: collections.Counter[str]) -> None:
+    conn.register_fts5_function("sessiondb_tf_dl", _tf_dl)  # type: ignore[arg-type]
+    for term in terms:
+        expr = '"' + term.replace('"', '""') + '"'
+        for rowid, packed in conn.execute("SELECT rowid, sessiondb_tf_dl(messages_fts) FROM messages_fts "
+                                          "WHERE messages_fts MATCH ? AND rowid BETWEEN ? AND ?", (expr, low, high)):
+            tf, dl = packed >> 32, packed & 0xFFFFFFFF
+            docs[term] += 1
+            value = impact(tf, dl, avgdl)
+            if value > floors[term]:
+                postings.append((term, value, rowid, tf, dl))
+
+
+def _store_postings(conn: apsw.Connection, postings: list[tuple[str, float, int, int, int]],
+                    docs: collections.Counter[str], floors: dict[str, float]) -> None:
+    conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
+                     "VALUES (?, ?, ?, ?, ?)", postings)
+    listed = collections.Counter(p[0] for p in postings)
+    conn.executemany("UPDATE messages_rank_terms SET docs = docs + ?, listed = listed + ? WHERE term = ?",
+                     [(n, listed[term], term) for term, n in docs.items()])
+    for term in listed:
+        _trim(conn, term, floors)
+
+
+def _advance(conn: apsw.Connection, built_through: int, through: int) -> None:
+    if through != built_through:
+        conn.execute("UPDATE messages_rank_state SET built_through = ?", (through,))
+        # A row rewritten before the lists reached it is indexed with its new content.
+        conn.execute("DELETE FROM messages_rank_dirty WHERE message_id > ? AND message_id <= ?",
+                     (built_through, through))
+
+
+def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bool = False,
+           until: int | None = None) -> int:
     """Add the tail's rows to the lists, at most ``max_rows`` (default EXTEND_PER_WRITE),
-    or all of them with ``everything``; call inside a write transaction. Rebuilds first when never built or when the table has doubled
-    since the floors were chosen. Returns how many rows were indexed."""
+    or all of them with ``everything`` (those with ids up to ``until``, if given); call
+    inside a write transaction. Rebuilds first
+    when never built; samples again for newly frequent terms when the table has doubled
+    since. Returns how many rows were indexed."""
     current = state(conn)
     top = _max_id(conn)
     if current is None:
@@ -215,60 +420,30 @@ def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bo
         return top
     if top >= 2 * current.sampled_rows and top <= AUTO_REBUILD_MAX:
         refresh(conn)
-        current = state(conn)
-        assert current is not None
+    if top <= current.built_through:
+        return 0
     if everything:
         max_rows = None
     elif max_rows is None:
         max_rows = EXTEND_PER_WRITE
-    floors: dict[str, float] = dict(conn.execute("SELECT term, floor FROM messages_rank_terms"))
-    words = {t for t in floors if " " not in t}
-    pairs = {tuple(t.split(" ")) for t in floors if " " in t}
+    snap = snapshot(conn)
+    assert snap is not None
     tokenize = Tokenizer(conn)
-    avgdl = current.avgdl
+    start = through = state(conn).built_through  # type: ignore[union-attr]  # built just above
     done = 0
-    through = current.built_through
     while max_rows is None or done < max_rows:
         take = _CHUNK if max_rows is None else min(_CHUNK, max_rows - done)
-        rows = conn.execute("SELECT id, content_full FROM messages WHERE id > ? ORDER BY id LIMIT ?",
-                            (through, take)).fetchall()
+        rows = conn.execute("SELECT id, content_full FROM messages WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                            (through, top if until is None else until, take)).fetchall()
         if not rows:
             break
-        postings = []
         docs: collections.Counter[str] = collections.Counter()
-        for rowid, content in rows:
-            terms = tokenize(content)
-            dl = len(terms)
-            counts = collections.Counter(terms)
-            found = counts.keys() & words
-            docs.update(found)
-            for term in found:
-                tf = counts[term]
-                value = impact(tf, dl, avgdl)
-                if value > floors[term]:
-                    postings.append((term, value, rowid, tf, dl))
-            if pairs:
-                pair_counts = collections.Counter([pair for pair in zip(terms, terms[1:]) if pair in pairs])
-                for pair in pair_counts:
-                    term, tf = pair_key(*pair), pair_counts[pair]
-                    docs[term] += 1
-                    value = impact(tf, dl, avgdl)
-                    if value > floors[term]:
-                        postings.append((term, value, rowid, tf, dl))
-        conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
-                         "VALUES (?, ?, ?, ?, ?)", postings)
-        listed = collections.Counter(p[0] for p in postings)
-        conn.executemany("UPDATE messages_rank_terms SET docs = docs + ?, listed = listed + ? WHERE term = ?",
-                         [(n, listed[term], term) for term, n in docs.items()])
-        for term in listed:
-            _trim(conn, term, floors)
+        found = postings_of(snap, tokenize, [content for _, content in rows], docs)
+        _store_postings(conn, [(term, value, rows[index][0], tf, dl) for index, term, value, tf, dl in found],
+                        docs, snap.floors)
         through = int(rows[-1][0])  # type: ignore[arg-type]  # an INTEGER PRIMARY KEY
         done += len(rows)
-    if through != current.built_through:
-        conn.execute("UPDATE messages_rank_state SET built_through = ?", (through,))
-        # A row rewritten before the lists reached it is indexed with its new content.
-        conn.execute("DELETE FROM messages_rank_dirty WHERE message_id > ? AND message_id <= ?",
-                     (current.built_through, through))
+    _advance(conn, start, through)
     return done
 
 
