@@ -88,6 +88,11 @@ PARSE_WORKER_MIN_BYTES = 8 << 20
 # reading while a batch is written (it sends back no more than the collector buffers).
 _AHEAD_UNITS = 4096
 _AHEAD_BYTES = 256 << 20
+# Until the rank index has lists to send the worker, it reads at most this far ahead
+# (the rows it reads before them are tokenized by the writer), and the first batch is
+# written at this many messages (enough for the first lists).
+_RANK_WARMUP_BYTES = 2 << 20
+_RANK_FIRST_BATCH = 5000
 _END = object()
 # A unit to look at: its source, the unit, and its saved state.
 _Planned = tuple[Source, SourceUnit, "FileState | None"]
@@ -344,6 +349,8 @@ class Collector:
         if window and (window[-1] is None or not window[-1].portable):
             return False       # a barrier, or a unit read here: everything before it first
         if worker is not None and not worker.broken:
+            if not self._rank_snapshots and waiting_bytes >= _RANK_WARMUP_BYTES:
+                return False
             return len(window) < _AHEAD_UNITS and waiting_bytes < _AHEAD_BYTES
         if worker is not None:
             return not window
@@ -481,8 +488,12 @@ class Collector:
     # ------------------------------------------------------------------ batching
     def _maybe_flush(self) -> None:
         if self._pending_messages >= self.batch_messages or self._pending_bytes >= self.batch_bytes \
-                or len(self._states) >= 2000:
+                or len(self._states) >= 2000 or self._rank_warming_up():
             self._flush()
+
+    def _rank_warming_up(self) -> bool:
+        return (self._rank_worker is not None and not self._rank_snapshots
+                and self._pending_messages >= _RANK_FIRST_BATCH)
 
     def _flush(self) -> None:
         if not self._sessions and not self._states:

@@ -289,8 +289,6 @@ class ParseWorker:
 # ---------------------------------------------------------------------- the worker process
 def main() -> None:
     """Run as the worker: read units from stdin, write their pieces to stdout."""
-    import apsw
-
     from . import sources as sources_package
     from .store import rank_index
     from .unit_reads import read_unit
@@ -302,7 +300,7 @@ def main() -> None:
     jobs: deque[Any] = deque()
     arrived = threading.Condition()
     done = [False]
-    rank: list[Snapshot | None] = [None]   # the last snapshot sent, taken by the next piece read
+    annotator = rank_index.ReadAnnotator()   # under the last snapshot sent, for the next piece read
 
     def take_input() -> None:
         # A thread drains the input at once, so the collector never blocks sending units
@@ -312,7 +310,7 @@ def main() -> None:
                 job = _read_frame(source_in)
                 if job[0] == RANK:
                     # At once, not after the units queued before it: they are read with it.
-                    rank[0] = job[1]
+                    annotator.snapshot = job[1]
                     continue
                 with arrived:
                     jobs.append(job)
@@ -324,10 +322,15 @@ def main() -> None:
             arrived.notify()
 
     threading.Thread(target=take_input, name="sessiondb-parse-input", daemon=True).start()
-    tokenize: rank_index.Tokenizer | None = None
+    outgoing: list[tuple[int, Any]] = []
+
+    def send() -> None:
+        annotator.hand_over()
+        _write_frame(out, outgoing)
+        outgoing.clear()
+
     try:
         _write_frame(out, HELLO)
-        outgoing: list[tuple[int, Any]] = []
         size = 0
         while True:
             with arrived:
@@ -338,25 +341,21 @@ def main() -> None:
                 job = jobs.popleft() if jobs else None
             if job is None:
                 if outgoing:
-                    _write_frame(out, outgoing)
-                    outgoing, size = [], 0
+                    send()
+                    size = 0
                     continue
                 return
             ticket, name, unit, state, limits = job
             for piece in read_unit(sources_package.source_for(name), unit, state, limits):
-                snapshot = rank[0]
-                if snapshot is not None:
-                    if tokenize is None:
-                        tokenize = rank_index.Tokenizer(apsw.Connection(":memory:"))
-                    rank_index.annotate(piece.sessions, snapshot, tokenize)
+                annotator.annotate(piece.sessions)
                 outgoing.append((ticket, piece))
                 size += piece.text_bytes + 1000
                 if size >= min(_SEND_BYTES, limits.batch_bytes):
-                    _write_frame(out, outgoing)
-                    outgoing, size = [], 0
+                    send()
+                    size = 0
             outgoing.append((ticket, None))
             if not jobs:
-                _write_frame(out, outgoing)
-                outgoing, size = [], 0
+                send()
+                size = 0
     except (BrokenPipeError, ValueError):
         pass   # the collector went away: nothing left to do

@@ -31,6 +31,7 @@ past twice its size is trimmed, raising its floor.
 
 from __future__ import annotations
 
+import bisect
 import collections
 
 import apsw
@@ -48,13 +49,20 @@ CONTENT_COLUMN = 4
 # A term gets a list when a sample suggests at least this many rows contain it; rarer
 # terms are ranked exhaustively (about 1.5 ms for this many matches).
 MIN_DOCS = 2_000
+# ... or this share of the rows, while the table is small: the terms that will be
+# frequent get their lists while those are cheap to build (each is read from FTS5 once,
+# ranking every match), and then grow with the rows; a table growing from empty adds
+# few lists later.
+FREQUENT_SHARE = 0.01
 # About this many postings per list: enough for a page of results under a filter that
-# keeps one row in twenty-five; a word in many rows keeps one row in LIST_SHARE of
-# them, up to LIST_MAX (words found together deep in each other's lists need depth).
-LIST_ROWS = 1_000
+# keeps one row in twelve (a list fills to twice this before its floor first rises: every
+# row with the term is a posting until then); a word in many rows keeps one row in
+# LIST_SHARE of them, up to LIST_MAX (words found together deep in each other's lists
+# need depth).
+LIST_ROWS = 250
 LIST_SHARE = 20
 LIST_MAX = 20_000
-SAMPLE_ROWS = 10_000
+SAMPLE_ROWS = 5_000
 _SAMPLE_CHUNKS = 20
 # The writer samples again for newly frequent terms each time the table doubles, up to
 # this size; beyond it, on request (``rebuild_search_index``).
@@ -150,19 +158,21 @@ def refresh(conn: apsw.Connection) -> None:
 
 
 def _frequent_terms(conn: apsw.Connection, rows: int) -> list[str]:
-    """Words, and pairs of adjacent words, that a sample suggests are in MIN_DOCS rows or more."""
+    """Words, and pairs of adjacent words, that a sample suggests are in MIN_DOCS rows or
+    more (or FREQUENT_SHARE of the rows, when fewer)."""
     tokenize = Tokenizer(conn)
     sample = [tokenize(content) for content in _sample(conn, rows)]
     scale = rows / max(len(sample), 1)
+    least = min(MIN_DOCS, rows * FREQUENT_SHARE)
     words: collections.Counter[str] = collections.Counter()
     for terms in sample:
         words.update(set(terms))
-    frequent = {w for w, n in words.items() if n * scale >= MIN_DOCS}
+    frequent = {w for w, n in words.items() if n * scale >= least}
     pairs: collections.Counter[str] = collections.Counter()
     for terms in sample:
         # A pair is at most as frequent as either word: only pairs of frequent words can be.
         pairs.update({pair_key(a, b) for a, b in zip(terms, terms[1:]) if a in frequent and b in frequent})
-    return sorted(frequent) + sorted(p for p, n in pairs.items() if n * scale >= MIN_DOCS)
+    return sorted(frequent) + sorted(p for p, n in pairs.items() if n * scale >= least)
 
 
 def _tf_dl(api: apsw.FTS5ExtensionApi) -> int:
@@ -170,27 +180,45 @@ def _tf_dl(api: apsw.FTS5ExtensionApi) -> int:
     return (len(locations[0]) if locations else 0) << 32 | api.column_size(0)
 
 
+# BM25's factor (bm25.impact) in SQL, with the same operations in the same order.
+_IMPACT_SQL = f"(tf * ({K1!r} + 1.0)) / (tf + {K1!r} * (1 - {B!r} + {B!r} * dl / :avgdl))"
+
+
 def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: float) -> None:
-    """A list for each term over the rows up to ``through``, read from FTS5 itself."""
+    """A list for each term over the rows up to ``through``, read from FTS5 itself.
+
+    FTS5 ranks a term's matches by ``bm25()`` in C, which for one phrase orders them by
+    the impact with the index's average row length now; only the best rows are read
+    back, straight into the list. The rows left out have at most the last one's impact
+    at that length, so at most that times ``max(1, avgdl / now)`` at the lists' length:
+    that is the floor, and the listed rows not above it leave the list."""
+    rows, tokens = fts_totals(conn)
+    now = tokens / rows if rows and tokens else avgdl
+    # FTS5's doubles and ours may differ in the last bits: the floor errs upwards.
+    stretch = max(1.0, avgdl / now) * (1 + 1e-9)
     conn.register_fts5_function("sessiondb_tf_dl", _tf_dl)  # type: ignore[arg-type]
     for term in terms:
         expr = '"' + term.replace('"', '""') + '"'
-        found = []
-        for rowid, packed in conn.execute("SELECT rowid, sessiondb_tf_dl(messages_fts) FROM messages_fts "
-                                          "WHERE messages_fts MATCH ? AND rowid <= ?", (expr, through)):
-            tf, dl = packed >> 32, packed & 0xFFFFFFFF
-            found.append((impact(tf, dl, avgdl), rowid, tf, dl))
-        found.sort(reverse=True)
-        # The best rows and every row tied with the last of them: a search can then
-        # prove a result whose last score ties a listed row.
-        size = _list_size(len(found))
-        cut = found[size - 1][0] if len(found) >= size else 0.0
-        floor = next((row[0] for row in found[size:] if row[0] < cut), 0.0)
-        kept = [(term, value, rowid, tf, dl) for value, rowid, tf, dl in found if value > floor]
-        conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
-                         "VALUES (?, ?, ?, ?, ?)", kept)
+        docs = int(scalar(conn, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid <= ?",
+                          (expr, through)) or 0)
+        size = _list_size(docs)
+        conn.execute(
+            # Materialized: FTS5 itself then sorts by rank, and the function runs for the best rows only.
+            "WITH best AS MATERIALIZED (SELECT rowid AS id, sessiondb_tf_dl(messages_fts) AS packed "
+            "FROM messages_fts WHERE messages_fts MATCH :expr AND rowid <= :through ORDER BY rank LIMIT :size) "
+            "INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
+            f"SELECT :term, {_IMPACT_SQL}, id, tf, dl FROM (SELECT id, packed >> 32 AS tf, "
+            "packed & 4294967295 AS dl FROM best)",
+            {"term": term, "avgdl": avgdl, "expr": expr, "through": through, "size": size})
+        floor = 0.0
+        if docs > size:
+            weakest = conn.execute(f"SELECT MIN({_IMPACT_SQL}) FROM messages_rank_postings WHERE term = :term",
+                                   {"term": term, "avgdl": now}).fetchone()
+            floor = float(weakest[0] or 0.0) * stretch
+            conn.execute("DELETE FROM messages_rank_postings WHERE term = ? AND impact <= ?", (term, floor))
+        listed = int(scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,)) or 0)
         conn.execute("INSERT OR REPLACE INTO messages_rank_terms(term, floor, docs, listed) VALUES (?, ?, ?, ?)",
-                     (term, floor, len(found), len(kept)))
+                     (term, floor, docs, listed))
 
 
 def _sample(conn: apsw.Connection, rows: int) -> list[object]:
@@ -216,18 +244,62 @@ class Snapshot:
     whenever terms are added or impacts recomputed (floors only rise, so postings
     computed under older floors are a superset and are filtered again)."""
 
-    __slots__ = ("key", "avgdl", "floors", "words", "pairs")
+    __slots__ = ("key", "avgdl", "floors", "words", "pairs", "pair_names", "_levels", "_bars")
 
     def __init__(self, key: tuple[float, int, int], avgdl: float, floors: dict[str, float]) -> None:
         self.key, self.avgdl, self.floors = key, avgdl, floors
         self.words = frozenset(t for t in floors if " " not in t)
-        self.pairs = frozenset(tuple(t.split(" ")) for t in floors if " " in t)
+        self.pair_names = {tuple(t.split(" ")): t for t in floors if " " in t}
+        self.pairs = frozenset(self.pair_names)
+        self._levels: tuple[list[float], list[frozenset[object]]] | None = None
+        self._bars: dict[str, float] | None = None
+
+    def bars(self) -> dict[str, float]:
+        """Per term, floor / (K1 + 1 - floor): a count of tf beats the floor exactly when
+        tf / (K1 * (1 - B + B * dl / avgdl)) exceeds it."""
+        if self._bars is None:
+            self._bars = {term: floor / (K1 + 1.0 - floor) for term, floor in self.floors.items()}
+        return self._bars
 
     def __getstate__(self) -> tuple[object, ...]:
         return self.key, self.avgdl, self.floors
 
     def __setstate__(self, value: tuple[object, ...]) -> None:
         self.__init__(*value)  # type: ignore[misc]
+
+    def beatable(self, ratio: float) -> frozenset[object]:
+        """A superset of the terms (words, and pairs as tuples) whose floor a count of
+        ``tf`` in a row beats when ``tf / (K1 * (1 - B + B * dl / avgdl)) <= ratio``.
+        impact(tf, dl) > floor exactly when that ratio exceeds floor / (K1 + 1 - floor),
+        so the terms sorted by that bar are cut at a few levels, and a row only checks the
+        terms of one level (most rows beat few floors)."""
+        if self._levels is None:
+            bars = sorted(((bar, term) for term, bar in self.bars().items()), key=_first)
+            bounds: list[float] = []
+            sets: list[frozenset[object]] = []
+            for at in range(1, _LEVELS + 1):
+                cut = len(bars) * at // _LEVELS
+                bound = bars[cut][0] if cut < len(bars) else float("inf")
+                if bounds and bound <= bounds[-1]:
+                    continue
+                # Every term whose bar is below the bound.
+                bounds.append(bound)
+                sets.append(frozenset(term if " " not in term else tuple(term.split(" "))
+                                      for bar, term in bars[:cut] if bar < bound))
+            self._levels = bounds, sets
+        bounds, sets = self._levels
+        at = bisect.bisect_left(bounds, ratio)
+        return sets[at] if at < len(sets) else sets[-1] if sets else frozenset()
+
+
+# Levels of Snapshot.beatable.
+_LEVELS = 32
+# The cheap test of postings_of errs towards taking a row (impact() decides).
+_MARGIN = 1 - 1e-9
+
+
+def _first(pair: tuple[float, str]) -> float:
+    return pair[0]
 
 
 def snapshot(conn: apsw.Connection) -> Snapshot | None:
@@ -239,14 +311,6 @@ def snapshot(conn: apsw.Connection) -> Snapshot | None:
     return Snapshot((current.avgdl, current.sampled_rows, len(floors)), current.avgdl, floors)
 
 
-def snapshot_key(conn: apsw.Connection) -> tuple[float, int, int] | None:
-    """The key :func:`snapshot` would give, cheaply."""
-    current = state(conn)
-    if current is None:
-        return None
-    return current.avgdl, current.sampled_rows, int(scalar(conn, "SELECT COUNT(*) FROM messages_rank_terms"))
-
-
 # A row's postings: (index of the row among those given, term, impact, tf, dl).
 Posting = tuple[int, str, float, int, int]
 
@@ -255,37 +319,57 @@ def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
                 docs: collections.Counter[str]) -> list[Posting]:
     """The postings of rows with these texts (rows in which a listed term weighs more than
     its floor), and how many of them contain each listed term (added to ``docs``)."""
-    words, pairs, floors, avgdl = snap.words, snap.pairs, snap.floors, snap.avgdl
+    words, pairs, floors, avgdl, bars = snap.words, snap.pairs, snap.floors, snap.avgdl, snap.bars()
     out: list[Posting] = []
     for index, text in enumerate(texts):
         terms = tokenize(text)
         dl = len(terms)
+        if not dl:
+            continue
         counts = collections.Counter(terms)
-        found = counts.keys() & words
+        found = words.intersection(counts)
+        if not found:
+            continue
         docs.update(found)
-        for term in found:
-            tf = counts[term]
-            value = impact(tf, dl, avgdl)
-            if value > floors[term]:
-                out.append((index, term, value, tf, dl))
-        if pairs and dl > 1:
-            pair_counts = collections.Counter(zip(terms, terms[1:]))
-            for pair in pair_counts.keys() & pairs:
-                term, tf = pair_key(*pair), pair_counts[pair]
-                docs[term] += 1
+        # tf beats the term's floor when tf > bar * length (checked with a margin: the
+        # exact test is impact() itself).
+        length = K1 * (1 - B + B * dl / avgdl)
+        near = length * _MARGIN
+        for term in found & snap.beatable(max(counts.values()) / length):
+            tf = counts[term]  # type: ignore[index]  # a word
+            if tf > bars[term] * near:
                 value = impact(tf, dl, avgdl)
-                if value > floors[term]:
-                    out.append((index, term, value, tf, dl))
+                if value > floors[term]:  # type: ignore[index]
+                    out.append((index, term, value, tf, dl))  # type: ignore[arg-type]
+        if pairs and dl > 1:
+            present = pairs.intersection(zip(terms, terms[1:]))
+            if not present:
+                continue
+            names = snap.pair_names
+            docs.update(names[pair] for pair in present)
+            # A pair occurs at most as often as the rarer of its words.
+            most = {pair: min(counts[pair[0]], counts[pair[1]]) for pair in present}  # type: ignore[index]
+            near_pairs = [pair for pair in present & snap.beatable(max(most.values()) / length)
+                          if most[pair] > bars[names[pair]] * near]  # type: ignore[index]
+            if near_pairs:
+                steps = collections.Counter(step for step in zip(terms, terms[1:]) if step in present)
+                for pair in near_pairs:
+                    term, tf = names[pair], steps[pair]  # type: ignore[index]
+                    value = impact(tf, dl, avgdl)
+                    if value > floors[term]:
+                        out.append((index, term, value, tf, dl))
     return out
 
 
 class ReadPostings:
     """The postings a parse worker computed for one session's new rows, under the
-    snapshot ``key`` (carried with the rows to the writer: ``IngestSession.rank``)."""
+    snapshot ``key`` (carried with the rows to the writer: ``IngestSession.rank``), and
+    on the last of a transfer, how many rows read since the previous one contain each
+    listed term (``docs``)."""
 
     __slots__ = ("key", "postings", "docs")
 
-    def __init__(self, key: tuple[float, int, int], postings: list[Posting], docs: dict[str, int]) -> None:
+    def __init__(self, key: tuple[float, int, int], postings: list[Posting], docs: dict[str, int] | None) -> None:
         self.key, self.postings, self.docs = key, postings, docs
 
     def __getstate__(self) -> tuple[object, ...]:
@@ -295,14 +379,36 @@ class ReadPostings:
         self.key, self.postings, self.docs = value  # type: ignore[assignment]
 
 
-def annotate(sessions: list[IngestSession], snap: Snapshot, tokenize: Tokenizer) -> None:
-    """Give each session's new rows their postings under ``snap`` (``IngestSession.rank``),
-    as the parse worker reads them."""
-    for session in sessions:
-        if session.rows:
-            docs: collections.Counter[str] = collections.Counter()
-            found = postings_of(snap, tokenize, [row[CONTENT_COLUMN] for row in session.rows], docs)
-            session.rank = [(ReadPostings(snap.key, found, dict(docs)), len(session.rows))]
+class ReadAnnotator:
+    """The parse worker's side: each new row's postings under the last snapshot sent to
+    it (``IngestSession.rank``), as it reads. How many rows contain each listed term is
+    gathered over the pieces of one transfer and handed over with the last of them (one
+    merge in the writer per transfer, not per session; those counts only size lists)."""
+
+    def __init__(self) -> None:
+        self.snapshot: Snapshot | None = None
+        self._tokenize: Tokenizer | None = None
+        self._docs: collections.Counter[str] = collections.Counter()
+        self._last: ReadPostings | None = None
+
+    def annotate(self, sessions: list[IngestSession]) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        if self._tokenize is None:
+            self._tokenize = Tokenizer(apsw.Connection(":memory:"))
+        for session in sessions:
+            if session.rows:
+                found = postings_of(snap, self._tokenize, [row[CONTENT_COLUMN] for row in session.rows], self._docs)
+                self._last = ReadPostings(snap.key, found, None)
+                session.rank = [(self._last, len(session.rows))]
+
+    def hand_over(self) -> None:
+        """Attach the counts gathered so far to the last postings made (about to be sent)."""
+        if self._last is not None and self._docs:
+            self._last.docs = dict(self._docs)
+            self._docs.clear()
+        self._last = None
 
 
 def take_read_postings(conn: apsw.Connection, first_id: int, rows: list[tuple[object, ...]],
@@ -342,7 +448,8 @@ def take_read_postings(conn: apsw.Connection, first_id: int, rows: list[tuple[ob
         else:
             assert read is not None
             found = read.postings
-            docs.update(read.docs)
+            if read.docs:
+                docs.update(read.docs)
             if len(known.floors) != len(floors):
                 stale.setdefault(read.key, []).append((at, at + count - 1))
         for index, term, value, tf, dl in found:
@@ -385,8 +492,14 @@ def _range_postings(conn: apsw.Connection, terms: list[str], low: int, high: int
                 postings.append((term, value, rowid, tf, dl))
 
 
+def _by_term(posting: tuple[str, float, int, int, int]) -> str:
+    return posting[0]
+
+
 def _store_postings(conn: apsw.Connection, postings: list[tuple[str, float, int, int, int]],
                     docs: collections.Counter[str], floors: dict[str, float]) -> None:
+    # In key order: each list's pages are written once, not once per row (several times faster).
+    postings.sort(key=_by_term)
     conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
                      "VALUES (?, ?, ?, ?, ?)", postings)
     listed = collections.Counter(p[0] for p in postings)
