@@ -16,7 +16,11 @@ row it has not seen can beat its k-th result (``sessiondb.search.topk``).
 The lists cover the rows with ``id <= built_through``. Rows written later, by this
 library or by any other program (the original library writes only ``messages`` and its
 FTS triggers), are the *tail*: a search ranks them exhaustively, and this library's
-writer extends the lists over the tail in every write transaction (:func:`extend`). A
+writer extends the lists over the tail in every write transaction (:func:`extend`,
+tokenizing the rows). A large collection does that work on its second core instead: its
+parse worker gets the lists' terms and floors (a :class:`Snapshot`) and computes each
+row's postings as it reads the files (:class:`ReadAnnotator`); the writer only stores
+them (:func:`take_read_postings`). A
 trigger queues every row whose content changes, or that is deleted, in
 ``messages_rank_dirty``: its postings are ignored and the search ranks it directly
 (a deleted row no longer joins ``messages``), and term counts come from FTS5 until a
@@ -25,8 +29,9 @@ rebuild (``rebuild_search_index``) empties the queue.
 Impacts use the average row length of the moment the floors were chosen; when the
 average grows, impacts can only grow by the same ratio, which the search applies to
 its bounds. Which terms are frequent comes from a sample of the rows (taken again each
-time a small table doubles); a new list is read from FTS5 itself. A list that grows
-past twice its size is trimmed, raising its floor.
+time a small table doubles); a new list is read from FTS5 itself, which ranks the
+term's matches in C (only the best rows are read back). A list that grows past its
+size (by TRIM_AT) is trimmed, raising its floor.
 """
 
 from __future__ import annotations
@@ -59,9 +64,12 @@ FREQUENT_SHARE = 0.01
 # row with the term is a posting until then); a word in many rows keeps one row in
 # LIST_SHARE of them, up to LIST_MAX (words found together deep in each other's lists
 # need depth).
-LIST_ROWS = 250
-LIST_SHARE = 20
-LIST_MAX = 20_000
+LIST_ROWS = 200
+LIST_SHARE = 100
+LIST_MAX = 5_000
+# A list is cut back to its size when it grows past this many times it: rows that enter
+# a list and leave it again cost two writes, but each cut costs a few queries.
+TRIM_AT = 2
 SAMPLE_ROWS = 5_000
 _SAMPLE_CHUNKS = 20
 # The writer samples again for newly frequent terms each time the table doubles, up to
@@ -561,13 +569,13 @@ def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bo
 
 
 def _trim(conn: apsw.Connection, term: str, floors: dict[str, float]) -> None:
-    """Past twice its size, a list keeps its best LIST_ROWS (and the rows tied with the
+    """Past TRIM_AT times its size, a list keeps its best rows (and the rows tied with the
     last of them) and its floor rises to the best impact dropped (every unlisted row
     still scores at most the floor)."""
     listed, docs = conn.execute("SELECT listed, docs FROM messages_rank_terms WHERE term = ?",
                                 (term,)).fetchone() or (None, 0)
     size = _list_size(int(docs or 0))
-    if listed is None or listed <= 2 * size:
+    if listed is None or listed <= TRIM_AT * size:
         return
     cut = scalar(conn, "SELECT impact FROM messages_rank_postings WHERE term = ? ORDER BY impact DESC "
                        "LIMIT 1 OFFSET ?", (term, size - 1))
