@@ -222,7 +222,7 @@ def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: flo
         if docs > size:
             weakest = conn.execute(f"SELECT MIN({_IMPACT_SQL}) FROM messages_rank_postings WHERE term = :term",
                                    {"term": term, "avgdl": now}).fetchone()
-            floor = float(weakest[0] or 0.0) * stretch
+            floor = float((weakest or (0.0,))[0] or 0.0) * stretch
             conn.execute("DELETE FROM messages_rank_postings WHERE term = ? AND impact <= ?", (term, floor))
         listed = int(scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,)) or 0)
         conn.execute("INSERT OR REPLACE INTO messages_rank_terms(term, floor, docs, listed) VALUES (?, ?, ?, ?)",
@@ -344,11 +344,11 @@ def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
         length = K1 * (1 - B + B * dl / avgdl)
         near = length * _MARGIN
         for term in found & snap.beatable(max(counts.values()) / length):
-            tf = counts[term]  # type: ignore[index]  # a word
+            tf = counts[term]
             if tf > bars[term] * near:
                 value = impact(tf, dl, avgdl)
-                if value > floors[term]:  # type: ignore[index]
-                    out.append((index, term, value, tf, dl))  # type: ignore[arg-type]
+                if value > floors[term]:
+                    out.append((index, term, value, tf, dl))
         if pairs and dl > 1:
             present = pairs.intersection(zip(terms, terms[1:]))
             if not present:
@@ -356,9 +356,9 @@ def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
             names = snap.pair_names
             docs.update(names[pair] for pair in present)
             # A pair occurs at most as often as the rarer of its words.
-            most = {pair: min(counts[pair[0]], counts[pair[1]]) for pair in present}  # type: ignore[index]
+            most = {pair: min(counts[pair[0]], counts[pair[1]]) for pair in present}
             near_pairs = [pair for pair in present & snap.beatable(max(most.values()) / length)
-                          if most[pair] > bars[names[pair]] * near]  # type: ignore[index]
+                          if most[pair] > bars[names[pair]] * near]
             if near_pairs:
                 steps = collections.Counter(step for step in zip(terms, terms[1:]) if step in present)
                 for pair in near_pairs:
@@ -560,7 +560,8 @@ def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bo
             break
         docs: collections.Counter[str] = collections.Counter()
         found = postings_of(snap, tokenize, [content for _, content in rows], docs)
-        _store_postings(conn, [(term, value, rows[index][0], tf, dl) for index, term, value, tf, dl in found],
+        _store_postings(conn, [(term, value, int(rows[index][0]), tf, dl)  # type: ignore[arg-type]  # an id
+                               for index, term, value, tf, dl in found],
                         docs, snap.floors)
         through = int(rows[-1][0])  # type: ignore[arg-type]  # an INTEGER PRIMARY KEY
         done += len(rows)
