@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import json
 
 import apsw
 
@@ -512,8 +513,13 @@ def _store_postings(conn: apsw.Connection, postings: list[tuple[str, float, int,
                      "VALUES (?, ?, ?, ?, ?)", postings)
     listed = collections.Counter(p[0] for p in postings)
     conn.executemany("UPDATE messages_rank_terms SET docs = docs + ?, listed = listed + ? WHERE term = ?",
-                     [(n, listed[term], term) for term, n in docs.items()])
-    for term in listed:
+                     [(docs[term], listed[term], term) for term in docs.keys() | listed.keys()])
+    # Only the lists now past their size are cut (one query finds them).
+    over = [r[0] for r in conn.execute(
+        "SELECT term FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?)) "
+        "AND listed > ? * max(?, min(?, docs / ?))",
+        (json.dumps(list(listed)), TRIM_AT, LIST_ROWS, LIST_MAX, LIST_SHARE))]
+    for term in over:
         _trim(conn, term, floors)
 
 
