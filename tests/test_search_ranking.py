@@ -295,7 +295,8 @@ def test_rows_written_through_the_c_abi_are_ranked_and_indexed(ranked: SessionDB
 
 def _lists_hold_every_row_above_their_floor(conn: apsw.Connection) -> None:
     """The lists' invariant, checked against FTS5 itself: each listed term's list holds
-    every covered row whose impact beats the term's floor, and no other."""
+    every covered row whose impact beats the term's floor, and no other, and counts the
+    covered rows that contain the term."""
     through, avgdl = conn.execute("SELECT built_through, avgdl FROM messages_rank_state").fetchone()
     conn.register_fts5_function("test_tf_dl", rank_index._tf_dl)
     for term, floor in conn.execute("SELECT term, floor FROM messages_rank_terms").fetchall():
@@ -305,6 +306,10 @@ def _lists_hold_every_row_above_their_floor(conn: apsw.Connection) -> None:
             if rank_index.impact(packed >> 32, packed & 0xFFFFFFFF, avgdl) > floor}
         got = {r[0] for r in conn.execute("SELECT message_id FROM messages_rank_postings WHERE term = ?", (term,))}
         assert got == want, term
+        # Its count of rows is exact: a search takes BM25 weights from it.
+        docs = conn.execute("SELECT docs FROM messages_rank_terms WHERE term = ?", (term,)).fetchone()[0]
+        assert docs == conn.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid <= ?",
+                                    ('"' + term + '"', through)).fetchone()[0], term
 
 
 def test_a_collection_read_in_a_worker_process_brings_the_rows_postings(

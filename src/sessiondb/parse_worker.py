@@ -325,7 +325,6 @@ def main() -> None:
     outgoing: list[tuple[int, Any]] = []
 
     def send() -> None:
-        annotator.hand_over()
         _write_frame(out, outgoing)
         outgoing.clear()
 

@@ -40,6 +40,8 @@ import bisect
 import collections
 import json
 
+from typing import Any
+
 import apsw
 
 from .bm25 import B as B, K1 as K1, idf as idf, impact as impact
@@ -260,7 +262,7 @@ class Snapshot:
         self.words = frozenset(t for t in floors if " " not in t)
         self.pair_names = {tuple(t.split(" ")): t for t in floors if " " in t}
         self.pairs = frozenset(self.pair_names)
-        self._levels: tuple[list[float], list[frozenset[object]]] | None = None
+        self._levels: tuple[tuple[list[float], list[frozenset[Any]]], ...] | None = None
         self._bars: dict[str, float] | None = None
 
     def bars(self) -> dict[str, float]:
@@ -276,29 +278,33 @@ class Snapshot:
     def __setstate__(self, value: tuple[object, ...]) -> None:
         self.__init__(*value)  # type: ignore[misc]
 
-    def beatable(self, ratio: float) -> frozenset[object]:
-        """A superset of the terms (words, and pairs as tuples) whose floor a count of
-        ``tf`` in a row beats when ``tf / (K1 * (1 - B + B * dl / avgdl)) <= ratio``.
-        impact(tf, dl) > floor exactly when that ratio exceeds floor / (K1 + 1 - floor),
-        so the terms sorted by that bar are cut at a few levels, and a row only checks the
-        terms of one level (most rows beat few floors)."""
+    def beatable(self, ratio: float, *, pairs: bool = False) -> frozenset[Any]:
+        """A superset of the words (or, with ``pairs``, the word pairs as tuples) whose
+        floor a count ``tf`` in a row can beat when ``tf / (K1 * (1 - B + B * dl / avgdl))``
+        is at most ``ratio``. impact(tf, dl) > floor exactly when that ratio exceeds the
+        term's bar (:meth:`bars`), so the terms sorted by bar are cut at a few levels, and
+        a row only checks the terms of one level (most rows beat few floors)."""
         if self._levels is None:
-            bars = sorted(((bar, term) for term, bar in self.bars().items()), key=_first)
-            bounds: list[float] = []
-            sets: list[frozenset[object]] = []
-            for at in range(1, _LEVELS + 1):
-                cut = len(bars) * at // _LEVELS
-                bound = bars[cut][0] if cut < len(bars) else float("inf")
-                if bounds and bound <= bounds[-1]:
-                    continue
-                # Every term whose bar is below the bound.
-                bounds.append(bound)
-                sets.append(frozenset(term if " " not in term else tuple(term.split(" "))
-                                      for bar, term in bars[:cut] if bar < bound))
-            self._levels = bounds, sets
-        bounds, sets = self._levels
+            self._levels = (_levels([(bar, t) for t, bar in self.bars().items() if " " not in t]),
+                            _levels([(bar, tuple(t.split(" "))) for t, bar in self.bars().items() if " " in t]))
+        bounds, sets = self._levels[1 if pairs else 0]
         at = bisect.bisect_left(bounds, ratio)
         return sets[at] if at < len(sets) else sets[-1] if sets else frozenset()
+
+
+def _levels(bars: list[tuple[float, Any]]) -> tuple[list[float], list[frozenset[Any]]]:
+    """Snapshot.beatable's cuts: bounds, and for each the terms whose bar is below it."""
+    bars.sort(key=_first)
+    bounds: list[float] = []
+    sets: list[frozenset[Any]] = []
+    for at in range(1, _LEVELS + 1):
+        cut = len(bars) * at // _LEVELS
+        bound = bars[cut][0] if cut < len(bars) else float("inf")
+        if bounds and bound <= bounds[-1]:
+            continue
+        bounds.append(bound)
+        sets.append(frozenset(term for bar, term in bars[:cut] if bar < bound))
+    return bounds, sets
 
 
 # Levels of Snapshot.beatable.
@@ -307,7 +313,7 @@ _LEVELS = 32
 _MARGIN = 1 - 1e-9
 
 
-def _first(pair: tuple[float, str]) -> float:
+def _first(pair: tuple[float, Any]) -> float:
     return pair[0]
 
 
@@ -327,7 +333,8 @@ Posting = tuple[int, str, float, int, int]
 def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
                 docs: collections.Counter[str]) -> list[Posting]:
     """The postings of rows with these texts (rows in which a listed term weighs more than
-    its floor), and how many of them contain each listed term (added to ``docs``)."""
+    its floor), and how many of them contain each listed term (added to ``docs``: exact,
+    a search takes its BM25 weights from these counts)."""
     words, pairs, floors, avgdl, bars = snap.words, snap.pairs, snap.floors, snap.avgdl, snap.bars()
     out: list[Posting] = []
     for index, text in enumerate(texts):
@@ -356,14 +363,15 @@ def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
                 continue
             names = snap.pair_names
             docs.update(names[pair] for pair in present)
-            # A pair occurs at most as often as the rarer of its words.
-            most = {pair: min(counts[pair[0]], counts[pair[1]]) for pair in present}
-            near_pairs = [pair for pair in present & snap.beatable(max(most.values()) / length)
-                          if most[pair] > bars[names[pair]] * near]
+            level = snap.beatable(max(counts.values()) / length, pairs=True)
+            # A pair occurs at most as often as the rarer of its words; the row's pair
+            # counts are taken only when one may beat its floor.
+            near_pairs = [pair for pair in present & level
+                          if min(counts[pair[0]], counts[pair[1]]) > bars[names[pair]] * near]
             if near_pairs:
-                steps = collections.Counter(step for step in zip(terms, terms[1:]) if step in present)
+                steps: collections.Counter[tuple[str, ...]] = collections.Counter(zip(terms, terms[1:]))
                 for pair in near_pairs:
-                    term, tf = names[pair], steps[pair]  # type: ignore[index]
+                    term, tf = names[pair], steps[pair]
                     value = impact(tf, dl, avgdl)
                     if value > floors[term]:
                         out.append((index, term, value, tf, dl))
@@ -373,12 +381,11 @@ def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
 class ReadPostings:
     """The postings a parse worker computed for one session's new rows, under the
     snapshot ``key`` (carried with the rows to the writer: ``IngestSession.rank``), and
-    on the last of a transfer, how many rows read since the previous one contain each
-    listed term (``docs``)."""
+    how many of those rows contain each listed term (``docs``)."""
 
     __slots__ = ("key", "postings", "docs")
 
-    def __init__(self, key: tuple[float, int, int], postings: list[Posting], docs: dict[str, int] | None) -> None:
+    def __init__(self, key: tuple[float, int, int], postings: list[Posting], docs: dict[str, int]) -> None:
         self.key, self.postings, self.docs = key, postings, docs
 
     def __getstate__(self) -> tuple[object, ...]:
@@ -390,15 +397,12 @@ class ReadPostings:
 
 class ReadAnnotator:
     """The parse worker's side: each new row's postings under the last snapshot sent to
-    it (``IngestSession.rank``), as it reads. How many rows contain each listed term is
-    gathered over the pieces of one transfer and handed over with the last of them (one
-    merge in the writer per transfer, not per session; those counts only size lists)."""
+    it (``IngestSession.rank``), as it reads, with how many of the session's rows contain
+    each listed term (exact: a search's BM25 weights come from these counts)."""
 
     def __init__(self) -> None:
         self.snapshot: Snapshot | None = None
         self._tokenize: Tokenizer | None = None
-        self._docs: collections.Counter[str] = collections.Counter()
-        self._last: ReadPostings | None = None
 
     def annotate(self, sessions: list[IngestSession]) -> None:
         snap = self.snapshot
@@ -408,16 +412,9 @@ class ReadAnnotator:
             self._tokenize = Tokenizer(apsw.Connection(":memory:"))
         for session in sessions:
             if session.rows:
-                found = postings_of(snap, self._tokenize, [row[CONTENT_COLUMN] for row in session.rows], self._docs)
-                self._last = ReadPostings(snap.key, found, None)
-                session.rank = [(self._last, len(session.rows))]
-
-    def hand_over(self) -> None:
-        """Attach the counts gathered so far to the last postings made (about to be sent)."""
-        if self._last is not None and self._docs:
-            self._last.docs = dict(self._docs)
-            self._docs.clear()
-        self._last = None
+                docs: collections.Counter[str] = collections.Counter()
+                found = postings_of(snap, self._tokenize, [row[CONTENT_COLUMN] for row in session.rows], docs)
+                session.rank = [(ReadPostings(snap.key, found, dict(docs)), len(session.rows))]
 
 
 def take_read_postings(conn: apsw.Connection, first_id: int, rows: list[tuple[object, ...]],
@@ -457,8 +454,7 @@ def take_read_postings(conn: apsw.Connection, first_id: int, rows: list[tuple[ob
         else:
             assert read is not None
             found = read.postings
-            if read.docs:
-                docs.update(read.docs)
+            docs.update(read.docs)
             if len(known.floors) != len(floors):
                 stale.setdefault(read.key, []).append((at, at + count - 1))
         for index, term, value, tf, dl in found:
