@@ -55,19 +55,19 @@ if TYPE_CHECKING:
 CONTENT_COLUMN = 4
 
 # A term gets a list when a sample suggests at least this many rows contain it; rarer
-# terms are ranked exhaustively (about 1.5 ms for this many matches).
-MIN_DOCS = 2_000
+# terms are ranked exhaustively (about 3.5 ms for this many matches).
+MIN_DOCS = 5_000
 # ... or this share of the rows, while the table is small: the terms that will be
 # frequent get their lists while those are cheap to build (each is read from FTS5 once,
 # ranking every match), and then grow with the rows; a table growing from empty adds
 # few lists later.
-FREQUENT_SHARE = 0.01
+FREQUENT_SHARE = 0.02
 # About this many postings per list: enough for a page of results under a filter that
-# keeps one row in twelve (a list fills to twice this before its floor first rises: every
+# keeps one row in five (a list fills to twice this before its floor first rises: every
 # row with the term is a posting until then); a word in many rows keeps one row in
 # LIST_SHARE of them, up to LIST_MAX (words found together deep in each other's lists
 # need depth).
-LIST_ROWS = 200
+LIST_ROWS = 100
 LIST_SHARE = 100
 LIST_MAX = 5_000
 # A list is cut back to its size when it grows past this many times it: rows that enter
