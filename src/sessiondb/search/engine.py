@@ -73,6 +73,17 @@ class Search:
         FTS5's bm25 (lower is better, as in the original). Any query string is
         accepted: one with nothing searchable returns no results.
         """
+        # Under the handle's lock from the start: the modules this loads on first use are
+        # then imported under it too, and a fork() (which waits for the lock) never cuts
+        # an import short, which would leave the child waiting for it forever.
+        with self._store.lock:
+            return self._search(query, limit, offset, project_id, source, role, since, until, session_prefix,
+                                order, highlight, snippet_chars)
+
+    def _search(self, query: str, limit: int, offset: int, project_id: int | None, source: str | None,
+                role: MessageType | str | None, since: int | datetime | None, until: int | datetime | None,
+                session_prefix: str | None, order: SearchOrder, highlight: tuple[str, str],
+                snippet_chars: int) -> list[SearchResult]:
         limit = validate.integer("limit", limit, minimum=0)
         offset = validate.integer("offset", offset, minimum=0)
         order = SearchOrder(order)
