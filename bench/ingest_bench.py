@@ -7,8 +7,8 @@
     python bench/ingest_bench.py watch --corpus bench/out/corpus --db bench/out/ingest.db
 
 ``cold`` starts from an empty database (all indexes and triggers in place) and reports
-messages/s, MB/s of source files and peak RSS (of this process, and of the largest child:
-the parse worker); then, in a child process, the SQLite floor for the same rows
+messages/s, MB/s of source files and peak RSS (of this process, and the parse worker's
+own peak); then, in a child process, the SQLite floor for the same rows
 (bench/sqlite_floor.py: plain SQLite building the same tables, indexes and full-text
 content from the rows already in memory) and the ratio collect / floor. ``--rounds N``
 alternates the two N times and reports the best of each (and every round). ``warm`` collects again with nothing changed: time, rows written and write
@@ -79,18 +79,33 @@ def collect_once(args: argparse.Namespace, size: int) -> dict:
     db = SessionDB.connect(DbConfig.local(args.db))
     started = time.perf_counter()
     cpu = time.process_time()
-    result = Collector(db, roots=roots_of(args.corpus), parse_worker=False if args.serial else None
-                       ).collect_all(args.sources)
+    worker_peak_kib = [0]
+
+    def sample_worker(_result: object) -> None:
+        # The worker's own peak (VmHWM), not RUSAGE_CHILDREN: that one also counts the floor's
+        # child process of an earlier round, which holds every row in memory.
+        pid = collector.parse_worker_pid
+        if pid is not None:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                return
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    worker_peak_kib[0] = max(worker_peak_kib[0], int(line.split()[1]))
+
+    collector = Collector(db, roots=roots_of(args.corpus), parse_worker=False if args.serial else None,
+                          on_progress=sample_worker)
+    result = collector.collect_all(args.sources)
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     stats = db.get_stats()
     db.close()
     return {"bench": "cold", "messages": result.messages_inserted, "sessions": stats.session_count,
             "files": result.files_read, "seconds": round(elapsed, 2),
             "messages_per_s": round(result.messages_inserted / elapsed), "mb_per_s": round(size / 2**20 / elapsed, 1),
             "corpus_mb": round(size / 2**20, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
-            "worker_peak_rss_mb": round(children.ru_maxrss / 1024, 1), "cpu_s": round(cpu, 2),
+            "worker_peak_rss_mb": round(worker_peak_kib[0] / 1024, 1), "cpu_s": round(cpu, 2),
             "errors": result.error_count, "parse_worker": not args.serial}
 
 

@@ -2,8 +2,9 @@
 
     python bench/sqlite_floor.py --from bench/out/ingest.db --db bench/out/floor.db
 
-Reads every row a collection stored (projects, sessions, messages, file states, and the
-CJK side index's text, spaced as the library spaces it) into memory first, untimed.
+Reads every row a collection stored (projects, sessions, messages, file states, token
+counts, and the CJK side index's text, spaced as the library spaces it) into memory
+first, untimed.
 Then, timed, builds the same tables, indexes and full-text content in a new database
 with the library's schema and connection settings (16 KiB pages, WAL,
 synchronous=NORMAL): one transaction, triggers off, bulk inserts in id order into the
@@ -32,7 +33,7 @@ import apsw  # noqa: E402
 from sessiondb import DbConfig, SessionDB  # noqa: E402
 from sessiondb.store import cjk_index  # noqa: E402
 
-TABLES = ("projects", "sessions", "messages", "file_state")
+TABLES = ("projects", "sessions", "messages", "file_state", "usage")
 # The rank index's tables, where the collection built them: plain SQLite inserts their
 # final rows, in key order (the fastest route; the library computes them as it goes).
 RANK_TABLES = {"messages_rank_state": "id", "messages_rank_terms": "term",
