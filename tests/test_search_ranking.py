@@ -312,15 +312,19 @@ def _lists_hold_every_row_above_their_floor(conn: apsw.Connection) -> None:
                                     ('"' + term + '"', through)).fetchone()[0], term
 
 
+@pytest.mark.parametrize("balance", ["worker", "writer"])
 def test_a_collection_read_in_a_worker_process_brings_the_rows_postings(
-        tmp_path: Path, small_lists: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, small_lists: None, monkeypatch: pytest.MonkeyPatch, balance: str) -> None:
     """A large collection's worker computes each row's postings as it reads (under the
     lists the writer last had, sent to it after each batch; the terms listed since are
     read from FTS5): the writer tokenizes only the rows read before the first lists, and
-    the lists end exactly as they must."""
+    the lists end exactly as they must. When the writer waits for the worker, the worker
+    leaves sessions to the writer to tokenize (here forced: after every batch), and the
+    lists still end exactly as they must."""
     from collect_helpers import FIXTURES  # noqa: F401  # the helpers' path setup
     from fault_helpers import claude_line
 
+    from sessiondb import collector as collector_module
     from sessiondb.collector import Collector
     from sessiondb.session_files import encode_project_path
 
@@ -334,6 +338,10 @@ def test_a_collection_read_in_a_worker_process_brings_the_rows_postings(
         lines = [claude_line(f"w{s:03d}", i, _message(rng, s < 5), project=project) for i in range(300)]
         (directory / f"w{s:03d}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         total += len(lines)
+    # The writer's wait decides the share: pinned here to "never waits" or "always waits".
+    waits = {"worker": (2.0, 2.0), "writer": (-2.0, -3.0)}[balance]
+    monkeypatch.setattr(collector_module, "_WAIT_HIGH", waits[0])
+    monkeypatch.setattr(collector_module, "_WAIT_LOW", waits[1])
     tokenized_here = []
     postings_of = rank_index.postings_of
     monkeypatch.setattr(rank_index, "postings_of",
@@ -350,7 +358,11 @@ def test_a_collection_read_in_a_worker_process_brings_the_rows_postings(
     conn = db._store.connection()
     assert conn.execute("SELECT built_through FROM messages_rank_state").fetchone()[0] == total
     assert conn.execute("SELECT COUNT(*) FROM messages_rank_terms WHERE instr(term, ' ')").fetchone()[0] > 0
-    assert sum(tokenized_here) < total / 3, (sum(tokenized_here), total)
+    if balance == "worker":
+        assert sum(tokenized_here) < total / 3, (sum(tokenized_here), total)
+    else:
+        assert collector._rank_share == 0.0
+        assert sum(tokenized_here) > total / 2, (sum(tokenized_here), total)
     _lists_hold_every_row_above_their_floor(conn)
     for query in QUERIES:
         assert_exact(db, query)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import typing  # noqa: F401
 
 import os
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -93,6 +94,13 @@ _AHEAD_BYTES = 256 << 20
 # written at this many messages (enough for the first lists).
 _RANK_WARMUP_BYTES = 2 << 20
 _RANK_FIRST_BATCH = 5000
+# The worker computes the postings of a share of the sessions, the writer of the rest:
+# after each batch the share falls by _SHARE_DOWN while the writer waited for the worker
+# more than _WAIT_HIGH of the time, and rises by _SHARE_UP while it waited less than
+# _WAIT_LOW (tokenizing is the larger part of either process's work: where it is done
+# decides which of the two cores finishes last).
+_WAIT_HIGH, _WAIT_LOW = 0.05, 0.02
+_SHARE_DOWN, _SHARE_UP = 0.2, 0.1
 _END = object()
 # A unit to look at: its source, the unit, and its saved state.
 _Planned = tuple[Source, SourceUnit, "FileState | None"]
@@ -192,6 +200,8 @@ class Collector:
         # The running worker computes rank index postings under the last of these (by key).
         self._rank_worker: ParseWorker | None = None
         self._rank_snapshots: dict[Any, Any] = {}
+        self._rank_share = 1.0
+        self._balanced_at: tuple[float, float] | None = None   # (clock, worker.waited) at the last batch
 
     # ------------------------------------------------------------------ entry points
     def roots_of(self, source: Source) -> list[Path]:
@@ -379,7 +389,8 @@ class Collector:
             log(__name__).warning("cannot start a parse worker (%s); files are read in process", exc)
             return None
         self.parse_worker_pid = worker.pid
-        self._rank_worker, self._rank_snapshots = worker, {}
+        self._rank_worker, self._rank_snapshots, self._rank_share = worker, {}, 1.0
+        self._balanced_at = None
         self._send_rank_snapshot()
         return worker
 
@@ -393,6 +404,27 @@ class Collector:
         if snapshot is not None and snapshot.key not in self._rank_snapshots:
             self._rank_snapshots[snapshot.key] = snapshot
             worker.use_rank_snapshot(snapshot)
+
+    def _balance_rank_work(self) -> None:
+        """Move postings work between the worker and the writer (see _WAIT_HIGH), by how
+        long the writer waited for the worker since the last batch."""
+        worker = self._rank_worker
+        if worker is None or worker.broken or not self._rank_snapshots:
+            return
+        now, waited = time.perf_counter(), worker.waited
+        last, self._balanced_at = self._balanced_at, (now, waited)
+        if last is None:
+            return   # the first batch with lists: its time includes the worker's start
+        fraction = (waited - last[1]) / max(now - last[0], 1e-9)
+        if fraction > _WAIT_HIGH:
+            share = max(0.0, self._rank_share - _SHARE_DOWN)
+        elif fraction < _WAIT_LOW:
+            share = min(1.0, self._rank_share + _SHARE_UP)
+        else:
+            return
+        if share != self._rank_share:
+            self._rank_share = share
+            worker.share_rank_work(share)
 
     def _read_here(self, job: _Job) -> None:
         if is_gate(job.unit) and job.source.name in self._failed_sources:
@@ -503,6 +535,7 @@ class Collector:
         self._pending_messages = self._pending_bytes = 0
         outcome = self.db.ingest_batch(sessions, states, rank_snapshots=self._rank_snapshots)
         self._send_rank_snapshot()
+        self._balance_rank_work()
         self.result.messages_inserted += outcome.inserted
         self.result.messages_updated += outcome.updated
         if self.on_progress is not None:

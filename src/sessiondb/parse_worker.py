@@ -21,7 +21,8 @@ Protocol: frames of an 8-byte big-endian length and a pickle. Collector to worke
 ``(ticket, source name, unit, state, limits)``, or ``(RANK, snapshot)``: from its
 arrival on (units sent before it included) the worker also computes each new row's rank index postings under that snapshot
 (:func:`sessiondb.store.rank_index.annotate`: tokenizing on this second core, not in the
-writer); worker to collector: first ``HELLO``, then lists of ``(ticket, piece)``, a
+writer), or ``(RANK_SHARE, share)``: postings for about that share of the sessions
+from then on (the writer tokenizes the rest); worker to collector: first ``HELLO``, then lists of ``(ticket, piece)``, a
 ``None`` piece ending each unit.
 """
 
@@ -33,6 +34,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from typing import IO, TYPE_CHECKING, Any
 
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 
 HELLO = "sessiondb parse worker 1"
 RANK = "rank"
+RANK_SHARE = "rank share"
 _HEADER = struct.Struct(">Q")
 # Pieces are sent together until they hold this much text (fewer, larger writes; at
 # most a batch), or sooner when the worker has nothing more to read yet.
@@ -136,6 +139,7 @@ class ParseWorker:
         self._received: deque[tuple[int, UnitRead | None]] = deque()
         self.started = False     # the worker said hello: it imported the package and runs
         self.broken = False      # sending failed: the worker is gone or going
+        self.waited = 0.0        # seconds the collector waited for what the worker reads
         # A thread takes what the worker sends as soon as it comes (the pipe alone holds
         # 64 KiB: the worker would wait for every write of the collector).
         self._frames: deque[bytes | None] = deque()
@@ -171,6 +175,17 @@ class ParseWorker:
             return
         try:
             _write_frame(self._to_worker, (RANK, snapshot), flush=False)
+        except (OSError, ValueError):
+            self.broken = True
+
+    def share_rank_work(self, share: float) -> None:
+        """Compute the postings of about this share of the sessions read from now on (the
+        writer tokenizes the others: the two processes split the work, see
+        ``Collector._balance_rank_work``)."""
+        if self.broken:
+            return
+        try:
+            _write_frame(self._to_worker, (RANK_SHARE, share), flush=False)
         except (OSError, ValueError):
             self.broken = True
 
@@ -228,8 +243,11 @@ class ParseWorker:
 
     def _receive(self) -> None:
         with self._frames_changed:
-            while not self._frames:
-                self._frames_changed.wait()
+            if not self._frames:
+                started = time.perf_counter()
+                while not self._frames:
+                    self._frames_changed.wait()
+                self.waited += time.perf_counter() - started
             data = self._frames.popleft()
             if data is not None:
                 self._buffered -= len(data)
@@ -311,6 +329,9 @@ def main() -> None:
                 if job[0] == RANK:
                     # At once, not after the units queued before it: they are read with it.
                     annotator.snapshot = job[1]
+                    continue
+                if job[0] == RANK_SHARE:
+                    annotator.share = job[1]
                     continue
                 with arrived:
                     jobs.append(job)

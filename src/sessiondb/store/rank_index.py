@@ -402,6 +402,10 @@ class ReadAnnotator:
 
     def __init__(self) -> None:
         self.snapshot: Snapshot | None = None
+        # The share of sessions to annotate (the collector lowers it while it waits for
+        # this process: the writer then tokenizes the others itself).
+        self.share = 1.0
+        self._credit = 0.0
         self._tokenize: Tokenizer | None = None
 
     def annotate(self, sessions: list[IngestSession]) -> None:
@@ -412,6 +416,10 @@ class ReadAnnotator:
             self._tokenize = Tokenizer(apsw.Connection(":memory:"))
         for session in sessions:
             if session.rows:
+                self._credit += self.share
+                if self._credit < 1.0:
+                    continue   # left to the writer (``rank`` None: it tokenizes them)
+                self._credit -= 1.0
                 docs: collections.Counter[str] = collections.Counter()
                 found = postings_of(snap, self._tokenize, [row[CONTENT_COLUMN] for row in session.rows], docs)
                 session.rank = [(ReadPostings(snap.key, found, dict(docs)), len(session.rows))]
