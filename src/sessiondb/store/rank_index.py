@@ -358,20 +358,17 @@ def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
                 if value > floors[term]:
                     out.append((index, term, value, tf, dl))
         if pairs and dl > 1:
-            present = pairs.intersection(zip(terms, terms[1:]))
+            # Counting every pair first is cheaper than finding the listed ones in the
+            # row and counting those again (most rows have a pair near its floor).
+            steps: collections.Counter[tuple[str, ...]] = collections.Counter(zip(terms, terms[1:]))
+            present = pairs.intersection(steps)
             if not present:
                 continue
             names = snap.pair_names
             docs.update(names[pair] for pair in present)
-            level = snap.beatable(max(counts.values()) / length, pairs=True)
-            # A pair occurs at most as often as the rarer of its words; the row's pair
-            # counts are taken only when one may beat its floor.
-            near_pairs = [pair for pair in present & level
-                          if min(counts[pair[0]], counts[pair[1]]) > bars[names[pair]] * near]
-            if near_pairs:
-                steps: collections.Counter[tuple[str, ...]] = collections.Counter(zip(terms, terms[1:]))
-                for pair in near_pairs:
-                    term, tf = names[pair], steps[pair]
+            for pair in present & snap.beatable(max(counts.values()) / length, pairs=True):
+                term, tf = names[pair], steps[pair]
+                if tf > bars[term] * near:
                     value = impact(tf, dl, avgdl)
                     if value > floors[term]:
                         out.append((index, term, value, tf, dl))
