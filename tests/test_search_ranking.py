@@ -318,9 +318,9 @@ def test_a_collection_read_in_a_worker_process_brings_the_rows_postings(
     """A large collection's worker computes each row's postings as it reads (under the
     lists the writer last had, sent to it after each batch; the terms listed since are
     read from FTS5): the writer tokenizes only the rows read before the first lists, and
-    the lists end exactly as they must. When the writer waits for the worker, the worker
-    leaves sessions to the writer to tokenize (here forced: after every batch), and the
-    lists still end exactly as they must."""
+    the lists end exactly as they must. The sessions the worker leaves to the writer (as
+    the writer waits for it: here all of them) are tokenized there, and the lists still
+    end exactly as they must."""
     from collect_helpers import FIXTURES  # noqa: F401  # the helpers' path setup
     from fault_helpers import claude_line
 
@@ -338,10 +338,9 @@ def test_a_collection_read_in_a_worker_process_brings_the_rows_postings(
         lines = [claude_line(f"w{s:03d}", i, _message(rng, s < 5), project=project) for i in range(300)]
         (directory / f"w{s:03d}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         total += len(lines)
-    # The writer's wait decides the share: pinned here to "never waits" or "always waits".
-    waits = {"worker": (2.0, 2.0), "writer": (-2.0, -3.0)}[balance]
-    monkeypatch.setattr(collector_module, "_WAIT_HIGH", waits[0])
-    monkeypatch.setattr(collector_module, "_WAIT_LOW", waits[1])
+    # The processes' waits move the share: pinned here to all sessions in the worker, or none.
+    monkeypatch.setattr(collector_module, "_FIRST_SHARE", 1.0 if balance == "worker" else 0.0)
+    monkeypatch.setattr(collector_module, "_SHARE_STEP", 0.0)
     tokenized_here = []
     postings_of = rank_index.postings_of
     monkeypatch.setattr(rank_index, "postings_of",

@@ -94,13 +94,16 @@ _AHEAD_BYTES = 256 << 20
 # written at this many messages (enough for the first lists).
 _RANK_WARMUP_BYTES = 2 << 20
 _RANK_FIRST_BATCH = 5000
-# The worker computes the postings of a share of the sessions, the writer of the rest:
-# after each batch the share falls by _SHARE_DOWN while the writer waited for the worker
-# more than _WAIT_HIGH of the time, and rises by _SHARE_UP while it waited less than
-# _WAIT_LOW (tokenizing is the larger part of either process's work: where it is done
-# decides which of the two cores finishes last).
-_WAIT_HIGH, _WAIT_LOW = 0.05, 0.02
-_SHARE_DOWN, _SHARE_UP = 0.2, 0.1
+# The worker computes the postings of a share of the sessions, the writer of the rest
+# (tokenizing is the larger part of either process's work: where it is done decides
+# which of the two cores finishes last). After each batch the share falls by _SHARE_STEP
+# when the writer waited for the worker more than _WAITED of the time since the last
+# batch, and rises by it when the worker idled that much, its results waiting for room
+# here; else it stays (the results buffered here were computed under earlier shares,
+# so a share is judged by waits, not by how busy either process looks).
+_WAITED = 0.03
+_SHARE_STEP = 0.1
+_FIRST_SHARE = 0.6
 _END = object()
 # A unit to look at: its source, the unit, and its saved state.
 _Planned = tuple[Source, SourceUnit, "FileState | None"]
@@ -200,8 +203,9 @@ class Collector:
         # The running worker computes rank index postings under the last of these (by key).
         self._rank_worker: ParseWorker | None = None
         self._rank_snapshots: dict[Any, Any] = {}
-        self._rank_share = 1.0
-        self._balanced_at: tuple[float, float] | None = None   # (clock, worker.waited) at the last batch
+        self._rank_share = _FIRST_SHARE
+        # (clock, worker.waited, worker.ahead) at the last batch
+        self._balanced_at: tuple[float, float, float] | None = None
 
     # ------------------------------------------------------------------ entry points
     def roots_of(self, source: Source) -> list[Path]:
@@ -389,7 +393,8 @@ class Collector:
             log(__name__).warning("cannot start a parse worker (%s); files are read in process", exc)
             return None
         self.parse_worker_pid = worker.pid
-        self._rank_worker, self._rank_snapshots, self._rank_share = worker, {}, 1.0
+        self._rank_worker, self._rank_snapshots, self._rank_share = worker, {}, _FIRST_SHARE
+        worker.share_rank_work(_FIRST_SHARE)
         self._balanced_at = None
         self._send_rank_snapshot()
         return worker
@@ -406,20 +411,20 @@ class Collector:
             worker.use_rank_snapshot(snapshot)
 
     def _balance_rank_work(self) -> None:
-        """Move postings work between the worker and the writer (see _WAIT_HIGH), by how
-        long the writer waited for the worker since the last batch."""
+        """Move postings work between the worker and the writer (see _WAITED), by how long
+        either waited for the other since the last batch."""
         worker = self._rank_worker
         if worker is None or worker.broken or not self._rank_snapshots:
             return
-        now, waited = time.perf_counter(), worker.waited
-        last, self._balanced_at = self._balanced_at, (now, waited)
+        now, waited, ahead = time.perf_counter(), worker.waited, worker.ahead
+        last, self._balanced_at = self._balanced_at, (now, waited, ahead)
         if last is None:
             return   # the first batch with lists: its time includes the worker's start
-        fraction = (waited - last[1]) / max(now - last[0], 1e-9)
-        if fraction > _WAIT_HIGH:
-            share = max(0.0, self._rank_share - _SHARE_DOWN)
-        elif fraction < _WAIT_LOW:
-            share = min(1.0, self._rank_share + _SHARE_UP)
+        span = max(now - last[0], 1e-9)
+        if (waited - last[1]) / span > _WAITED:
+            share = max(0.0, self._rank_share - _SHARE_STEP)
+        elif (ahead - last[2]) / span > _WAITED:
+            share = min(1.0, self._rank_share + _SHARE_STEP)
         else:
             return
         if share != self._rank_share:

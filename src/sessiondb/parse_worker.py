@@ -140,6 +140,7 @@ class ParseWorker:
         self.started = False     # the worker said hello: it imported the package and runs
         self.broken = False      # sending failed: the worker is gone or going
         self.waited = 0.0        # seconds the collector waited for what the worker reads
+        self.ahead = 0.0         # seconds the worker's results waited for room here (it idled)
         # A thread takes what the worker sends as soon as it comes (the pipe alone holds
         # 64 KiB: the worker would wait for every write of the collector).
         self._frames: deque[bytes | None] = deque()
@@ -230,8 +231,11 @@ class ParseWorker:
                     data = bytes(pending[_HEADER.size:end])
                     del pending[:end]
                     with self._frames_changed:
-                        while self._buffered >= self._buffer_bytes:
-                            self._frames_changed.wait()
+                        if self._buffered >= self._buffer_bytes:
+                            started = time.perf_counter()
+                            while self._buffered >= self._buffer_bytes:
+                                self._frames_changed.wait()
+                            self.ahead += time.perf_counter() - started
                         self._frames.append(data)
                         self._buffered += len(data)
                         self._frames_changed.notify_all()
