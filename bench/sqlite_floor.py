@@ -31,6 +31,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -94,10 +95,7 @@ def build(rows: dict[str, tuple[list[str], list[tuple[object, ...]]]], target: P
         return _timed(conn, started, cpu, message_count, len(cjk), route="batched")
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (FTS_HASH_BYTES,))
-    for table in (t for t in rows if t in TABLES or t in RANK_TABLES):
-        columns, values = rows[table]
-        conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                         values)
+    _insert_tables(conn, rows, (t for t in rows if t in TABLES or t in RANK_TABLES))
     if indexes_after:
         for _, sql in indexes:
             conn.execute(sql)
@@ -114,14 +112,11 @@ def _batched(conn: apsw.Connection, rows: dict[str, tuple[list[str], list[tuple[
              cjk: dict[object, str], batch_bytes: int, triggers: list[tuple[str, str]]) -> None:
     """The batched route: the other tables first, then the messages a batch per transaction."""
     conn.execute("BEGIN IMMEDIATE")
-    for table in (t for t in rows if t != "messages" and (t in TABLES or t in RANK_TABLES)):
-        columns, values = rows[table]
-        conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                         values)
+    _insert_tables(conn, rows, (t for t in rows if t != "messages" and (t in TABLES or t in RANK_TABLES)))
     conn.execute("COMMIT")
     columns, messages = rows["messages"]
     content, ident = columns.index("content_full"), columns.index("id")
-    insert = f"INSERT INTO messages({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    insert = _insert_sql("messages", columns)
     at = 0
     while at < len(messages):
         end, size = at, 0
@@ -143,6 +138,17 @@ def _batched(conn: apsw.Connection, rows: dict[str, tuple[list[str], list[tuple[
     for _, sql in triggers:
         conn.execute(sql)
     conn.execute("COMMIT")
+
+
+def _insert_sql(table: str, columns: list[str]) -> str:
+    return f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _insert_tables(conn: apsw.Connection, rows: dict[str, tuple[list[str], list[tuple[object, ...]]]],
+                   tables: Iterable[str]) -> None:
+    for table in tables:
+        columns, values = rows[table]
+        conn.executemany(_insert_sql(table, columns), values)
 
 
 def _timed(conn: apsw.Connection, started: float, cpu: float, message_count: int, cjk_rows: int,

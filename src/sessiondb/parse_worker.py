@@ -172,21 +172,19 @@ class ParseWorker:
 
     def use_rank_snapshot(self, snapshot: Snapshot) -> None:
         """Compute the rank index postings of the units submitted from now on under ``snapshot``."""
-        if self.broken:
-            return
-        try:
-            _write_frame(self._to_worker, (RANK, snapshot), flush=False)
-        except (OSError, ValueError):
-            self.broken = True
+        self._control((RANK, snapshot))
 
     def share_rank_work(self, share: float) -> None:
         """Compute the postings of about this share of the sessions read from now on (the
         writer tokenizes the others: the two processes split the work, see
         ``Collector._balance_rank_work``)."""
+        self._control((RANK_SHARE, share))
+
+    def _control(self, frame: tuple[str, object]) -> None:
         if self.broken:
             return
         try:
-            _write_frame(self._to_worker, (RANK_SHARE, share), flush=False)
+            _write_frame(self._to_worker, frame, flush=False)
         except (OSError, ValueError):
             self.broken = True
 

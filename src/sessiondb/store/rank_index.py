@@ -351,7 +351,8 @@ def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
         # exact test is impact() itself).
         length = K1 * (1 - B + B * dl / avgdl)
         near = length * _MARGIN
-        for term in found & snap.beatable(max(counts.values()) / length):
+        ratio = max(counts.values()) / length
+        for term in found & snap.beatable(ratio):
             tf = counts[term]
             if tf > bars[term] * near:
                 value = impact(tf, dl, avgdl)
@@ -366,7 +367,7 @@ def postings_of(snap: Snapshot, tokenize: Tokenizer, texts: list[object],
                 continue
             names = snap.pair_names
             docs.update(names[pair] for pair in present)
-            for pair in present & snap.beatable(max(counts.values()) / length, pairs=True):
+            for pair in present & snap.beatable(ratio, pairs=True):
                 term, tf = names[pair], steps[pair]
                 if tf > bars[term] * near:
                     value = impact(tf, dl, avgdl)
