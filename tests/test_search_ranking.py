@@ -22,6 +22,7 @@ import pytest
 from sessiondb import DbConfig, MessageInput, MessageType, SearchOrder, SessionDB
 from sessiondb.search.plans import SearchFilters
 from sessiondb.search.query import parse_query
+from sessiondb.search.topk import stretched
 from sessiondb.store import rank_index
 
 BASE_TS = 1_735_689_600_000
@@ -209,6 +210,58 @@ def test_more_writes_trim_the_lists_and_keep_them_exact(ranked: SessionDB) -> No
                             "ON t.term = p.term WHERE p.impact <= t.floor").fetchone()[0]
     assert postings == 0  # every listed row beats its floor
     for query in QUERIES:
+        assert_exact(ranked, query)
+
+
+def test_queries_of_several_words_are_proven_from_the_lists(ranked: SessionDB) -> None:
+    # Every row of the words' lists is scored, and the floors bound all the others.
+    for query in ["the w3", "file w40", "file w40 -w3", "w40 w3 OR the", "sess* w40", "sess*"]:
+        plans = assert_exact(ranked, query)
+        assert plans[0].startswith("messages_fts:lists"), (query, plans)
+
+
+def test_a_floor_still_bounds_its_rows_after_the_average_row_length_grew() -> None:
+    # What the search's proof rests on: a row at or below a list's floor when the floor
+    # was chosen scores at most f(stretched(floor, drift)) now, for one word and for the
+    # words of a prefix together (their counts add up in one row).
+    top = rank_index.K1 + 1.0
+    rng = random.Random(3)
+    closest = float("inf")
+    for _ in range(20_000):
+        avgdl, drift = rng.uniform(5, 400), rng.uniform(1.0, 1.1)
+        dl = rng.randint(1, 2000)
+        counts = [rng.randint(1, max(1, dl // 3)) for _ in range(rng.randint(1, 3))]
+        then = [rank_index.impact(tf, dl, avgdl) for tf in counts]
+        now = rank_index.impact(sum(counts), dl, avgdl * drift)
+        x = sum(stretched(h, drift) for h in then)
+        bound = top * x / (x + 1)
+        assert now <= bound * (1 + 1e-12), (counts, dl, avgdl, drift)
+        if len(counts) == 1 and drift > 1.05:
+            closest = min(closest, bound - now)
+            # Without the stretch the old impact is no bound: the row now scores more.
+            assert now > then[0]
+    assert closest < 1e-3   # and the bound is tight, not merely safe
+
+
+def test_longer_rows_since_the_lists_were_built_keep_them_exact(ranked: SessionDB) -> None:
+    # The lists' impacts use the average row length of when their floors were chosen;
+    # long rows raise it (by less than a rebuild needs), and rows in no list may now
+    # score above the floors they were under: the search's bounds stretch with it.
+    conn = ranked._store.connection()
+    before = rank_index.state(conn)
+    assert before is not None
+    pid = ranked.get_or_create_project("long", "/long")
+    rng = random.Random(11)
+    for s in range(3):
+        sid = f"long{s}"
+        ranked.upsert_session(sid, pid)
+        ranked.insert_messages(sid, [MessageInput(f"{sid}:{i}", MessageType.USER, b := " ".join(
+            rng.choices(WORDS, WEIGHTS, k=rng.randint(60, 90))), b, BASE_TS + i, i) for i in range(60)])
+    after = rank_index.state(conn)
+    rows, tokens = rank_index.fts_totals(conn)
+    assert after is not None and after.avgdl == before.avgdl   # the lists were not rebuilt
+    assert tokens / rows > 1.02 * after.avgdl                  # but the rows grew longer
+    for query in ["the", "file error", "the file", "sess*", "error OR file", '"the file"']:
         assert_exact(ranked, query)
 
 

@@ -42,6 +42,9 @@ MAX_ENUMERATED = 20_000
 MAX_WALKED = 6_000
 MAX_SCORED = 600
 MAX_EXPANSIONS = 32
+# A query of several listed phrases (or a prefix) scores every row of their lists in
+# one pass of FTS5 over its matches, up to this many rows.
+MAX_SCANNED = 50_000
 _MAX_CHAR = "\U0010ffff"
 
 
@@ -77,6 +80,14 @@ class _Phrase:
                 n += 1
 
 
+def stretched(impact: float, drift: float) -> float:
+    """The most x = tf / K (BM25's factor is (k1 + 1) * x / (x + 1)) of a row whose impact
+    was at most ``impact`` when computed at an average row length since grown by ``drift``."""
+    top = rank_index.K1 + 1.0
+    h = min(impact, top * (1 - 1e-12))
+    return h / (top - h) * drift
+
+
 class ListTopK:
     """One score-order search of ``messages_fts`` by the threshold algorithm (module docstring)."""
 
@@ -95,7 +106,7 @@ class ListTopK:
         self.state = state
         rows, tokens = rank_index.fts_totals(self.conn)
         self.avgdl = tokens / rows if rows else 1.0
-        drift = max(1.0, self.avgdl / state.avgdl) * (1 + 1e-9)
+        drift = max(1.0, self.avgdl / state.avgdl)
         phrases = self._phrases()
         if phrases is None:
             return None
@@ -115,7 +126,47 @@ class ListTopK:
                 if found is None:
                     return None
                 self._score(found)
+        bounded = [p for p in positives if not p.enumerated]
+        if len(bounded) > 1 or any(p.summed or not p.exact for p in bounded):
+            return self._scan_lists(bounded, drift)
         return self._walk_lists(positives, drift)
+
+    def _scan_lists(self, bounded: list[_Phrase], drift: float) -> list[tuple[int, float]] | None:
+        """Score every row of the phrases' lists exactly, then prove the result: a row in
+        none of them scores at most each phrase's weight times its lists' floors.
+
+        Walking lists best first suits one phrase; with several, the best rows for the
+        query are rarely near the top of any one list, and checking the rows the walk
+        meets from their text costs more than FTS5 ranking every match. Instead one pass
+        of FTS5 enumerates the matches (in C, without ranking them) and the ranking
+        function runs on the listed ones only."""
+        names = sorted({t for p in bounded for t in p.lists})
+        floors = dict(self.conn.execute(
+            "SELECT term, floor FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
+            (json.dumps(names),)))
+        listed: set[int] = set()
+        for t in names:
+            listed.update(r[0] for r in self.conn.execute(
+                "SELECT message_id FROM messages_rank_postings WHERE term = ?", (t,)))
+        listed -= self.seen   # rows already ranked (the tail, rewritten rows, rare phrases)
+        if len(listed) > MAX_SCANNED:
+            return None
+        marks = ", ".join("?" * len(self.weights))
+        # The unary + keeps SQLite from handing the IN list to FTS5 as one lookup per row.
+        sql = (f"SELECT m.id, {ranking.FUNCTION}(messages_fts, {marks}) FROM messages_fts "
+               "CROSS JOIN messages m ON m.id = messages_fts.rowid "
+               "WHERE messages_fts MATCH ? AND +messages_fts.rowid IN (SELECT value FROM json_each(?)) "
+               f"AND {self.filter_sql}")
+        for rowid, score in self.conn.execute(sql, [*self.weights, self.parsed.fts(cjk_index=False),
+                                                    json.dumps(sorted(listed)), *self.filter_params]):
+            self.scored += 1
+            self._offer(-score, rowid)
+        self.seen.update(listed)
+        self.drift, self.bounded = drift, bounded
+        self.heads = {t: float(floors.get(t, 0.0)) for t in names}
+        if len(self.best) >= self.need and self.best[0][0] > self._bound({}):
+            return self._result()
+        return None
 
     def _walk_lists(self, positives: list[_Phrase], drift: float) -> list[tuple[int, float]] | None:
         bounded = [p for p in positives if not p.enumerated]
@@ -164,22 +215,25 @@ class ListTopK:
 
     def _bound(self, seen_in: dict[str, float]) -> float:
         """The most a row can score, given its impacts in the lists that have shown it
-        (``seen_in``); in the others it is not above where they stand now."""
+        (``seen_in``, exact now); in the others it is not above where they stand now.
+
+        BM25's factor is f(x) = (k1 + 1) * x / (x + 1) of x = tf / K, K the row's length
+        term k1 * (1 - b + b * dl / avgdl). A list impact h was computed at the lists'
+        average length: there x <= h / (k1 + 1 - h). Since then the average grew by at
+        most ``drift``, so K shrank by at most that factor and x grew by at most it. For a
+        prefix the counts add up, so the x of its words do: f of their sum bounds it."""
         total = 0.0
         top = rank_index.K1 + 1.0
         for p in self.bounded:
-            values = [seen_in[t] if t in seen_in else self.drift * self.heads[t] for t in p.lists]
-            if not p.summed:
-                total += p.weight * min(values)
-                continue
-            # A prefix: counts add up. Where f(tf) <= h, tf <= h*K / (k1 + 1 - h), whatever
-            # K (the row's length term); the sum s*K of those counts has f <= (k1 + 1) * s / (s + 1).
             s = 0.0
-            for h in values:
-                h = min(h, top * (1 - 1e-12))
-                s += h / (top - h)
-            total += p.weight * top * s / (s + 1.0) * (1 + 1e-9)
-        return total
+            least = float("inf")
+            for t in p.lists:
+                x = stretched(seen_in[t], 1.0) if t in seen_in else stretched(self.heads[t], self.drift)
+                s += x
+                least = min(least, x)
+            x = s if p.summed else least
+            total += p.weight * top * x / (x + 1.0)
+        return total * (1 + 1e-9)
 
     def _settle(self, known: dict[int, dict[str, float]], *, everything: bool) -> None:
         """Score candidates that could still make the result, best bound first: from the
