@@ -265,6 +265,37 @@ def test_longer_rows_since_the_lists_were_built_keep_them_exact(ranked: SessionD
         assert_exact(ranked, query)
 
 
+def test_a_large_table_lists_newly_frequent_terms_a_few_per_write(
+        ranked: SessionDB, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past AUTO_REBUILD_MAX the lists are never built again by themselves, but a doubled
+    # table still gets lists for its newly frequent terms: as many per write as fit in
+    # NEW_LISTS_SECONDS (here one each), so that no write transaction grows long.
+    monkeypatch.setattr(rank_index, "AUTO_REBUILD_MAX", 0)
+    monkeypatch.setattr(rank_index, "NEW_LISTS_SECONDS", 0.0)
+    conn = ranked._store.connection()
+    sampled = rank_index.state(conn).sampled_rows  # type: ignore[union-attr]
+    pid = ranked.get_or_create_project("novel", "/novel")
+    rng = random.Random(13)
+    counts = [conn.execute("SELECT COUNT(*) FROM messages_rank_terms").fetchone()[0]]
+    s = 0
+    while rank_index.state(conn).sampled_rows == sampled:  # type: ignore[union-attr]  # until all are listed
+        sid = f"novel{s}"
+        ranked.upsert_session(sid, pid)
+        counts.append(conn.execute("SELECT COUNT(*) FROM messages_rank_terms").fetchone()[0])
+        rows = 400 if conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] < 2 * sampled else 1
+        ranked.insert_messages(sid, [MessageInput(f"{sid}:{i}", MessageType.USER, b := "novel " + _message(rng, False),
+                                                  b, BASE_TS + i, i) for i in range(rows)])
+        counts.append(conn.execute("SELECT COUNT(*) FROM messages_rank_terms").fetchone()[0])
+        s += 1
+        assert s < 500, counts[-10:]
+    steps = [b - a for a, b in zip(counts, counts[1:])]
+    assert max(steps) == 1 and sum(steps) > 1, steps   # one list per write, over several writes
+    assert conn.execute("SELECT COUNT(*) FROM messages_rank_terms WHERE term IN ('novel', 'novel the')"
+                        ).fetchone()[0] == 2
+    for query in ["novel", "novel the", '"novel the"', "the", "file error"]:
+        assert_exact(ranked, query)
+
+
 def test_writer_killed_in_the_middle_of_extending_the_lists(ranked: SessionDB, tmp_path: Path) -> None:
     path = ranked._store.path
     script = textwrap.dedent(f"""

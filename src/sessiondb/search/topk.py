@@ -42,6 +42,7 @@ MAX_ENUMERATED = 20_000
 MAX_WALKED = 6_000
 MAX_SCORED = 600
 MAX_EXPANSIONS = 32
+MAX_RARE_EXPANSIONS = 500
 # A query of several listed phrases (or a prefix) scores every row of their lists in
 # one pass of FTS5 over its matches, up to this many rows.
 MAX_SCANNED = 50_000
@@ -97,7 +98,8 @@ class ListTopK:
         self.filter_sql, self.filter_params = filter_sql, filter_params
         self.weights = weights   # FTS5's weight of each positive phrase, in order
         self.tokenize = rank_index.Tokenizer(conn)
-        self.scored = 0          # rows scored from their text (for benchmarks)
+        self.scored = 0          # rows scored one by one (for benchmarks)
+        self.heads: dict[str, float] = {}   # where each list of the query stands
 
     def run(self) -> list[tuple[int, float]] | None:
         state = rank_index.state(self.conn)
@@ -175,7 +177,7 @@ class ListTopK:
             "SELECT term, floor FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
             (json.dumps(names),)))
         cursors = {t: self._walk(t, float(floors.get(t, 0.0))) for t in names}
-        self.heads: dict[str, float] = {}
+        self.heads = {}
         pending: dict[str, list[tuple[int, int, int]]] = {}
         for t, cursor in cursors.items():
             self.heads[t], pending[t] = next(cursor)
@@ -321,15 +323,27 @@ class ListTopK:
                         return None
                     # A prefix's count is the sum of its words' counts, and BM25's factor is
                     # subadditive in the count: the sum of their list bounds bounds it.
-                    # Rows with words too rare to be listed are all candidates.
+                    # Rows with words too rare to be listed are all candidates (also those
+                    # with a listed word too: the listed words alone do not bound them).
                     phrase.lists, phrase.summed = expansions, True
                     phrase.enumerated = not expansions
-                    listed = " OR ".join('"' + word.replace('"', '""') + '"' for word in expansions)
-                    phrase.extra = term.fts(cjk_index=False) + (f" NOT ({listed})" if listed else "")
+                    rare = self._rare_expansions(tokens[-1], set(expansions))
+                    if rare is None:
+                        return None
+                    phrase.extra = " OR ".join('"' + word.replace('"', '""') + '"' for word in rare) or None
             self._by_term.setdefault(term, phrase)
             out.append(phrase)
         self._known_docs = known
         return out
+
+    def _rare_expansions(self, prefix: str, listed: set[str]) -> list[str] | None:
+        """The index's words that start with ``prefix`` and have no list (None when there
+        are more than MAX_RARE_EXPANSIONS): naming them finds their rows in their own short
+        doclists, where the prefix itself would merge the listed words' long ones too."""
+        words = [r[0] for r in self.conn.execute(
+            "SELECT term FROM temp.messages_fts_vocab WHERE term >= ? AND term < ?", (prefix, prefix + _MAX_CHAR))
+            if r[0] not in listed]
+        return words if len(words) <= MAX_RARE_EXPANSIONS else None
 
     # ---------------------------------------------------------------- candidates
     def _rank_unlisted_rows(self) -> bool:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import bisect
 import collections
 import json
+import time
 
 from typing import Any
 
@@ -75,11 +76,18 @@ LIST_MAX = 5_000
 TRIM_AT = 2
 SAMPLE_ROWS = 5_000
 _SAMPLE_CHUNKS = 20
-# The writer samples again for newly frequent terms each time the table doubles, up to
-# this size; beyond it, on request (``rebuild_search_index``).
+# The writer samples again for newly frequent terms each time the table doubles; up to
+# this size it also builds every list again when the average row length moved by more
+# than MAX_DRIFT (beyond it, on request: ``rebuild_search_index``; the search's bounds
+# stretch with the drift, so the lists stay exact, only less tight).
 AUTO_REBUILD_MAX = 250_000
-# Then the lists are built again if the average row length moved by more than this.
 MAX_DRIFT = 0.1
+# New lists are read from FTS5 for about this long per write transaction (10-60 ms each
+# on a large table; a doubled large table may bring a thousand): a write stays short,
+# and the next writes add the rest. The sample's frequent terms are kept per database in
+# the writing process meanwhile (a writer that restarts samples again).
+NEW_LISTS_SECONDS = 1.0
+_sampled: dict[tuple[str, int], list[str]] = {}
 # Tail rows indexed per write transaction (about 10 µs each).
 EXTEND_PER_WRITE = 5_000
 _CHUNK = 2_000
@@ -154,18 +162,26 @@ def rebuild(conn: apsw.Connection) -> None:
     _add_lists(conn, _frequent_terms(conn, rows), top, avgdl or 1.0)
 
 
-def refresh(conn: apsw.Connection) -> None:
+def refresh(conn: apsw.Connection, *, rebuild_on_drift: bool = True) -> None:
     """Give lists to the terms that have become frequent since the last sample (the
     lists already kept stay: their floors stay true as rows are added)."""
     current = state(conn)
     rows, tokens = fts_totals(conn)
-    if current is None or not rows or abs(tokens / rows / current.avgdl - 1) > MAX_DRIFT:
+    if current is None or not rows or (rebuild_on_drift and abs(tokens / rows / current.avgdl - 1) > MAX_DRIFT):
         rebuild(conn)  # the average row length moved: impacts are recomputed with the new one
         return
+    key = (conn.filename, current.sampled_rows)
+    frequent = _sampled.pop(key, None)
+    if frequent is None:
+        _sampled.clear()   # another database's, or an earlier sample's
+        frequent = _frequent_terms(conn, rows)
     listed = {r[0] for r in conn.execute("SELECT term FROM messages_rank_terms")}
-    new = [t for t in _frequent_terms(conn, rows) if t not in listed]
-    conn.execute("UPDATE messages_rank_state SET sampled_rows = ?", (_max_id(conn),))
-    _add_lists(conn, new, current.built_through, current.avgdl)
+    left = _add_lists(conn, [t for t in frequent if t not in listed], current.built_through, current.avgdl,
+                      seconds=NEW_LISTS_SECONDS)
+    if left:
+        _sampled[key] = frequent   # (not only what is left: this transaction may yet roll back)
+    else:
+        conn.execute("UPDATE messages_rank_state SET sampled_rows = ?", (_max_id(conn),))
 
 
 def _frequent_terms(conn: apsw.Connection, rows: int) -> list[str]:
@@ -195,8 +211,10 @@ def _tf_dl(api: apsw.FTS5ExtensionApi) -> int:
 _IMPACT_SQL = f"(tf * ({K1!r} + 1.0)) / (tf + {K1!r} * (1 - {B!r} + {B!r} * dl / :avgdl))"
 
 
-def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: float) -> None:
-    """A list for each term over the rows up to ``through``, read from FTS5 itself.
+def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: float,
+               seconds: float | None = None) -> list[str]:
+    """A list for each term over the rows up to ``through``, read from FTS5 itself; with
+    ``seconds``, the terms after that long (at least one is listed) are returned unlisted.
 
     FTS5 ranks a term's matches by ``bm25()`` in C, which for one phrase orders them by
     the impact with the index's average row length now; only the best rows are read
@@ -208,7 +226,10 @@ def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: flo
     # FTS5's doubles and ours may differ in the last bits: the floor errs upwards.
     stretch = max(1.0, avgdl / now) * (1 + 1e-9)
     conn.register_fts5_function("sessiondb_tf_dl", _tf_dl)  # type: ignore[arg-type]
-    for term in terms:
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    for at, term in enumerate(terms):
+        if deadline is not None and at and time.perf_counter() > deadline:
+            return terms[at:]
         expr = '"' + term.replace('"', '""') + '"'
         docs = int(scalar(conn, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid <= ?",
                           (expr, through)) or 0)
@@ -230,6 +251,7 @@ def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: flo
         listed = int(scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,)) or 0)
         conn.execute("INSERT OR REPLACE INTO messages_rank_terms(term, floor, docs, listed) VALUES (?, ?, ?, ?)",
                      (term, floor, docs, listed))
+    return []
 
 
 def _sample(conn: apsw.Connection, rows: int) -> list[object]:
@@ -547,8 +569,8 @@ def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bo
             return 0  # nothing is frequent yet: every search is exhaustive, and cheap
         rebuild(conn)
         return top
-    if top >= 2 * current.sampled_rows and top <= AUTO_REBUILD_MAX:
-        refresh(conn)
+    if top >= 2 * current.sampled_rows:
+        refresh(conn, rebuild_on_drift=top <= AUTO_REBUILD_MAX)
     if top <= current.built_through:
         return 0
     if everything:
