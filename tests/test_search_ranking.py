@@ -243,6 +243,22 @@ def test_a_floor_still_bounds_its_rows_after_the_average_row_length_grew() -> No
     assert closest < 1e-3   # and the bound is tight, not merely safe
 
 
+def test_a_prefix_counts_its_rare_words_beside_its_listed_ones(ranked: SessionDB) -> None:
+    # "session" has a list, "sessionx" is too rare for one: a row with both, once and
+    # four times, scores for sess* far above anything the list of "session" bounds.
+    pid = ranked.get_or_create_project("rare", "/rare")
+    ranked.upsert_session("rare", pid)
+    text = "session sessionx sessionx sessionx sessionx"
+    ranked.insert_messages("rare", [MessageInput("rare:0", MessageType.USER, text, text, BASE_TS, 0)])
+    conn = ranked._store.connection()
+    assert conn.execute("SELECT 1 FROM messages_rank_terms WHERE term = 'session'").fetchone()
+    assert not conn.execute("SELECT 1 FROM messages_rank_terms WHERE term = 'sessionx'").fetchone()
+    plans = assert_exact(ranked, "sess*")
+    assert plans[0].startswith("messages_fts:lists"), plans
+    newest = conn.execute("SELECT MAX(id) FROM messages").fetchone()[0]
+    assert ranked.search("sess*", limit=1)[0].message_id == newest
+
+
 def test_longer_rows_since_the_lists_were_built_keep_them_exact(ranked: SessionDB) -> None:
     # The lists' impacts use the average row length of when their floors were chosen;
     # long rows raise it (by less than a rebuild needs), and rows in no list may now
