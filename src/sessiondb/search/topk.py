@@ -143,9 +143,7 @@ class ListTopK:
         of FTS5 enumerates the matches (in C, without ranking them) and the ranking
         function runs on the listed ones only."""
         names = sorted({t for p in bounded for t in p.lists})
-        floors = dict(self.conn.execute(
-            "SELECT term, floor FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
-            (json.dumps(names),)))
+        floors = self._floors(names)
         listed: set[int] = set()
         for t in names:
             listed.update(r[0] for r in self.conn.execute(
@@ -165,7 +163,7 @@ class ListTopK:
             self._offer(-score, rowid)
         self.seen.update(listed)
         self.drift, self.bounded = drift, bounded
-        self.heads = {t: float(floors.get(t, 0.0)) for t in names}
+        self.heads = {t: floors.get(t, 0.0) for t in names}
         if len(self.best) >= self.need and self.best[0][0] > self._bound({}):
             return self._result()
         return None
@@ -173,10 +171,8 @@ class ListTopK:
     def _walk_lists(self, positives: list[_Phrase], drift: float) -> list[tuple[int, float]] | None:
         bounded = [p for p in positives if not p.enumerated]
         names = sorted({t for p in bounded for t in p.lists})
-        floors = dict(self.conn.execute(
-            "SELECT term, floor FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
-            (json.dumps(names),)))
-        cursors = {t: self._walk(t, float(floors.get(t, 0.0))) for t in names}
+        floors = self._floors(names)
+        cursors = {t: self._walk(t, floors.get(t, 0.0)) for t in names}
         self.heads = {}
         pending: dict[str, list[tuple[int, int, int]]] = {}
         for t, cursor in cursors.items():
@@ -214,6 +210,12 @@ class ListTopK:
             steps += 1
             if len(self.best) < self.need or not steps % 16:
                 self._settle(known, everything=False)
+
+    def _floors(self, names: list[str]) -> dict[str, float]:
+        """Each list's floor: the most a row it does not hold weighs for its term."""
+        return {term: float(floor) for term, floor in self.conn.execute(
+            "SELECT term, floor FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
+            (json.dumps(names),))}
 
     def _bound(self, seen_in: dict[str, float]) -> float:
         """The most a row can score, given its impacts in the lists that have shown it

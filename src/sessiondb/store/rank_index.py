@@ -176,9 +176,8 @@ def refresh(conn: apsw.Connection, *, rebuild_on_drift: bool = True) -> None:
         _sampled.clear()   # another database's, or an earlier sample's
         frequent = _frequent_terms(conn, rows)
     listed = {r[0] for r in conn.execute("SELECT term FROM messages_rank_terms")}
-    left = _add_lists(conn, [t for t in frequent if t not in listed], current.built_through, current.avgdl,
-                      seconds=NEW_LISTS_SECONDS)
-    if left:
+    if not _add_lists(conn, [t for t in frequent if t not in listed], current.built_through, current.avgdl,
+                      seconds=NEW_LISTS_SECONDS):
         _sampled[key] = frequent   # (not only what is left: this transaction may yet roll back)
     else:
         conn.execute("UPDATE messages_rank_state SET sampled_rows = ?", (_max_id(conn),))
@@ -212,9 +211,9 @@ _IMPACT_SQL = f"(tf * ({K1!r} + 1.0)) / (tf + {K1!r} * (1 - {B!r} + {B!r} * dl /
 
 
 def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: float,
-               seconds: float | None = None) -> list[str]:
+               seconds: float | None = None) -> bool:
     """A list for each term over the rows up to ``through``, read from FTS5 itself; with
-    ``seconds``, the terms after that long (at least one is listed) are returned unlisted.
+    ``seconds``, only those read within that long (at least one): False if some were left.
 
     FTS5 ranks a term's matches by ``bm25()`` in C, which for one phrase orders them by
     the impact with the index's average row length now; only the best rows are read
@@ -229,7 +228,7 @@ def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: flo
     deadline = None if seconds is None else time.perf_counter() + seconds
     for at, term in enumerate(terms):
         if deadline is not None and at and time.perf_counter() > deadline:
-            return terms[at:]
+            return False
         expr = '"' + term.replace('"', '""') + '"'
         docs = int(scalar(conn, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid <= ?",
                           (expr, through)) or 0)
@@ -251,7 +250,7 @@ def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: flo
         listed = int(scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,)) or 0)
         conn.execute("INSERT OR REPLACE INTO messages_rank_terms(term, floor, docs, listed) VALUES (?, ?, ?, ?)",
                      (term, floor, docs, listed))
-    return []
+    return True
 
 
 def _sample(conn: apsw.Connection, rows: int) -> list[object]:
