@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from setuptools import Distribution, setup
+from setuptools import Distribution, Extension, setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc"))
@@ -50,4 +50,9 @@ class BuildCApi(build_ext):
         return super().get_outputs() + getattr(self, "_capi_outputs", [])
 
 
-setup(distclass=BinaryDistribution, cmdclass={"build_ext": BuildCApi})
+# The rank index's per-row work in C (``csrc/rankscan.c``); without a compiler the
+# package uses the same work in Python (slower), unless SESSIONDB_REQUIRE_CAPI=1.
+RANKSCAN = Extension("sessiondb._rankscan", ["csrc/rankscan.c"],
+                     optional=os.environ.get("SESSIONDB_REQUIRE_CAPI") != "1")
+
+setup(distclass=BinaryDistribution, cmdclass={"build_ext": BuildCApi}, ext_modules=[RANKSCAN])

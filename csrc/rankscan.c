@@ -1,0 +1,664 @@
+/* sessiondb._rankscan: the rank index's per-row work in C.
+ *
+ * A Scanner holds the listed terms of a rank-index snapshot (words, and pairs of
+ * adjacent words, each with its floor) and, for a batch of texts, returns what
+ * store.rank_index.postings_of returns: each row's postings (rows where a listed term's
+ * BM25 impact is above its floor) and how many rows contain each listed term. The
+ * Python function stays the reference and the fallback; the two give the same results
+ * (tests/test_rank_scan.py).
+ *
+ * Tokens are FTS5's unicode61 tokens. For an all-ASCII text they are the runs of ASCII
+ * letters and digits, folded to lower case (what unicode61 does with ASCII), found
+ * here without making a Python string per token; any other text goes through the
+ * tokenizer the caller passes (SQLite's own, through apsw).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    PyObject_HEAD
+    /* Words: those listed and those in a listed pair (term -1 when not listed itself). */
+    Py_ssize_t nwords, wcap;
+    char **wbytes;
+    Py_ssize_t *wlen;
+    uint64_t *whash;
+    Py_ssize_t *wterm;
+    Py_ssize_t *wslots;   /* open addressing: word index + 1, 0 when free */
+    size_t wmask;
+    /* Pairs: key (first word << 32 | second word) to term. */
+    Py_ssize_t npairs;
+    uint64_t *pkey;
+    Py_ssize_t *pterm;
+    Py_ssize_t *pslots;
+    size_t pmask;
+    /* Terms: name and floor. */
+    Py_ssize_t nterms;
+    PyObject **names;
+    double *floors;
+    double avgdl, k1, b;
+} Scanner;
+
+static uint64_t hash_bytes(const char *s, Py_ssize_t n) {
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static size_t table_size(Py_ssize_t n) {
+    size_t size = 16;
+    while (size < (size_t)n * 2 + 2) size <<= 1;
+    return size;
+}
+
+/* The index of a word, or -1. */
+static Py_ssize_t find_word(const Scanner *sc, const char *s, Py_ssize_t n, uint64_t h) {
+    size_t at = (size_t)h & sc->wmask;
+    for (;;) {
+        Py_ssize_t slot = sc->wslots[at];
+        if (!slot) return -1;
+        Py_ssize_t w = slot - 1;
+        if (sc->whash[w] == h && sc->wlen[w] == n && memcmp(sc->wbytes[w], s, (size_t)n) == 0) return w;
+        at = (at + 1) & sc->wmask;
+    }
+}
+
+static Py_ssize_t add_word(Scanner *sc, const char *s, Py_ssize_t n) {
+    uint64_t h = hash_bytes(s, n);
+    Py_ssize_t found = find_word(sc, s, n, h);
+    if (found >= 0) return found;
+    Py_ssize_t w = sc->nwords++;
+    sc->wbytes[w] = PyMem_Malloc((size_t)n + 1);
+    if (!sc->wbytes[w]) {
+        PyErr_NoMemory();
+        return -2;
+    }
+    memcpy(sc->wbytes[w], s, (size_t)n);
+    sc->wbytes[w][n] = 0;
+    sc->wlen[w] = n;
+    sc->whash[w] = h;
+    sc->wterm[w] = -1;
+    size_t at = (size_t)h & sc->wmask;
+    while (sc->wslots[at]) at = (at + 1) & sc->wmask;
+    sc->wslots[at] = w + 1;
+    return w;
+}
+
+static Py_ssize_t find_pair(const Scanner *sc, uint64_t key) {
+    size_t at = (size_t)mix(key) & sc->pmask;
+    for (;;) {
+        Py_ssize_t slot = sc->pslots[at];
+        if (!slot) return -1;
+        if (sc->pkey[slot - 1] == key) return sc->pterm[slot - 1];
+        at = (at + 1) & sc->pmask;
+    }
+}
+
+static void add_pair(Scanner *sc, uint64_t key, Py_ssize_t term) {
+    size_t at = (size_t)mix(key) & sc->pmask;
+    while (sc->pslots[at]) {
+        if (sc->pkey[sc->pslots[at] - 1] == key) return;
+        at = (at + 1) & sc->pmask;
+    }
+    Py_ssize_t p = sc->npairs++;
+    sc->pkey[p] = key;
+    sc->pterm[p] = term;
+    sc->pslots[at] = p + 1;
+}
+
+static void Scanner_dealloc(Scanner *sc) {
+    for (Py_ssize_t i = 0; i < sc->nwords; i++) PyMem_Free(sc->wbytes[i]);
+    PyMem_Free(sc->wbytes);
+    PyMem_Free(sc->wlen);
+    PyMem_Free(sc->whash);
+    PyMem_Free(sc->wterm);
+    PyMem_Free(sc->wslots);
+    PyMem_Free(sc->pkey);
+    PyMem_Free(sc->pterm);
+    PyMem_Free(sc->pslots);
+    for (Py_ssize_t i = 0; i < sc->nterms; i++) Py_XDECREF(sc->names ? sc->names[i] : NULL);
+    PyMem_Free(sc->names);
+    PyMem_Free(sc->floors);
+    Py_TYPE(sc)->tp_free((PyObject *)sc);
+}
+
+/* Scanner(floors: dict[str, float], avgdl, k1, b): a term with a space is a pair of words. */
+static int Scanner_init(Scanner *sc, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"floors", "avgdl", "k1", "b", NULL};
+    PyObject *floors;
+    if (sc->names) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!ddd", kwlist, &PyDict_Type, &floors, &sc->avgdl, &sc->k1,
+                                     &sc->b))
+        return -1;
+    if (!(sc->avgdl > 0)) {
+        PyErr_SetString(PyExc_ValueError, "avgdl must be positive");
+        return -1;
+    }
+    Py_ssize_t n = PyDict_Size(floors);
+    Py_ssize_t wcap = 2 * n + 1;
+    sc->wcap = wcap;
+    sc->names = PyMem_Calloc((size_t)n + 1, sizeof(PyObject *));
+    sc->floors = PyMem_Calloc((size_t)n + 1, sizeof(double));
+    sc->wbytes = PyMem_Calloc((size_t)wcap, sizeof(char *));
+    sc->wlen = PyMem_Calloc((size_t)wcap, sizeof(Py_ssize_t));
+    sc->whash = PyMem_Calloc((size_t)wcap, sizeof(uint64_t));
+    sc->wterm = PyMem_Calloc((size_t)wcap, sizeof(Py_ssize_t));
+    size_t wsize = table_size(wcap), psize = table_size(n);
+    sc->wslots = PyMem_Calloc(wsize, sizeof(Py_ssize_t));
+    sc->wmask = wsize - 1;
+    sc->pkey = PyMem_Calloc((size_t)n + 1, sizeof(uint64_t));
+    sc->pterm = PyMem_Calloc((size_t)n + 1, sizeof(Py_ssize_t));
+    sc->pslots = PyMem_Calloc(psize, sizeof(Py_ssize_t));
+    sc->pmask = psize - 1;
+    if (!sc->names || !sc->floors || !sc->wbytes || !sc->wlen || !sc->whash || !sc->wterm || !sc->wslots ||
+        !sc->pkey || !sc->pterm || !sc->pslots) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(floors, &pos, &key, &value)) {
+        if (!PyUnicode_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "terms must be strings");
+            return -1;
+        }
+        double floor = PyFloat_AsDouble(value);
+        if (floor == -1.0 && PyErr_Occurred()) return -1;
+        Py_ssize_t len;
+        const char *s = PyUnicode_AsUTF8AndSize(key, &len);
+        if (!s) return -1;
+        Py_ssize_t t = sc->nterms++;
+        Py_INCREF(key);
+        sc->names[t] = key;
+        sc->floors[t] = floor;
+        const char *space = memchr(s, ' ', (size_t)len);
+        if (!space) {
+            Py_ssize_t w = add_word(sc, s, len);
+            if (w < -1) return -1;
+            sc->wterm[w] = t;
+        } else {
+            Py_ssize_t a = add_word(sc, s, space - s);
+            if (a < -1) return -1;
+            Py_ssize_t b = add_word(sc, space + 1, len - (space - s) - 1);
+            if (b < -1) return -1;
+            add_pair(sc, (uint64_t)a << 32 | (uint64_t)b, t);
+        }
+    }
+    return 0;
+}
+
+/* Per call: the word index of each token (-1: not a known word), counts per term. */
+typedef struct {
+    Py_ssize_t *seq;
+    Py_ssize_t nseq, cap;
+} Tokens;
+
+static int push(Tokens *tk, Py_ssize_t w) {
+    if (tk->nseq == tk->cap) {
+        Py_ssize_t cap = tk->cap ? tk->cap * 2 : 1024;
+        Py_ssize_t *seq = PyMem_Realloc(tk->seq, (size_t)cap * sizeof(Py_ssize_t));
+        if (!seq) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        tk->seq = seq;
+        tk->cap = cap;
+    }
+    tk->seq[tk->nseq++] = w;
+    return 0;
+}
+
+static int is_token_char(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* unicode61 on ASCII text: runs of letters and digits, lower-cased. */
+static int tokens_ascii(const Scanner *sc, const unsigned char *s, Py_ssize_t n, Tokens *tk, char **buf,
+                        Py_ssize_t *bufcap) {
+    Py_ssize_t i = 0;
+    while (i < n) {
+        while (i < n && !is_token_char(s[i])) i++;
+        if (i >= n) break;
+        Py_ssize_t start = i;
+        while (i < n && is_token_char(s[i])) i++;
+        Py_ssize_t len = i - start;
+        if (len > *bufcap) {
+            char *grown = PyMem_Realloc(*buf, (size_t)len);
+            if (!grown) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            *buf = grown;
+            *bufcap = len;
+        }
+        uint64_t h = 1469598103934665603ULL;
+        for (Py_ssize_t k = 0; k < len; k++) {
+            unsigned char c = s[start + k];
+            if (c >= 'A' && c <= 'Z') c += 32;
+            (*buf)[k] = (char)c;
+            h ^= c;
+            h *= 1099511628211ULL;
+        }
+        if (push(tk, find_word(sc, *buf, len, h)) < 0) return -1;
+    }
+    return 0;
+}
+
+static int tokens_from(const Scanner *sc, PyObject *tokenize, PyObject *text, Tokens *tk) {
+    PyObject *list = PyObject_CallOneArg(tokenize, text);
+    if (!list) return -1;
+    PyObject *seq = PySequence_Fast(list, "the tokenizer must return a list of strings");
+    Py_DECREF(list);
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len;
+        const char *s = PyUnicode_Check(items[i]) ? PyUnicode_AsUTF8AndSize(items[i], &len) : NULL;
+        if (!s) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "the tokenizer must return strings");
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (push(tk, find_word(sc, s, len, hash_bytes(s, len))) < 0) {
+            Py_DECREF(seq);
+            return -1;
+        }
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+static int add_docs(const Scanner *sc, PyObject *docs, const int64_t *rows) {
+    for (Py_ssize_t t = 0; t < sc->nterms; t++) {
+        if (!rows[t]) continue;
+        PyObject *count = PyLong_FromLongLong(rows[t]);
+        if (!count || PyDict_SetItem(docs, sc->names[t], count) < 0) {
+            Py_XDECREF(count);
+            return -1;
+        }
+        Py_DECREF(count);
+    }
+    return 0;
+}
+
+/* scan(texts, tokenize) -> (postings, docs): as store.rank_index.postings_of. */
+static PyObject *Scanner_scan(Scanner *sc, PyObject *args) {
+    PyObject *texts, *tokenize;
+    if (!PyArg_ParseTuple(args, "OO", &texts, &tokenize)) return NULL;
+    PyObject *seq = PySequence_Fast(texts, "texts must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t ntexts = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Py_ssize_t nterms = sc->nterms;
+    int64_t *tf = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
+    int64_t *rows = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
+    Py_ssize_t *touched = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
+    Tokens tk = {NULL, 0, 0};
+    char *buf = NULL;
+    Py_ssize_t bufcap = 0;
+    PyObject *postings = PyList_New(0), *docs = PyDict_New(), *result = NULL;
+    if (!tf || !rows || !touched || !postings || !docs) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    double k1 = sc->k1, b = sc->b, avgdl = sc->avgdl;
+    for (Py_ssize_t index = 0; index < ntexts; index++) {
+        PyObject *text = items[index];
+        tk.nseq = 0;
+        int failed = (PyUnicode_Check(text) && PyUnicode_IS_ASCII(text))
+                         ? tokens_ascii(sc, PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), &tk, &buf,
+                                        &bufcap)
+                         : tokens_from(sc, tokenize, text, &tk);
+        if (failed) goto done;
+        Py_ssize_t dl = tk.nseq, ntouched = 0;
+        if (!dl) continue;
+        for (Py_ssize_t i = 0; i < dl; i++) {
+            Py_ssize_t w = tk.seq[i];
+            if (w < 0) continue;
+            Py_ssize_t t = sc->wterm[w];
+            if (t >= 0 && tf[t]++ == 0) touched[ntouched++] = t;
+            if (sc->npairs && i + 1 < dl && tk.seq[i + 1] >= 0) {
+                Py_ssize_t p = find_pair(sc, (uint64_t)w << 32 | (uint64_t)tk.seq[i + 1]);
+                if (p >= 0 && tf[p]++ == 0) touched[ntouched++] = p;
+            }
+        }
+        for (Py_ssize_t k = 0; k < ntouched; k++) {
+            Py_ssize_t t = touched[k];
+            double count = (double)tf[t];
+            tf[t] = 0;
+            rows[t]++;
+            /* bm25.impact, with its operations in its order (the same doubles). */
+            double value = (count * (k1 + 1.0)) / (count + k1 * (1 - b + b * (double)dl / avgdl));
+            if (!(value > sc->floors[t])) continue;
+            PyObject *posting = Py_BuildValue("(nOdLn)", index, sc->names[t], value, (long long)count, dl);
+            if (!posting || PyList_Append(postings, posting) < 0) {
+                Py_XDECREF(posting);
+                goto done;
+            }
+            Py_DECREF(posting);
+        }
+    }
+    if (add_docs(sc, docs, rows) < 0) goto done;
+    result = PyTuple_Pack(2, postings, docs);
+done:
+    Py_XDECREF(postings);
+    Py_XDECREF(docs);
+    Py_DECREF(seq);
+    PyMem_Free(tf);
+    PyMem_Free(rows);
+    PyMem_Free(touched);
+    PyMem_Free(tk.seq);
+    PyMem_Free(buf);
+    return result;
+}
+
+/* ------------------------------------------------------------------ sampling
+ * frequent_terms(texts, tokenize, scale, least): as store.rank_index._frequent_terms
+ * counts them, the words found in rows with count * scale >= least, then the pairs of
+ * adjacent such words that are too; unsorted (the caller sorts). */
+
+typedef struct {
+    char *bytes;
+    Py_ssize_t len;
+    uint64_t hash;
+    Py_ssize_t rows, last;
+} Entry;
+
+typedef struct {
+    Entry *entries;
+    Py_ssize_t n, cap;
+    Py_ssize_t *slots;   /* entry index + 1, 0 when free */
+    size_t mask;
+} Vocab;
+
+static void vocab_free(Vocab *v) {
+    for (Py_ssize_t i = 0; i < v->n; i++) PyMem_Free(v->entries[i].bytes);
+    PyMem_Free(v->entries);
+    PyMem_Free(v->slots);
+}
+
+static int vocab_grow(Vocab *v) {
+    size_t size = v->slots ? (v->mask + 1) * 2 : 1024;
+    Py_ssize_t *slots = PyMem_Calloc(size, sizeof(Py_ssize_t));
+    Entry *entries = PyMem_Realloc(v->entries, size / 2 * sizeof(Entry));
+    if (!slots || !entries) {
+        PyMem_Free(slots);
+        if (entries) v->entries = entries;
+        PyErr_NoMemory();
+        return -1;
+    }
+    v->entries = entries;
+    v->cap = (Py_ssize_t)(size / 2);
+    for (Py_ssize_t i = 0; i < v->n; i++) {
+        size_t at = (size_t)v->entries[i].hash & (size - 1);
+        while (slots[at]) at = (at + 1) & (size - 1);
+        slots[at] = i + 1;
+    }
+    PyMem_Free(v->slots);
+    v->slots = slots;
+    v->mask = size - 1;
+    return 0;
+}
+
+/* The entry of a word (added when ``add``), -1 when absent, -2 on error. */
+static Py_ssize_t vocab_find(Vocab *v, const char *s, Py_ssize_t n, uint64_t h, int add) {
+    if (!v->slots && (!add || vocab_grow(v) < 0)) return add ? -2 : -1;
+    size_t at = (size_t)h & v->mask;
+    for (;;) {
+        Py_ssize_t slot = v->slots[at];
+        if (!slot) break;
+        Entry *e = &v->entries[slot - 1];
+        if (e->hash == h && e->len == n && memcmp(e->bytes, s, (size_t)n) == 0) return slot - 1;
+        at = (at + 1) & v->mask;
+    }
+    if (!add) return -1;
+    if (v->n >= v->cap) {
+        if (vocab_grow(v) < 0) return -2;
+        return vocab_find(v, s, n, h, add);
+    }
+    Entry *e = &v->entries[v->n];
+    e->bytes = PyMem_Malloc((size_t)n + 1);
+    if (!e->bytes) {
+        PyErr_NoMemory();
+        return -2;
+    }
+    memcpy(e->bytes, s, (size_t)n);
+    e->bytes[n] = 0;
+    e->len = n, e->hash = h, e->rows = 0, e->last = -1;
+    v->slots[at] = ++v->n;
+    return v->n - 1;
+}
+
+/* Calls ``each(state, bytes, len, hash)`` for every token of a text, in order. */
+typedef int (*token_fn)(void *state, const char *s, Py_ssize_t n, uint64_t h);
+
+static int each_token(PyObject *text, PyObject *tokenize, token_fn each, void *state, char **buf,
+                      Py_ssize_t *bufcap) {
+    if (PyUnicode_Check(text) && PyUnicode_IS_ASCII(text)) {
+        const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0;
+        while (i < n) {
+            while (i < n && !is_token_char(s[i])) i++;
+            if (i >= n) break;
+            Py_ssize_t start = i;
+            while (i < n && is_token_char(s[i])) i++;
+            Py_ssize_t len = i - start;
+            if (len > *bufcap) {
+                char *grown = PyMem_Realloc(*buf, (size_t)len);
+                if (!grown) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                *buf = grown;
+                *bufcap = len;
+            }
+            uint64_t h = 1469598103934665603ULL;
+            for (Py_ssize_t k = 0; k < len; k++) {
+                unsigned char c = s[start + k];
+                if (c >= 'A' && c <= 'Z') c += 32;
+                (*buf)[k] = (char)c;
+                h ^= c;
+                h *= 1099511628211ULL;
+            }
+            if (each(state, *buf, len, h) < 0) return -1;
+        }
+        return 0;
+    }
+    PyObject *list = PyObject_CallOneArg(tokenize, text);
+    if (!list) return -1;
+    PyObject *seq = PySequence_Fast(list, "the tokenizer must return a list of strings");
+    Py_DECREF(list);
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < n && rc == 0; i++) {
+        Py_ssize_t len;
+        const char *s = PyUnicode_Check(items[i]) ? PyUnicode_AsUTF8AndSize(items[i], &len) : NULL;
+        if (!s) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "the tokenizer must return strings");
+            rc = -1;
+        } else {
+            rc = each(state, s, len, hash_bytes(s, len));
+        }
+    }
+    Py_DECREF(seq);
+    return rc;
+}
+
+typedef struct {
+    Vocab *words, *pairs;
+    Py_ssize_t row, previous;   /* previous: the last token's word entry if frequent, else -1 */
+    const char *frequent;
+} Sampling;
+
+static int count_word(void *state, const char *s, Py_ssize_t n, uint64_t h) {
+    Sampling *sm = state;
+    Py_ssize_t e = vocab_find(sm->words, s, n, h, 1);
+    if (e < 0) return -1;
+    Entry *entry = &sm->words->entries[e];
+    if (entry->last != sm->row) entry->rows++, entry->last = sm->row;
+    return 0;
+}
+
+static int count_pair(void *state, const char *s, Py_ssize_t n, uint64_t h) {
+    Sampling *sm = state;
+    Py_ssize_t e = vocab_find(sm->words, s, n, h, 0);
+    if (e >= 0 && !sm->frequent[e]) e = -1;
+    if (e >= 0 && sm->previous >= 0) {
+        uint64_t key[2] = {(uint64_t)sm->previous, (uint64_t)e};
+        Py_ssize_t p = vocab_find(sm->pairs, (const char *)key, sizeof key, mix(key[0] << 32 | key[1]), 1);
+        if (p < 0) return -1;
+        Entry *entry = &sm->pairs->entries[p];
+        if (entry->last != sm->row) entry->rows++, entry->last = sm->row;
+    }
+    sm->previous = e;
+    return 0;
+}
+
+static PyObject *frequent_terms(PyObject *module, PyObject *args) {
+    PyObject *texts, *tokenize;
+    double scale, least;
+    if (!PyArg_ParseTuple(args, "OOdd", &texts, &tokenize, &scale, &least)) return NULL;
+    PyObject *seq = PySequence_Fast(texts, "texts must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t ntexts = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Vocab words = {0}, pairs = {0};
+    Sampling sm = {&words, &pairs, 0, -1, NULL};
+    char *buf = NULL, *frequent = NULL;
+    Py_ssize_t bufcap = 0;
+    PyObject *out = NULL, *result = NULL;
+    for (sm.row = 0; sm.row < ntexts; sm.row++)
+        if (each_token(items[sm.row], tokenize, count_word, &sm, &buf, &bufcap) < 0) goto done;
+    frequent = PyMem_Calloc((size_t)words.n + 1, 1);
+    if (!frequent) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < words.n; i++) frequent[i] = (double)words.entries[i].rows * scale >= least;
+    sm.frequent = frequent;
+    for (sm.row = 0; sm.row < ntexts; sm.row++) {
+        sm.previous = -1;
+        if (each_token(items[sm.row], tokenize, count_pair, &sm, &buf, &bufcap) < 0) goto done;
+    }
+    out = PyList_New(0);
+    if (!out) goto done;
+    for (Py_ssize_t i = 0; i < words.n; i++) {
+        if (!frequent[i]) continue;
+        PyObject *word = PyUnicode_DecodeUTF8(words.entries[i].bytes, words.entries[i].len, "surrogatepass");
+        if (!word || PyList_Append(out, word) < 0) {
+            Py_XDECREF(word);
+            goto done;
+        }
+        Py_DECREF(word);
+    }
+    for (Py_ssize_t i = 0; i < pairs.n; i++) {
+        Entry *p = &pairs.entries[i];
+        if (!((double)p->rows * scale >= least)) continue;
+        const uint64_t *key = (const uint64_t *)p->bytes;
+        Entry *a = &words.entries[key[0]], *b = &words.entries[key[1]];
+        Py_ssize_t len = a->len + 1 + b->len;
+        char *joined = PyMem_Malloc((size_t)len);
+        if (!joined) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memcpy(joined, a->bytes, (size_t)a->len);
+        joined[a->len] = ' ';
+        memcpy(joined + a->len + 1, b->bytes, (size_t)b->len);
+        PyObject *pair = PyUnicode_DecodeUTF8(joined, len, "surrogatepass");
+        PyMem_Free(joined);
+        if (!pair || PyList_Append(out, pair) < 0) {
+            Py_XDECREF(pair);
+            goto done;
+        }
+        Py_DECREF(pair);
+    }
+    result = out;
+    out = NULL;
+done:
+    Py_XDECREF(out);
+    Py_DECREF(seq);
+    vocab_free(&words);
+    vocab_free(&pairs);
+    PyMem_Free(buf);
+    PyMem_Free(frequent);
+    return result;
+}
+
+/* add_counts(total, part): total[k] += part[k] for every key of part (dicts of ints). */
+static PyObject *add_counts(PyObject *module, PyObject *args) {
+    PyObject *total, *part, *key, *value;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyDict_Type, &total, &PyDict_Type, &part)) return NULL;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(part, &pos, &key, &value)) {
+        PyObject *had = PyDict_GetItemWithError(total, key);
+        if (!had && PyErr_Occurred()) return NULL;
+        PyObject *sum = had ? PyNumber_Add(had, value) : (Py_INCREF(value), value);
+        if (!sum || PyDict_SetItem(total, key, sum) < 0) {
+            Py_XDECREF(sum);
+            return NULL;
+        }
+        Py_DECREF(sum);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"frequent_terms", frequent_terms, METH_VARARGS,
+     "frequent_terms(texts, tokenize, scale, least) -> the words in rows with rows * scale >= least, then "
+     "the pairs of adjacent such words that are too (unsorted)."},
+    {"add_counts", add_counts, METH_VARARGS, "add_counts(total, part): adds the counts of part into total."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
+     "scan(texts, tokenize) -> (postings, docs): each row's postings (index, term, impact, tf, dl) and how "
+     "many rows contain each listed term; tokenize(text) gives the tokens of a text that is not all ASCII."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sessiondb._rankscan.Scanner",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Scanner(floors, avgdl, k1, b): the postings of rows under a rank-index snapshot.",
+    .tp_methods = Scanner_methods,
+    .tp_init = (initproc)Scanner_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "sessiondb._rankscan", "The rank index's per-row work in C.", -1, module_methods,
+};
+
+PyMODINIT_FUNC PyInit__rankscan(void) {
+    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
