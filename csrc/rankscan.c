@@ -620,10 +620,138 @@ static PyObject *add_counts(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------ phrase counts
+ * count_phrases(text, tokenize, phrases) -> (tokens, counts): how many tokens the text
+ * has and how often each phrase occurs in them, as search.topk._Phrase.count counts:
+ * ``phrases`` is a sequence of (tokens, prefix); a phrase occurs where its tokens follow
+ * each other, the last one only starting with its token when ``prefix``. */
+
+typedef struct {
+    const char **start;
+    Py_ssize_t *len;
+    Py_ssize_t n, cap;
+    char *text;           /* the lower-cased copy tokens point into (ASCII text) */
+} Spans;
+
+static int spans_push(void *state, const char *s, Py_ssize_t n, uint64_t h) {
+    (void)h;
+    Spans *sp = state;
+    if (sp->n == sp->cap) {
+        Py_ssize_t cap = sp->cap ? sp->cap * 2 : 256;
+        const char **start = PyMem_Realloc(sp->start, (size_t)cap * sizeof(char *));
+        if (!start) return PyErr_NoMemory(), -1;
+        sp->start = start;
+        Py_ssize_t *len = PyMem_Realloc(sp->len, (size_t)cap * sizeof(Py_ssize_t));
+        if (!len) return PyErr_NoMemory(), -1;
+        sp->len = len;
+        sp->cap = cap;
+    }
+    sp->start[sp->n] = s;
+    sp->len[sp->n++] = n;
+    return 0;
+}
+
+static int same(const char *a, Py_ssize_t alen, const char *b, Py_ssize_t blen, int prefix) {
+    return prefix ? (alen >= blen && memcmp(a, b, (size_t)blen) == 0)
+                  : (alen == blen && memcmp(a, b, (size_t)blen) == 0);
+}
+
+static PyObject *count_phrases(PyObject *module, PyObject *args) {
+    PyObject *text, *tokenize, *phrases;
+    if (!PyArg_ParseTuple(args, "OOO", &text, &tokenize, &phrases)) return NULL;
+    PyObject *spec = PySequence_Fast(phrases, "phrases must be a sequence");
+    if (!spec) return NULL;
+    Spans sp = {NULL, NULL, 0, 0, NULL};
+    PyObject *list = NULL, *seq = NULL, *counts = NULL, *result = NULL;
+    if (PyUnicode_Check(text) && PyUnicode_IS_ASCII(text)) {
+        /* Tokens point into one lower-cased copy of the text. */
+        const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0;
+        sp.text = PyMem_Malloc((size_t)n + 1);
+        if (!sp.text) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t k = 0; k < n; k++) sp.text[k] = (char)(s[k] >= 'A' && s[k] <= 'Z' ? s[k] + 32 : s[k]);
+        while (i < n) {
+            while (i < n && !is_token_char(s[i])) i++;
+            if (i >= n) break;
+            Py_ssize_t begin = i;
+            while (i < n && is_token_char(s[i])) i++;
+            if (spans_push(&sp, sp.text + begin, i - begin, 0) < 0) goto done;
+        }
+    } else {
+        list = PyObject_CallOneArg(tokenize, text);
+        if (!list) goto done;
+        seq = PySequence_Fast(list, "the tokenizer must return a list of strings");
+        if (!seq) goto done;
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t len;
+            PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+            const char *s = PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &len) : NULL;
+            if (!s) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "the tokenizer must return strings");
+                goto done;
+            }
+            if (spans_push(&sp, s, len, 0) < 0) goto done;
+        }
+    }
+    Py_ssize_t nphrases = PySequence_Fast_GET_SIZE(spec);
+    counts = PyList_New(nphrases);
+    if (!counts) goto done;
+    for (Py_ssize_t p = 0; p < nphrases; p++) {
+        PyObject *words, *prefix_flag;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(spec, p), "OO", &words, &prefix_flag)) goto done;
+        PyObject *wseq = PySequence_Fast(words, "a phrase's tokens must be a sequence");
+        if (!wseq) goto done;
+        int prefix = PyObject_IsTrue(prefix_flag);
+        Py_ssize_t width = PySequence_Fast_GET_SIZE(wseq), found = 0;
+        const char *w[64];
+        Py_ssize_t wl[64];
+        if (prefix < 0 || width < 1 || width > 64) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a phrase has 1 to 64 tokens");
+            Py_DECREF(wseq);
+            goto done;
+        }
+        for (Py_ssize_t k = 0; k < width; k++) {
+            PyObject *item = PySequence_Fast_GET_ITEM(wseq, k);
+            w[k] = PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &wl[k]) : NULL;
+            if (!w[k]) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "a phrase's tokens must be strings");
+                Py_DECREF(wseq);
+                goto done;
+            }
+        }
+        for (Py_ssize_t at = 0; at + width <= sp.n; at++) {
+            Py_ssize_t k = 0;
+            while (k < width && same(sp.start[at + k], sp.len[at + k], w[k], wl[k], prefix && k == width - 1)) k++;
+            if (k == width) found++;
+        }
+        Py_DECREF(wseq);
+        PyObject *count = PyLong_FromSsize_t(found);
+        if (!count) goto done;
+        PyList_SET_ITEM(counts, p, count);
+    }
+    result = Py_BuildValue("(nO)", sp.n, counts);
+done:
+    Py_XDECREF(counts);
+    Py_XDECREF(seq);
+    Py_XDECREF(list);
+    Py_DECREF(spec);
+    PyMem_Free(sp.start);
+    PyMem_Free(sp.len);
+    PyMem_Free(sp.text);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"frequent_terms", frequent_terms, METH_VARARGS,
      "frequent_terms(texts, tokenize, scale, least) -> the words in rows with rows * scale >= least, then "
      "the pairs of adjacent such words that are too (unsorted)."},
+    {"count_phrases", count_phrases, METH_VARARGS,
+     "count_phrases(text, tokenize, phrases) -> (tokens, counts): the text's number of tokens and how often "
+     "each (tokens, prefix) phrase occurs in them."},
     {"add_counts", add_counts, METH_VARARGS, "add_counts(total, part): adds the counts of part into total."},
     {NULL, NULL, 0, NULL},
 };

@@ -107,3 +107,19 @@ def test_add_counts_adds_into_a_counter() -> None:
     assert total == {"a": 3, "b": 5}
     with pytest.raises(TypeError):
         compiled.add_counts(total, [("a", 1)])
+
+
+phrase_strategy = st.tuples(st.lists(st.sampled_from(["the", "file", "x", "x1", "café", "中文", "th", "f", "e"]),
+                                     min_size=1, max_size=3), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts_strategy, st.lists(phrase_strategy, min_size=1, max_size=4))
+def test_phrase_counts_are_those_of_the_search(text: str, phrases: list[tuple[list[str], bool]]) -> None:
+    """What a search counts when it scores a row from its text (search.topk._Phrase.count)."""
+    from sessiondb.search import topk
+    from sessiondb.search.query import Term
+
+    tokens = TOKENIZE(text)
+    expected = [topk._Phrase(Term(" ".join(words), prefix), words, False).count(tokens) for words, prefix in phrases]
+    assert compiled.count_phrases(text, TOKENIZE, phrases) == (len(tokens), expected)

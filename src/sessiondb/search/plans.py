@@ -345,8 +345,10 @@ class Searcher:
             docs = scalar(self.conn, "SELECT docs FROM messages_rank_terms WHERE term = ?", (name,)) \
                 if name is not None and state is not None and clean else None
             if docs is not None and state is not None:
-                tail = scalar(self.conn, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ?",
-                              (expr, state.built_through))
+                # (FTS5 seeks a common word's long doclist even when no row is past the lists.)
+                tail = 0 if state.built_through >= self.max_rowid else scalar(
+                    self.conn, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ?",
+                    (expr, state.built_through))
                 return int(docs) + int(tail)
         key = ("hits", index, expr, self.max_rowid, self._rows(index))
         if key not in self.idf_cache:

@@ -423,13 +423,20 @@ class ListTopK:
     def _bm25(self, content: object) -> float | None:
         """This row's score as a positive number (higher is better), or None if the query
         does not match it."""
-        tokens = self.tokenize(content)
-        counts = {p.term: p.count(tokens) for p in self.phrases}
+        compiled = rank_index._compiled()
+        if compiled is not None:
+            dl, found = compiled.count_phrases(content, self.tokenize,
+                                               [(p.tokens, p.term.prefix) for p in self.phrases])
+            counts = dict(zip((p.term for p in self.phrases), found))
+        else:
+            tokens = self.tokenize(content)
+            counts = {p.term: p.count(tokens) for p in self.phrases}
+            dl = len(tokens)
         for clause in self.parsed.clauses:
             if any(counts[t] for t in clause.terms) == clause.negated:
                 return None
         score = 0.0
-        dl, avgdl = len(tokens), self.avgdl
+        avgdl = self.avgdl
         for p in self.phrases:
             tf = counts[p.term] if not p.negated else 0
             if tf:
