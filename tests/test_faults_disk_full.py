@@ -31,17 +31,21 @@ from helpers import add_session, msg
 
 
 def _limit_pages(db: SessionDB, extra: int) -> None:
-    conn = db._store.connection()
-    pages = conn.execute("PRAGMA page_count").fetchone()[0]
-    conn.execute(f"PRAGMA max_page_count={pages + extra}")
+    # Under the handle's lock: a watcher thread may be writing on the same connection.
+    with db._store.lock:
+        conn = db._store.connection()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count={pages + extra}")
 
 
 def _unlimit_pages(db: SessionDB) -> None:
-    db._store.connection().execute("PRAGMA max_page_count=4294967294")
+    with db._store.lock:
+        db._store.connection().execute("PRAGMA max_page_count=4294967294")
 
 
 def _file_states(db: SessionDB) -> int:
-    return db._store.connection().execute("SELECT COUNT(*) FROM file_state").fetchone()[0]
+    with db._store.lock:
+        return db._store.connection().execute("SELECT COUNT(*) FROM file_state").fetchone()[0]
 
 
 def test_sqlite_full_then_space_same_handle_collects_everything(tmp_path: Path) -> None:

@@ -171,8 +171,8 @@ class Store:
                 raise ReadOnlyError(f"{self.path} was opened read-only; writes are refused")
             # A transaction left open by a failed rollback (the disk went away while it
             # ran): end it now, or every later BEGIN would fail and the handle be stuck.
-            _rollback(conn)
             with sqlite_errors("cannot start a write transaction"):
+                _rollback(conn)
                 conn.execute("BEGIN IMMEDIATE")
             self._write_depth = 1
             try:
