@@ -5,12 +5,8 @@
  * store.rank_index.postings_of returns: each row's postings (rows where a listed term's
  * BM25 impact is above its floor) and how many rows contain each listed term. The
  * Python function stays the reference and the fallback; the two give the same results
- * (tests/test_rank_scan.py).
- *
- * Tokens are FTS5's unicode61 tokens. For an all-ASCII text they are the runs of ASCII
- * letters and digits, folded to lower case (what unicode61 does with ASCII), found
- * here without making a Python string per token; any other text goes through the
- * tokenizer the caller passes (SQLite's own, through apsw).
+ * (tests/test_rank_scan.py). The module also samples a table's frequent terms and counts
+ * a query's phrases in a row, for the same reason.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -201,13 +197,87 @@ static int Scanner_init(Scanner *sc, PyObject *args, PyObject *kwds) {
     return 0;
 }
 
-/* Per call: the word index of each token (-1: not a known word), counts per term. */
+
+/* ------------------------------------------------------------------ tokens
+ * FTS5's unicode61 tokens of a text. For an all-ASCII text they are the runs of ASCII
+ * letters and digits, lower-cased (what unicode61 does with ASCII), found here without a
+ * Python string per token; any other text goes through the caller's tokenizer. */
+
+static int is_token_char(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+typedef int (*token_fn)(void *state, const char *s, Py_ssize_t n, uint64_t h);
+
+/* A growable byte buffer, reused from text to text. */
 typedef struct {
+    char *bytes;
+    Py_ssize_t cap;
+} Buffer;
+
+/* Calls ``each(state, bytes, len, hash)`` for every token of ``text``, in order. The
+ * tokens stay valid until the next call with the same ``buf``, or until the caller
+ * releases ``*kept`` (the tokenizer's list, NULL for ASCII text). */
+static int each_token(PyObject *text, PyObject *tokenize, token_fn each, void *state, Buffer *buf,
+                      PyObject **kept) {
+    *kept = NULL;
+    if (PyUnicode_Check(text) && PyUnicode_IS_ASCII(text)) {
+        const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0;
+        if (n > buf->cap) {
+            char *grown = PyMem_Realloc(buf->bytes, (size_t)n);
+            if (!grown) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            buf->bytes = grown;
+            buf->cap = n;
+        }
+        char *low = buf->bytes;
+        while (i < n) {
+            while (i < n && !is_token_char(s[i])) i++;
+            if (i >= n) break;
+            Py_ssize_t start = i;
+            uint64_t h = 1469598103934665603ULL;   /* hash_bytes of the lower-cased token */
+            for (; i < n && is_token_char(s[i]); i++) {
+                unsigned char c = s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i];
+                low[i] = (char)c;
+                h ^= c;
+                h *= 1099511628211ULL;
+            }
+            if (each(state, low + start, i - start, h) < 0) return -1;
+        }
+        return 0;
+    }
+    PyObject *list = PyObject_CallOneArg(tokenize, text);
+    if (!list) return -1;
+    PyObject *seq = PySequence_Fast(list, "the tokenizer must return a list of strings");
+    Py_DECREF(list);
+    if (!seq) return -1;
+    *kept = seq;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len;
+        const char *s = PyUnicode_Check(items[i]) ? PyUnicode_AsUTF8AndSize(items[i], &len) : NULL;
+        if (!s) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "the tokenizer must return strings");
+            return -1;
+        }
+        if (each(state, s, len, hash_bytes(s, len)) < 0) return -1;
+    }
+    return 0;
+}
+
+/* The word index of each token of a row (-1: not a known word). */
+typedef struct {
+    const Scanner *sc;
     Py_ssize_t *seq;
     Py_ssize_t nseq, cap;
 } Tokens;
 
-static int push(Tokens *tk, Py_ssize_t w) {
+static int push_word(void *state, const char *s, Py_ssize_t n, uint64_t h) {
+    Tokens *tk = state;
     if (tk->nseq == tk->cap) {
         Py_ssize_t cap = tk->cap ? tk->cap * 2 : 1024;
         Py_ssize_t *seq = PyMem_Realloc(tk->seq, (size_t)cap * sizeof(Py_ssize_t));
@@ -218,68 +288,7 @@ static int push(Tokens *tk, Py_ssize_t w) {
         tk->seq = seq;
         tk->cap = cap;
     }
-    tk->seq[tk->nseq++] = w;
-    return 0;
-}
-
-static int is_token_char(unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* unicode61 on ASCII text: runs of letters and digits, lower-cased. */
-static int tokens_ascii(const Scanner *sc, const unsigned char *s, Py_ssize_t n, Tokens *tk, char **buf,
-                        Py_ssize_t *bufcap) {
-    Py_ssize_t i = 0;
-    while (i < n) {
-        while (i < n && !is_token_char(s[i])) i++;
-        if (i >= n) break;
-        Py_ssize_t start = i;
-        while (i < n && is_token_char(s[i])) i++;
-        Py_ssize_t len = i - start;
-        if (len > *bufcap) {
-            char *grown = PyMem_Realloc(*buf, (size_t)len);
-            if (!grown) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            *buf = grown;
-            *bufcap = len;
-        }
-        uint64_t h = 1469598103934665603ULL;
-        for (Py_ssize_t k = 0; k < len; k++) {
-            unsigned char c = s[start + k];
-            if (c >= 'A' && c <= 'Z') c += 32;
-            (*buf)[k] = (char)c;
-            h ^= c;
-            h *= 1099511628211ULL;
-        }
-        if (push(tk, find_word(sc, *buf, len, h)) < 0) return -1;
-    }
-    return 0;
-}
-
-static int tokens_from(const Scanner *sc, PyObject *tokenize, PyObject *text, Tokens *tk) {
-    PyObject *list = PyObject_CallOneArg(tokenize, text);
-    if (!list) return -1;
-    PyObject *seq = PySequence_Fast(list, "the tokenizer must return a list of strings");
-    Py_DECREF(list);
-    if (!seq) return -1;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t len;
-        const char *s = PyUnicode_Check(items[i]) ? PyUnicode_AsUTF8AndSize(items[i], &len) : NULL;
-        if (!s) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "the tokenizer must return strings");
-            Py_DECREF(seq);
-            return -1;
-        }
-        if (push(tk, find_word(sc, s, len, hash_bytes(s, len))) < 0) {
-            Py_DECREF(seq);
-            return -1;
-        }
-    }
-    Py_DECREF(seq);
+    tk->seq[tk->nseq++] = find_word(tk->sc, s, n, h);
     return 0;
 }
 
@@ -296,6 +305,7 @@ static int add_docs(const Scanner *sc, PyObject *docs, const int64_t *rows) {
     return 0;
 }
 
+
 /* scan(texts, tokenize) -> (postings, docs): as store.rank_index.postings_of. */
 static PyObject *Scanner_scan(Scanner *sc, PyObject *args) {
     PyObject *texts, *tokenize;
@@ -308,9 +318,8 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *args) {
     int64_t *tf = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
     int64_t *rows = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
     Py_ssize_t *touched = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
-    Tokens tk = {NULL, 0, 0};
-    char *buf = NULL;
-    Py_ssize_t bufcap = 0;
+    Tokens tk = {sc, NULL, 0, 0};
+    Buffer buf = {NULL, 0};
     PyObject *postings = PyList_New(0), *docs = PyDict_New(), *result = NULL;
     if (!tf || !rows || !touched || !postings || !docs) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
@@ -319,11 +328,10 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *args) {
     double k1 = sc->k1, b = sc->b, avgdl = sc->avgdl;
     for (Py_ssize_t index = 0; index < ntexts; index++) {
         PyObject *text = items[index];
+        PyObject *kept;
         tk.nseq = 0;
-        int failed = (PyUnicode_Check(text) && PyUnicode_IS_ASCII(text))
-                         ? tokens_ascii(sc, PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), &tk, &buf,
-                                        &bufcap)
-                         : tokens_from(sc, tokenize, text, &tk);
+        int failed = each_token(text, tokenize, push_word, &tk, &buf, &kept);
+        Py_XDECREF(kept);
         if (failed) goto done;
         Py_ssize_t dl = tk.nseq, ntouched = 0;
         if (!dl) continue;
@@ -363,9 +371,10 @@ done:
     PyMem_Free(rows);
     PyMem_Free(touched);
     PyMem_Free(tk.seq);
-    PyMem_Free(buf);
+    PyMem_Free(buf.bytes);
     return result;
 }
+
 
 /* ------------------------------------------------------------------ sampling
  * frequent_terms(texts, tokenize, scale, least): as store.rank_index._frequent_terms
@@ -444,63 +453,6 @@ static Py_ssize_t vocab_find(Vocab *v, const char *s, Py_ssize_t n, uint64_t h, 
     return v->n - 1;
 }
 
-/* Calls ``each(state, bytes, len, hash)`` for every token of a text, in order. */
-typedef int (*token_fn)(void *state, const char *s, Py_ssize_t n, uint64_t h);
-
-static int each_token(PyObject *text, PyObject *tokenize, token_fn each, void *state, char **buf,
-                      Py_ssize_t *bufcap) {
-    if (PyUnicode_Check(text) && PyUnicode_IS_ASCII(text)) {
-        const unsigned char *s = PyUnicode_1BYTE_DATA(text);
-        Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0;
-        while (i < n) {
-            while (i < n && !is_token_char(s[i])) i++;
-            if (i >= n) break;
-            Py_ssize_t start = i;
-            while (i < n && is_token_char(s[i])) i++;
-            Py_ssize_t len = i - start;
-            if (len > *bufcap) {
-                char *grown = PyMem_Realloc(*buf, (size_t)len);
-                if (!grown) {
-                    PyErr_NoMemory();
-                    return -1;
-                }
-                *buf = grown;
-                *bufcap = len;
-            }
-            uint64_t h = 1469598103934665603ULL;
-            for (Py_ssize_t k = 0; k < len; k++) {
-                unsigned char c = s[start + k];
-                if (c >= 'A' && c <= 'Z') c += 32;
-                (*buf)[k] = (char)c;
-                h ^= c;
-                h *= 1099511628211ULL;
-            }
-            if (each(state, *buf, len, h) < 0) return -1;
-        }
-        return 0;
-    }
-    PyObject *list = PyObject_CallOneArg(tokenize, text);
-    if (!list) return -1;
-    PyObject *seq = PySequence_Fast(list, "the tokenizer must return a list of strings");
-    Py_DECREF(list);
-    if (!seq) return -1;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    int rc = 0;
-    for (Py_ssize_t i = 0; i < n && rc == 0; i++) {
-        Py_ssize_t len;
-        const char *s = PyUnicode_Check(items[i]) ? PyUnicode_AsUTF8AndSize(items[i], &len) : NULL;
-        if (!s) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "the tokenizer must return strings");
-            rc = -1;
-        } else {
-            rc = each(state, s, len, hash_bytes(s, len));
-        }
-    }
-    Py_DECREF(seq);
-    return rc;
-}
-
 typedef struct {
     Vocab *words, *pairs;
     Py_ssize_t row, previous;   /* previous: the last token's word entry if frequent, else -1 */
@@ -541,11 +493,15 @@ static PyObject *frequent_terms(PyObject *module, PyObject *args) {
     PyObject **items = PySequence_Fast_ITEMS(seq);
     Vocab words = {0}, pairs = {0};
     Sampling sm = {&words, &pairs, 0, -1, NULL};
-    char *buf = NULL, *frequent = NULL;
-    Py_ssize_t bufcap = 0;
+    Buffer buf = {NULL, 0};
+    char *frequent = NULL;
+    PyObject *kept;
     PyObject *out = NULL, *result = NULL;
-    for (sm.row = 0; sm.row < ntexts; sm.row++)
-        if (each_token(items[sm.row], tokenize, count_word, &sm, &buf, &bufcap) < 0) goto done;
+    for (sm.row = 0; sm.row < ntexts; sm.row++) {
+        int failed = each_token(items[sm.row], tokenize, count_word, &sm, &buf, &kept);
+        Py_XDECREF(kept);
+        if (failed) goto done;
+    }
     frequent = PyMem_Calloc((size_t)words.n + 1, 1);
     if (!frequent) {
         PyErr_NoMemory();
@@ -555,7 +511,9 @@ static PyObject *frequent_terms(PyObject *module, PyObject *args) {
     sm.frequent = frequent;
     for (sm.row = 0; sm.row < ntexts; sm.row++) {
         sm.previous = -1;
-        if (each_token(items[sm.row], tokenize, count_pair, &sm, &buf, &bufcap) < 0) goto done;
+        int failed = each_token(items[sm.row], tokenize, count_pair, &sm, &buf, &kept);
+        Py_XDECREF(kept);
+        if (failed) goto done;
     }
     out = PyList_New(0);
     if (!out) goto done;
@@ -597,7 +555,7 @@ done:
     Py_DECREF(seq);
     vocab_free(&words);
     vocab_free(&pairs);
-    PyMem_Free(buf);
+    PyMem_Free(buf.bytes);
     PyMem_Free(frequent);
     return result;
 }
@@ -630,7 +588,6 @@ typedef struct {
     const char **start;
     Py_ssize_t *len;
     Py_ssize_t n, cap;
-    char *text;           /* the lower-cased copy tokens point into (ASCII text) */
 } Spans;
 
 static int spans_push(void *state, const char *s, Py_ssize_t n, uint64_t h) {
@@ -661,42 +618,10 @@ static PyObject *count_phrases(PyObject *module, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOO", &text, &tokenize, &phrases)) return NULL;
     PyObject *spec = PySequence_Fast(phrases, "phrases must be a sequence");
     if (!spec) return NULL;
-    Spans sp = {NULL, NULL, 0, 0, NULL};
-    PyObject *list = NULL, *seq = NULL, *counts = NULL, *result = NULL;
-    if (PyUnicode_Check(text) && PyUnicode_IS_ASCII(text)) {
-        /* Tokens point into one lower-cased copy of the text. */
-        const unsigned char *s = PyUnicode_1BYTE_DATA(text);
-        Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0;
-        sp.text = PyMem_Malloc((size_t)n + 1);
-        if (!sp.text) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        for (Py_ssize_t k = 0; k < n; k++) sp.text[k] = (char)(s[k] >= 'A' && s[k] <= 'Z' ? s[k] + 32 : s[k]);
-        while (i < n) {
-            while (i < n && !is_token_char(s[i])) i++;
-            if (i >= n) break;
-            Py_ssize_t begin = i;
-            while (i < n && is_token_char(s[i])) i++;
-            if (spans_push(&sp, sp.text + begin, i - begin, 0) < 0) goto done;
-        }
-    } else {
-        list = PyObject_CallOneArg(tokenize, text);
-        if (!list) goto done;
-        seq = PySequence_Fast(list, "the tokenizer must return a list of strings");
-        if (!seq) goto done;
-        Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_ssize_t len;
-            PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
-            const char *s = PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &len) : NULL;
-            if (!s) {
-                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "the tokenizer must return strings");
-                goto done;
-            }
-            if (spans_push(&sp, s, len, 0) < 0) goto done;
-        }
-    }
+    Spans sp = {NULL, NULL, 0, 0};
+    Buffer buf = {NULL, 0};
+    PyObject *kept = NULL, *counts = NULL, *result = NULL;
+    if (each_token(text, tokenize, spans_push, &sp, &buf, &kept) < 0) goto done;
     Py_ssize_t nphrases = PySequence_Fast_GET_SIZE(spec);
     counts = PyList_New(nphrases);
     if (!counts) goto done;
@@ -736,12 +661,11 @@ static PyObject *count_phrases(PyObject *module, PyObject *args) {
     result = Py_BuildValue("(nO)", sp.n, counts);
 done:
     Py_XDECREF(counts);
-    Py_XDECREF(seq);
-    Py_XDECREF(list);
+    Py_XDECREF(kept);
     Py_DECREF(spec);
     PyMem_Free(sp.start);
     PyMem_Free(sp.len);
-    PyMem_Free(sp.text);
+    PyMem_Free(buf.bytes);
     return result;
 }
 

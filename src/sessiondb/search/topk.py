@@ -100,6 +100,7 @@ class ListTopK:
         self.tokenize = rank_index.Tokenizer(conn)
         self.scored = 0          # rows scored one by one (for benchmarks)
         self.heads: dict[str, float] = {}   # where each list of the query stands
+        self._phrase_spec: list[tuple[list[str], bool]] | None = None   # the phrases, for count_phrases
 
     def run(self) -> list[tuple[int, float]] | None:
         state = rank_index.state(self.conn)
@@ -425,8 +426,9 @@ class ListTopK:
         does not match it."""
         compiled = rank_index._compiled()
         if compiled is not None:
-            dl, found = compiled.count_phrases(content, self.tokenize,
-                                               [(p.tokens, p.term.prefix) for p in self.phrases])
+            if self._phrase_spec is None:
+                self._phrase_spec = [(p.tokens, p.term.prefix) for p in self.phrases]
+            dl, found = compiled.count_phrases(content, self.tokenize, self._phrase_spec)
             counts = dict(zip((p.term for p in self.phrases), found))
         else:
             tokens = self.tokenize(content)

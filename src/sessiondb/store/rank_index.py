@@ -94,27 +94,27 @@ EXTEND_PER_WRITE = 5_000
 _CHUNK = 2_000
 
 
+# sessiondb._rankscan once looked up (False: the package was built without it).
+_rankscan: Any = None
+
+
 def _compiled() -> Any:
     """``sessiondb._rankscan`` (this module's per-row work in C, the same results), or
     None when the package was installed without a C compiler."""
     global _rankscan
     if _rankscan is None:
         try:
-            compiled: Any = importlib.import_module("sessiondb._rankscan")
+            _rankscan = importlib.import_module("sessiondb._rankscan")
         except ImportError:
-            compiled = False
-        _rankscan = compiled
+            _rankscan = False
     return _rankscan or None
 
 
-_rankscan: Any = None
-
-
-def _add_counts(total: dict[str, int], part: dict[str, int]) -> None:
+def _add_counts(total: collections.Counter[str], part: dict[str, int]) -> None:
+    """``total.update(part)``; in C when compiled (Counter.update of a mapping loops in Python)."""
     compiled = _compiled()
     if compiled is None:
-        for term, count in part.items():
-            total[term] = total.get(term, 0) + count
+        total.update(part)
     else:
         compiled.add_counts(total, part)
 
