@@ -45,8 +45,11 @@ def exact_top(db: SessionDB, query: str, limit: int = 20, **kw: object) -> tuple
         indexes.append("messages_cjk")
     t0 = time.perf_counter()
     for index in indexes:
+        # With an exclusion, the rows with CJK text are the side index's (README, Search).
+        only = (" AND m.id NOT IN (SELECT rowid FROM messages_cjk UNION SELECT message_id FROM messages_cjk_pending)"
+                if index == "messages_fts" and parsed.negative and db._store.has_cjk_index else "")
         sql = (f"SELECT {index}.rowid, bm25({index}) FROM {index} CROSS JOIN messages m ON m.id = {index}.rowid "
-               f"WHERE {index} MATCH ? AND {filters.sql}")
+               f"WHERE {index} MATCH ? AND {filters.sql}{only}")
         for rowid, score in conn.execute(sql, [parsed.fts(cjk_index=index == "messages_cjk"), *filters.params]):
             if rowid not in best or score < best[rowid]:
                 best[rowid] = score

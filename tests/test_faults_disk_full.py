@@ -96,11 +96,11 @@ def test_insert_messages_after_full_same_handle(tmp_path: Path) -> None:
 
 
 def test_tmpfs_disk_full_same_handle_and_cli_one_line(tmp_path: Path) -> None:
-    with small_tmpfs(tmp_path / "small") as mount:
+    with small_tmpfs(tmp_path / "small", "3m") as mount:
         if mount is None:
             pytest.skip("mounting a tmpfs is not permitted here (the max_page_count test covers SQLITE_FULL)")
         claude = tmp_path / "claude"
-        total = write_corpus(claude, sessions=3, messages=40, words=30)   # fits in 2 MB with its WAL
+        total = write_corpus(claude, sessions=3, messages=40, words=30)   # fits in 3 MB with its WAL
         db_path = mount / "sessions.db"
         db = SessionDB.connect(DbConfig.local(db_path))
         cli_db = mount / "cli.db"

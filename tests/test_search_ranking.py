@@ -76,14 +76,16 @@ def ranked(tmp_path: Path, small_lists: None) -> Iterator[SessionDB]:
 
 def exact_top(db: SessionDB, query: str, limit: int = 20, **filters: object) -> list[tuple[int, float]]:
     """FTS5's bm25() over every match of each index, the better score where a row is in
-    both, ties to the newer row."""
+    both, ties to the newer row. With an exclusion, rows with CJK text are the side index's."""
     parsed = parse_query(query)
     where = SearchFilters(**filters)  # type: ignore[arg-type]
     conn = db._store.connection()
     best: dict[int, float] = {}
     for index in ([] if parsed.requires_cjk else ["messages_fts"]) + ["messages_cjk"]:
+        only = (" AND m.id NOT IN (SELECT rowid FROM messages_cjk UNION SELECT message_id FROM messages_cjk_pending)"
+                if index == "messages_fts" and parsed.negative else "")
         sql = (f"SELECT {index}.rowid, bm25({index}) FROM {index} CROSS JOIN messages m ON m.id = {index}.rowid "
-               f"WHERE {index} MATCH ? AND {where.sql}")
+               f"WHERE {index} MATCH ? AND {where.sql}{only}")
         for rowid, score in conn.execute(sql, [parsed.fts(cjk_index=index == "messages_cjk"), *where.params]):
             if rowid not in best or score < best[rowid]:
                 best[rowid] = score

@@ -6,11 +6,11 @@ Ranked FTS5 queries cost about a microsecond per matching row, so a term that
 appears in most messages would take a second to rank. Each search picks a plan per
 index:
 
-* lists:   score order over ``messages_fts``: the rank index's lists, walked best
-           first until nothing unseen can beat the k-th result
-           (``sessiondb.search.topk``). Exact.
-* exhaustive: score order otherwise (a rare word, the CJK index, a walk that would
-           read too much): rank every match, best first. Exact.
+* lists:   score order: the rank index's lists of the index (``messages_fts`` and
+           the CJK side index each have theirs), walked best first until nothing
+           unseen can beat the k-th result (``sessiondb.search.topk``). Exact.
+* exhaustive: score order otherwise (a rare word, an index without lists yet, a walk
+           that would read too much): rank every match, best first. Exact.
 * filter:  a project or session filter selecting few messages: search only the
            rowid ranges of those sessions (their rows are mostly contiguous).
 * window:  newest or oldest first: walk the index newest row first and keep up to
@@ -20,6 +20,9 @@ index:
            the timestamp index asking the FTS index about each message (dense
            matches), or sort every match by time (sparse matches), whichever the
            window's match density predicts is cheaper. Both are exact.
+
+With an exclusion, the rows with CJK text are left to the side index (its ``-word``
+also excludes a word glued to CJK characters): ``messages_fts`` ranks the others only.
 
 The score is FTS5's ``bm25()``; where our own function computes it
 (``sessiondb.search.ranking``) it is given the same phrase weights, counted exactly.
@@ -56,6 +59,9 @@ FILTER_PAGE = 256
 PROBE_COST_US = 45.0
 SCAN_COST_US = 2.0
 _MAX_CHAR = "\U0010ffff"
+# SearchFilters.without_cjk_rows.
+CJK_ROWS_EXCLUDED = ("NOT EXISTS (SELECT 1 FROM messages_cjk WHERE rowid = m.id) "
+                     "AND NOT EXISTS (SELECT 1 FROM messages_cjk_pending WHERE message_id = m.id)")
 
 
 @dataclass
@@ -88,6 +94,15 @@ class SearchFilters:
             self._add("(m.source = ? OR (m.source IS NULL AND m.session_id IN (SELECT s.session_id "
                       "FROM sessions s JOIN projects p ON p.id = s.project_id WHERE p.source = ?)))",
                       self.source, self.source)
+
+    def without_cjk_rows(self) -> SearchFilters:
+        """These filters, and no row with CJK text (indexed in the side index or queued for
+        it). With an exclusion the side index decides such rows: there ``-word`` also
+        excludes a word glued to CJK characters, which unicode61 keeps inside one token."""
+        narrowed = SearchFilters(project_id=self.project_id, source=self.source, role=self.role,
+                                 since_ms=self.since_ms, until_ms=self.until_ms, session_prefix=self.session_prefix)
+        narrowed._add(CJK_ROWS_EXCLUDED)
+        return narrowed
 
     def _add(self, sql: str, *params: object) -> None:
         self._sql.append(sql)
@@ -138,10 +153,15 @@ class Searcher:
     def run(self) -> list[tuple[int, float]]:
         hits: dict[int, tuple[float, int | None]] = {}
         sessions = self._filter_sessions()
+        everywhere = self.filters
         for index in self.indexes:
-            found = self._search_index(index, sessions)
+            # (Every plan reads self.filters: for this index they leave the side index's rows out.)
             if index == "messages_fts" and self.cjk_index and self.parsed.negative:
-                found = self._without_cjk_rows(found)
+                self.filters = everywhere.without_cjk_rows()
+            try:
+                found = self._search_index(index, sessions)
+            finally:
+                self.filters = everywhere
             for rowid, score, ts in found:
                 if rowid not in hits or score < hits[rowid][0]:
                     hits[rowid] = (score, ts)
@@ -149,18 +169,6 @@ class Searcher:
             for rowid in self._unindexed_matches():
                 hits.setdefault(rowid, (0.0, None))
         return self._order(hits)
-
-    def _without_cjk_rows(self, found: list[tuple[int, float, int | None]]) -> list[tuple[int, float, int | None]]:
-        """For rows with CJK text the side index decides: there, ``-word`` also excludes
-        a word glued to CJK characters, which unicode61 keeps inside one token."""
-        if not found:
-            return found
-        ids = json.dumps([hit[0] for hit in found])
-        cjk_rows = {r[0] for r in self.conn.execute(
-            "SELECT rowid FROM messages_cjk WHERE rowid IN (SELECT value FROM json_each(?)) UNION "
-            "SELECT message_id FROM messages_cjk_pending WHERE message_id IN (SELECT value FROM json_each(?))",
-            (ids, ids))}
-        return [hit for hit in found if hit[0] not in cjk_rows]
 
     # ---------------------------------------------------------------- plans
     def _search_index(self, index: str, sessions: list[str] | None) -> list[tuple[int, float, int | None]]:
@@ -171,13 +179,12 @@ class Searcher:
             self.plans_used.append(f"{index}:filter")
             return self._filter_plan(index, expr, weights, sessions)
         if ranked:
-            if index == "messages_fts":
-                ranker = topk.ListTopK(self.conn, self.parsed, self.filters.sql, self.filters.params, self.need,
-                                       weights)
-                listed = ranker.run()
-                if listed is not None:
-                    self.plans_used.append(f"{index}:lists({ranker.scored})")
-                    return [(rowid, score, None) for rowid, score in listed]
+            ranker = topk.ListTopK(self.conn, self.parsed, self.filters.sql, self.filters.params, self.need,
+                                   weights, self._lists(index))
+            listed = ranker.run()
+            if listed is not None:
+                self.plans_used.append(f"{index}:lists({ranker.scored})")
+                return [(rowid, score, None) for rowid, score in listed]
             self.plans_used.append(f"{index}:exhaustive")
             return self._exhaustive_plan(index, expr, weights)
         scan = self._window_plan(index, expr, [])
@@ -332,22 +339,27 @@ class Searcher:
     def _rows(self, index: str) -> int:
         return rank_index.fts_totals(self.conn, index)[0] or 1
 
+    @staticmethod
+    def _lists(index: str) -> rank_index.Lists:
+        return rank_index.CJK if index == "messages_cjk" else rank_index.FTS
+
     def _phrase_hits(self, index: str, term: query_lang.Term) -> int:
         """Rows containing a phrase, exactly as bm25() counts them: for a word or a pair
-        of words of ``messages_fts`` from the rank index's counts (plus the rows written
-        since), otherwise counted by FTS5 (once per state of the table)."""
+        of words from the rank index's counts (plus the rows written since), otherwise
+        counted by FTS5 (once per state of the table)."""
         expr = term.fts(cjk_index=index == "messages_cjk")
-        if index == "messages_fts" and not term.prefix:
-            words = rank_index.Tokenizer(self.conn)(term.text, query=True)
+        if not term.prefix:
+            lists = self._lists(index)
+            words = rank_index.Tokenizer(self.conn)(lists.text(term.text), query=True)
             name = words[0] if len(words) == 1 else rank_index.pair_key(*words) if len(words) == 2 else None
-            state = rank_index.state(self.conn)
-            clean = scalar(self.conn, "SELECT 1 FROM messages_rank_dirty LIMIT 1") is None
-            docs = scalar(self.conn, "SELECT docs FROM messages_rank_terms WHERE term = ?", (name,)) \
-                if name is not None and state is not None and clean else None
+            state = rank_index.state(self.conn, lists) if name is not None else None
+            clean = state is not None and scalar(self.conn, f"SELECT 1 FROM {lists.dirty} LIMIT 1") is None
+            docs = scalar(self.conn, f"SELECT docs FROM {lists.terms} WHERE term = ?", (name,)) if clean else None
             if docs is not None and state is not None:
                 # (FTS5 seeks a common word's long doclist even when no row is past the lists.)
-                tail = 0 if state.built_through >= self.max_rowid else scalar(
-                    self.conn, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ?",
+                top = self.max_rowid if not lists.spaced else lists.top(self.conn)
+                tail = 0 if state.built_through >= top else scalar(
+                    self.conn, f"SELECT COUNT(*) FROM {index} WHERE {index} MATCH ? AND rowid > ?",
                     (expr, state.built_through))
                 return int(docs) + int(tail)
         key = ("hits", index, expr, self.max_rowid, self._rows(index))

@@ -1,6 +1,7 @@
-"""Exact top-k in score order over ``messages_fts``, from the rank index.
+"""Exact top-k in score order over one FTS index, from its rank lists.
 
-The score is FTS5's ``bm25()`` (k1 1.2, b 0.75, over ``messages_fts``):
+The score is FTS5's ``bm25()`` (k1 1.2, b 0.75, over ``messages_fts``, or over the CJK
+side index, whose lists, text and tokens are its own: ``rank_index.Lists``):
 
     -sum over the query's phrases p of idf(p) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
 
@@ -90,11 +91,13 @@ def stretched(impact: float, drift: float) -> float:
 
 
 class ListTopK:
-    """One score-order search of ``messages_fts`` by the threshold algorithm (module docstring)."""
+    """One score-order search of one index by the threshold algorithm (module docstring)."""
 
     def __init__(self, conn: apsw.Connection, parsed: query_lang.ParsedQuery, filter_sql: str,
-                 filter_params: list[object], need: int, weights: list[float]) -> None:
-        self.conn, self.parsed, self.need = conn, parsed, need
+                 filter_params: list[object], need: int, weights: list[float],
+                 lists: rank_index.Lists = rank_index.FTS) -> None:
+        self.conn, self.parsed, self.need, self.lists = conn, parsed, need, lists
+        self.index, self.cjk = lists.index, lists.spaced
         self.filter_sql, self.filter_params = filter_sql, filter_params
         self.weights = weights   # FTS5's weight of each positive phrase, in order
         self.tokenize = rank_index.Tokenizer(conn)
@@ -103,11 +106,11 @@ class ListTopK:
         self._phrase_spec: list[tuple[list[str], bool]] | None = None   # the phrases, for count_phrases
 
     def run(self) -> list[tuple[int, float]] | None:
-        state = rank_index.state(self.conn)
+        state = rank_index.state(self.conn, self.lists)
         if state is None:
             return None
         self.state = state
-        rows, tokens = rank_index.fts_totals(self.conn)
+        rows, tokens = rank_index.fts_totals(self.conn, self.index)
         self.avgdl = tokens / rows if rows else 1.0
         drift = max(1.0, self.avgdl / state.avgdl)
         phrases = self._phrases()
@@ -148,17 +151,18 @@ class ListTopK:
         listed: set[int] = set()
         for t in names:
             listed.update(r[0] for r in self.conn.execute(
-                "SELECT message_id FROM messages_rank_postings WHERE term = ?", (t,)))
+                f"SELECT message_id FROM {self.lists.postings} WHERE term = ?", (t,)))
         listed -= self.seen   # rows already ranked (the tail, rewritten rows, rare phrases)
         if len(listed) > MAX_SCANNED:
             return None
         marks = ", ".join("?" * len(self.weights))
         # The unary + keeps SQLite from handing the IN list to FTS5 as one lookup per row.
-        sql = (f"SELECT m.id, {ranking.FUNCTION}(messages_fts, {marks}) FROM messages_fts "
-               "CROSS JOIN messages m ON m.id = messages_fts.rowid "
-               "WHERE messages_fts MATCH ? AND +messages_fts.rowid IN (SELECT value FROM json_each(?)) "
+        index = self.index
+        sql = (f"SELECT m.id, {ranking.FUNCTION}({index}, {marks}) FROM {index} "
+               f"CROSS JOIN messages m ON m.id = {index}.rowid "
+               f"WHERE {index} MATCH ? AND +{index}.rowid IN (SELECT value FROM json_each(?)) "
                f"AND {self.filter_sql}")
-        for rowid, score in self.conn.execute(sql, [*self.weights, self.parsed.fts(cjk_index=False),
+        for rowid, score in self.conn.execute(sql, [*self.weights, self.parsed.fts(cjk_index=self.cjk),
                                                     json.dumps(sorted(listed)), *self.filter_params]):
             self.scored += 1
             self._offer(-score, rowid)
@@ -215,7 +219,7 @@ class ListTopK:
     def _floors(self, names: list[str]) -> dict[str, float]:
         """Each list's floor: the most a row it does not hold weighs for its term."""
         return {term: float(floor) for term, floor in self.conn.execute(
-            "SELECT term, floor FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
+            f"SELECT term, floor FROM {self.lists.terms} WHERE term IN (SELECT value FROM json_each(?))",
             (json.dumps(names),))}
 
     def _bound(self, seen_in: dict[str, float]) -> float:
@@ -296,15 +300,15 @@ class ListTopK:
         ordered += [(t, True) for c in self.parsed.negative for t in c.terms]
         words: set[str] = set()
         for term, _ in ordered:
-            toks = self.tokenize(term.text, query=True)
+            toks = self._tokens(term)
             words.update(toks)
             words.update(map(rank_index.pair_key, toks, toks[1:]))
         if words:
             known = dict(self.conn.execute(
-                "SELECT term, docs FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?))",
+                f"SELECT term, docs FROM {self.lists.terms} WHERE term IN (SELECT value FROM json_each(?))",
                 (json.dumps(sorted(words)),)))
         for term, negated in ordered:
-            tokens = self.tokenize(term.text, query=True)
+            tokens = self._tokens(term)
             if not tokens:
                 return None
             phrase = _Phrase(term, tokens, negated)
@@ -313,13 +317,13 @@ class ListTopK:
                 pairs = list(map(rank_index.pair_key, whole, whole[1:]))
                 if any(tok not in known for tok in whole + pairs):
                     # A word or word pair too rare to be listed: so is the phrase.
-                    phrase.enumerated, phrase.extra = True, term.fts(cjk_index=False)
+                    phrase.enumerated, phrase.extra = True, term.fts(cjk_index=self.cjk)
                 elif whole:
                     phrase.lists = [min(pairs or whole, key=lambda tok: known[tok])]
                     phrase.exact = not term.prefix and len(whole) <= 2
                 else:
                     expansions = [r[0] for r in self.conn.execute(
-                        "SELECT term FROM messages_rank_terms WHERE term >= ? AND term < ? AND instr(term, ' ') = 0 "
+                        f"SELECT term FROM {self.lists.terms} WHERE term >= ? AND term < ? AND instr(term, ' ') = 0 "
                         "LIMIT ?",
                         (tokens[-1], tokens[-1] + _MAX_CHAR, MAX_EXPANSIONS + 1))]
                     if len(expansions) > MAX_EXPANSIONS:
@@ -339,12 +343,16 @@ class ListTopK:
         self._known_docs = known
         return out
 
+    def _tokens(self, term: query_lang.Term) -> list[str]:
+        """The tokens the index makes of a query's phrase."""
+        return self.tokenize(self.lists.text(term.text), query=True)
+
     def _rare_expansions(self, prefix: str, listed: set[str]) -> list[str] | None:
         """The index's words that start with ``prefix`` and have no list (None when there
         are more than MAX_RARE_EXPANSIONS): naming them finds their rows in their own short
         doclists, where the prefix itself would merge the listed words' long ones too."""
         words = [r[0] for r in self.conn.execute(
-            "SELECT term FROM temp.messages_fts_vocab WHERE term >= ? AND term < ?", (prefix, prefix + _MAX_CHAR))
+            f"SELECT term FROM temp.{self.index}_vocab WHERE term >= ? AND term < ?", (prefix, prefix + _MAX_CHAR))
             if r[0] not in listed]
         return words if len(words) <= MAX_RARE_EXPANSIONS else None
 
@@ -352,19 +360,26 @@ class ListTopK:
     def _rank_unlisted_rows(self) -> bool:
         """Rank the rows the lists do not cover: the tail by FTS5 (same formula and
         weights), rewritten rows from their text. False when they are too many."""
-        dirty = {r[0] for r in self.conn.execute("SELECT message_id FROM messages_rank_dirty LIMIT ?",
+        index = self.index
+        dirty = {r[0] for r in self.conn.execute(f"SELECT message_id FROM {self.lists.dirty} LIMIT ?",
                                                  (MAX_ENUMERATED + 1,))}
         if len(dirty) > MAX_ENUMERATED:
             return False
-        if int(scalar(self.conn, "SELECT MAX(id) FROM messages") or 0) <= self.state.built_through:
+        if self.cjk and dirty:
+            # A rewritten row may have left the side index: only those still in it are its matches.
+            self.seen.update(dirty)
+            dirty = {r[0] for r in self.conn.execute(
+                f"SELECT rowid FROM {index} WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(dirty)),))}
+        if self.lists.top(self.conn) <= self.state.built_through:
             self._score_rows(dirty)
             self.seen.update(dirty)
             return True
         marks = ", ".join("?" * len(self.weights))
-        sql = (f"SELECT m.id, {ranking.FUNCTION}(messages_fts, {marks}) FROM messages_fts "
-               "CROSS JOIN messages m ON m.id = messages_fts.rowid "
-               f"WHERE messages_fts MATCH ? AND messages_fts.rowid > ? AND {self.filter_sql}")
-        for rowid, score in self.conn.execute(sql, [*self.weights, self.parsed.fts(cjk_index=False),
+        sql = (f"SELECT m.id, {ranking.FUNCTION}({index}, {marks}) FROM {index} "
+               f"CROSS JOIN messages m ON m.id = {index}.rowid "
+               f"WHERE {index} MATCH ? AND {index}.rowid > ? AND {self.filter_sql}")
+        for rowid, score in self.conn.execute(sql, [*self.weights, self.parsed.fts(cjk_index=self.cjk),
                                                     self.state.built_through, *self.filter_params]):
             if rowid not in dirty:
                 self._offer(-score, rowid)
@@ -375,14 +390,14 @@ class ListTopK:
 
     def _enumerate(self, expr: str) -> set[int] | None:
         found = {r[0] for r in self.conn.execute(
-            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid <= ? LIMIT ?",
+            f"SELECT rowid FROM {self.index} WHERE {self.index} MATCH ? AND rowid <= ? LIMIT ?",
             (expr, self.state.built_through, MAX_ENUMERATED + 1))}
         return found if len(found) <= MAX_ENUMERATED else None
 
     def _walk(self, term: str, floor: float) -> Iterator[tuple[float, list[tuple[int, int, int]]]]:
         """(the most an unread row of this term scores, the next (rowid, tf, dl)) of one
         list, best first; past its end, the floor and nothing."""
-        rows = self.conn.execute("SELECT impact, message_id, tf, dl FROM messages_rank_postings WHERE term = ? "
+        rows = self.conn.execute(f"SELECT impact, message_id, tf, dl FROM {self.lists.postings} WHERE term = ? "
                                  "ORDER BY impact DESC", (term,))
         head: tuple[float, int, int, int] | None = next(rows, None)
         while True:
@@ -409,8 +424,9 @@ class ListTopK:
         self.scored += len(fresh)
         sql = (f"SELECT m.id, m.content_full FROM messages m WHERE m.id IN (SELECT value FROM json_each(?)) "
                f"AND {self.filter_sql}")
+        text = self.lists.text
         for rowid, content in self.conn.execute(sql, [json.dumps(list(fresh)), *self.filter_params]):
-            score = self._bm25(content)
+            score = self._bm25(text(content))
             if score is not None:
                 self._offer(score, rowid)
 

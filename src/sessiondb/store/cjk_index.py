@@ -24,6 +24,7 @@ import apsw
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 # Ideographs, kana, hangul and their extensions: scripts written without spaces
@@ -103,21 +104,24 @@ def _sql_has_cjk(value: object) -> int:
     return 1 if isinstance(value, str) and has_cjk(value) else 0
 
 
-def drain_pending(conn: apsw.Connection, *, min_id: int = 0, max_rows: int | None = None) -> int:
+def drain_pending(conn: apsw.Connection, *, min_id: int = 0, max_rows: int | None = None,
+                  indexed: Callable[[apsw.Connection, list[tuple[int, str]]], None] | None = None) -> int:
     """Index queued messages; call inside a write transaction.
 
     Every queued id ``>= min_id`` is indexed (the caller's own rows), plus up to
     ``max_rows`` older ones (a backlog written by another program); ``None`` drains
-    everything. Returns how many messages were indexed.
+    everything. ``indexed`` is given each batch of rows added to the index, as (rowid,
+    the text indexed). Returns how many queued messages were taken.
     """
-    done = _drain_range(conn, "message_id >= ?", (min_id,), None) if min_id > 0 else 0
+    done = _drain_range(conn, "message_id >= ?", (min_id,), None, indexed) if min_id > 0 else 0
     budget = max_rows
     if budget is None or budget > 0:
-        done += _drain_range(conn, "1", (), budget)
+        done += _drain_range(conn, "1", (), budget, indexed)
     return done
 
 
-def _drain_range(conn: apsw.Connection, where: str, params: tuple[Any, ...], budget: int | None) -> int:
+def _drain_range(conn: apsw.Connection, where: str, params: tuple[Any, ...], budget: int | None,
+                 indexed: Callable[[apsw.Connection, list[tuple[int, str]]], None] | None) -> int:
     done = 0
     while budget is None or done < budget:
         take = _DRAIN_CHUNK if budget is None else min(_DRAIN_CHUNK, budget - done)
@@ -127,12 +131,13 @@ def _drain_range(conn: apsw.Connection, where: str, params: tuple[Any, ...], bud
         if not ids:
             break
         lo, hi = ids[0], ids[-1]
-        # One statement per chunk: FTS5 flushes its buffer once, not once per row.
-        conn.execute(
-            "INSERT INTO messages_cjk(rowid, body) SELECT m.id, sessiondb_spaced_cjk(m.content_full) "
-            "FROM messages_cjk_pending p JOIN messages m ON m.id = p.message_id "
-            f"WHERE p.message_id BETWEEN ? AND ? AND ({where.replace('message_id', 'p.message_id')}) "
-            "AND sessiondb_has_cjk(m.content_full)", (lo, hi, *params))
+        rows = [(int(rowid), spaced_cjk(text)) for rowid, text in conn.execute(
+            "SELECT m.id, m.content_full FROM messages_cjk_pending p JOIN messages m ON m.id = p.message_id "
+            f"WHERE p.message_id BETWEEN ? AND ? AND ({where.replace('message_id', 'p.message_id')})",
+            (lo, hi, *params)) if isinstance(text, str) and has_cjk(text)]
+        conn.executemany("INSERT INTO messages_cjk(rowid, body) VALUES (?, ?)", rows)
+        if indexed is not None:
+            indexed(conn, rows)
         conn.execute(f"DELETE FROM messages_cjk_pending WHERE message_id BETWEEN ? AND ? AND ({where})",
                      (lo, hi, *params))
         done += len(ids)

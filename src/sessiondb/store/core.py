@@ -59,6 +59,7 @@ class Store:
                 self.objects: set[str] = set(schema.existing_objects(self._conn))
                 self.has_cjk_index = "messages_cjk" in self.objects
                 self.has_rank_index = "messages_rank_postings" in self.objects
+                self.has_cjk_lists = self.has_cjk_index and "messages_cjk_rank_postings" in self.objects
                 if prepare is not None:
                     prepare(self._conn, self.objects)
                 if not config.read_only:
@@ -131,6 +132,15 @@ class Store:
         value = self.read_value(sql, params)
         return None if value is None else int(value)
 
+    def cjk_lister(self) -> Callable[[apsw.Connection, list[tuple[int, str]]], None] | None:
+        """What lists the rows a write adds to the CJK side index (``drain_pending``'s
+        ``indexed``), or None when the database has no such lists."""
+        if not self.has_cjk_lists:
+            return None
+        from . import rank_index  # loaded on first use (see sessiondb._startup)
+
+        return rank_index.list_cjk_rows
+
     def with_connection(self, use: Callable[[apsw.Connection], T], context: str | None = None) -> T:
         """``use(connection)`` under the lock, SQLite errors translated."""
         with self.lock, sqlite_errors(context):
@@ -181,11 +191,14 @@ class Store:
                     first_new_id = _next_message_id(conn)
                     yield conn
                     if self.has_cjk_index:
-                        cjk_index.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE)
+                        cjk_index.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE,
+                                                indexed=self.cjk_lister())
                     if self.has_rank_index:
                         from . import rank_index  # the first write loads it (see sessiondb._startup)
 
                         rank_index.extend(conn)
+                        if self.has_cjk_lists:
+                            rank_index.keep_cjk_lists(conn)
                     conn.execute("COMMIT")
                 except apsw.Error as exc:
                     raise translate(exc) from exc

@@ -105,11 +105,14 @@ class Maintenance:
                 conn.execute("DELETE FROM messages_cjk")
                 conn.execute("INSERT OR IGNORE INTO messages_cjk_pending(message_id) SELECT id FROM messages "
                              f"WHERE {cjk_index.NON_ASCII_SQL.format('content_full')}")
-                cjk_index.drain_pending(conn)
+                cjk_index.drain_pending(conn)   # (unlisted: its lists are built again below)
             if self._store.has_rank_index:
                 from . import rank_index
 
                 rank_index.rebuild(conn)
+                if self._store.has_cjk_lists:
+                    conn.execute("DELETE FROM messages_cjk_rank_state")
+                    rank_index.keep_cjk_lists(conn)
             conn.execute("REINDEX")
 
     def catch_up_search_index(self) -> int:
@@ -120,9 +123,12 @@ class Maintenance:
         them, so this only makes searching them fast.
         """
         with self._store.write() as conn:
-            done = int(cjk_index.drain_pending(conn)) if self._store.has_cjk_index else 0
+            done = int(cjk_index.drain_pending(conn, indexed=self._store.cjk_lister())) \
+                if self._store.has_cjk_index else 0
             if self._store.has_rank_index:
                 from . import rank_index
 
                 rank_index.extend(conn, everything=True)
+                if self._store.has_cjk_lists:
+                    rank_index.keep_cjk_lists(conn)
             return done

@@ -32,6 +32,15 @@ its bounds. Which terms are frequent comes from a sample of the rows (taken agai
 time a small table doubles); a new list is read from FTS5 itself, which ranks the
 term's matches in C (only the best rows are read back). A list that grows past its
 size (by TRIM_AT) is trimmed, raising its floor.
+
+The CJK side index (``messages_cjk``) has lists of its own (``messages_cjk_rank_*``,
+:data:`CJK`): its terms are words and single CJK characters, its pairs include pairs of
+characters (a CJK word), and its rows are the messages' text with each CJK character
+spaced out. Only this library's writer adds rows to it, draining its queue: it lists
+each row as it adds it (:func:`list_cjk_rows`), whatever its id, so these lists cover
+every row the side index holds; :func:`keep_cjk_lists` builds them once the side index
+holds MIN_DOCS rows and samples again as it doubles. Rewritten and deleted rows with
+non-ASCII text are queued in ``messages_cjk_rank_dirty``.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ from typing import Any
 import apsw
 
 from .bm25 import B as B, K1 as K1, idf as idf, impact as impact
+from .cjk_index import spaced_cjk
 from .connection import scalar
 
 TYPE_CHECKING = False  # see sessiondb._startup
@@ -88,7 +98,7 @@ MAX_DRIFT = 0.1
 # and the next writes add the rest. The sample's frequent terms are kept per database in
 # the writing process meanwhile (a writer that restarts samples again).
 NEW_LISTS_SECONDS = 1.0
-_sampled: dict[tuple[str, int], list[str]] = {}
+_sampled: dict[tuple[str, str, int], list[str]] = {}
 # Tail rows indexed per write transaction (about 10 µs each).
 EXTEND_PER_WRITE = 5_000
 _CHUNK = 2_000
@@ -119,6 +129,43 @@ def _add_counts(total: collections.Counter[str], part: dict[str, int]) -> None:
         compiled.add_counts(total, part)
 
 
+class Lists:
+    """One FTS index's rank lists: the index, the tables that hold its lists, and how a
+    message's text becomes what the index tokenized.
+
+    ``messages_fts`` indexes every row as it is written (its tail is the rows past
+    ``built_through``). The CJK side index holds only the rows with CJK text, with a space
+    around each CJK character, and only this library's writer adds rows to it (draining
+    its queue): the writer lists each row as it adds it (:func:`list_cjk_rows`), so its
+    lists cover every row it holds, in whatever order the rows were added."""
+
+    __slots__ = ("index", "state", "terms", "postings", "dirty", "spaced")
+
+    def __init__(self, index: str, tables: str, *, spaced: bool) -> None:
+        self.index, self.spaced = index, spaced
+        self.state, self.terms = f"{tables}_state", f"{tables}_terms"
+        self.postings, self.dirty = f"{tables}_postings", f"{tables}_dirty"
+
+    def text(self, content: object) -> object:
+        """What the index tokenized of a message's text."""
+        return spaced_cjk(content) if self.spaced and isinstance(content, str) else content
+
+    def top(self, conn: apsw.Connection) -> int:
+        """The largest rowid of the index."""
+        if not self.spaced:
+            return _max_id(conn)
+        return int(scalar(conn, f"SELECT rowid FROM {self.index} ORDER BY rowid DESC LIMIT 1") or 0)
+
+    def size(self, conn: apsw.Connection) -> int:
+        """How far the index has grown: its largest id (``messages_fts``), or its row count
+        (the side index holds some rows only)."""
+        return fts_totals(conn, self.index)[0] if self.spaced else _max_id(conn)
+
+
+FTS = Lists("messages_fts", "messages_rank", spaced=False)
+CJK = Lists("messages_cjk", "messages_cjk_rank", spaced=True)
+
+
 def pair_key(first: str, second: str) -> str:
     """The list name of two adjacent words (a phrase's count is at most its pairs' counts)."""
     return f"{first} {second}"
@@ -135,10 +182,10 @@ class State:
         self.built_through, self.avgdl, self.sampled_rows = built_through, avgdl, sampled_rows
 
 
-def state(conn: apsw.Connection) -> State | None:
+def state(conn: apsw.Connection, lists: Lists = FTS) -> State | None:
     """The lists' state, or None when they were never built (or the tables are missing)."""
     try:
-        row = conn.execute("SELECT built_through, avgdl, sampled_rows FROM messages_rank_state").fetchone()
+        row = conn.execute(f"SELECT built_through, avgdl, sampled_rows FROM {lists.state}").fetchone()
     except apsw.SQLError:
         return None
     return State(int(row[0]), float(row[1]), int(row[2])) if row else None
@@ -175,45 +222,46 @@ def fts_totals(conn: apsw.Connection, index: str = "messages_fts") -> tuple[int,
     return int(rows), int(tokens)
 
 
-def rebuild(conn: apsw.Connection) -> None:
+def rebuild(conn: apsw.Connection, lists: Lists = FTS) -> None:
     """Build the lists from scratch over every row (call inside a write transaction)."""
-    rows, tokens = fts_totals(conn)
-    conn.execute("DELETE FROM messages_rank_postings")
-    conn.execute("DELETE FROM messages_rank_terms")
-    conn.execute("DELETE FROM messages_rank_dirty")
-    top = _max_id(conn)
+    rows, tokens = fts_totals(conn, lists.index)
+    conn.execute(f"DELETE FROM {lists.postings}")
+    conn.execute(f"DELETE FROM {lists.terms}")
+    conn.execute(f"DELETE FROM {lists.dirty}")
+    top = lists.top(conn)
     avgdl = (tokens / rows) if rows else 1.0
-    conn.execute("INSERT OR REPLACE INTO messages_rank_state(id, built_through, avgdl, sampled_rows) "
-                 "VALUES (1, ?, ?, ?)", (top, avgdl or 1.0, top))
-    _add_lists(conn, _frequent_terms(conn, rows), top, avgdl or 1.0)
+    conn.execute(f"INSERT OR REPLACE INTO {lists.state}(id, built_through, avgdl, sampled_rows) "
+                 "VALUES (1, ?, ?, ?)", (top, avgdl or 1.0, lists.size(conn)))
+    _add_lists(conn, _frequent_terms(conn, rows, lists), top, avgdl or 1.0, lists=lists)
 
 
-def refresh(conn: apsw.Connection, *, rebuild_on_drift: bool = True) -> None:
+def refresh(conn: apsw.Connection, *, rebuild_on_drift: bool = True, lists: Lists = FTS) -> None:
     """Give lists to the terms that have become frequent since the last sample (the
     lists already kept stay: their floors stay true as rows are added)."""
-    current = state(conn)
-    rows, tokens = fts_totals(conn)
+    current = state(conn, lists)
+    rows, tokens = fts_totals(conn, lists.index)
     if current is None or not rows or (rebuild_on_drift and abs(tokens / rows / current.avgdl - 1) > MAX_DRIFT):
-        rebuild(conn)  # the average row length moved: impacts are recomputed with the new one
+        rebuild(conn, lists)  # the average row length moved: impacts are recomputed with the new one
         return
-    key = (conn.filename, current.sampled_rows)
+    key = (conn.filename, lists.index, current.sampled_rows)
     frequent = _sampled.pop(key, None)
     if frequent is None:
-        _sampled.clear()   # another database's, or an earlier sample's
-        frequent = _frequent_terms(conn, rows)
-    listed = {r[0] for r in conn.execute("SELECT term FROM messages_rank_terms")}
+        for stale in [k for k in _sampled if k[1] == lists.index]:
+            del _sampled[stale]   # another database's, or an earlier sample's
+        frequent = _frequent_terms(conn, rows, lists)
+    listed = {r[0] for r in conn.execute(f"SELECT term FROM {lists.terms}")}
     if not _add_lists(conn, [t for t in frequent if t not in listed], current.built_through, current.avgdl,
-                      seconds=NEW_LISTS_SECONDS):
+                      seconds=NEW_LISTS_SECONDS, lists=lists):
         _sampled[key] = frequent   # (not only what is left: this transaction may yet roll back)
     else:
-        conn.execute("UPDATE messages_rank_state SET sampled_rows = ?", (_max_id(conn),))
+        conn.execute(f"UPDATE {lists.state} SET sampled_rows = ?", (lists.size(conn),))
 
 
-def _frequent_terms(conn: apsw.Connection, rows: int) -> list[str]:
+def _frequent_terms(conn: apsw.Connection, rows: int, lists: Lists = FTS) -> list[str]:
     """Words, and pairs of adjacent words, that a sample suggests are in MIN_DOCS rows or
     more (or FREQUENT_SHARE of the rows, when fewer)."""
     tokenize = Tokenizer(conn)
-    texts = _sample(conn, rows)
+    texts = [lists.text(text) for text in _sample(conn, rows, lists)]
     scale = rows / max(len(texts), 1)
     least = min(MIN_DOCS, rows * FREQUENT_SHARE)
     compiled = _compiled()
@@ -246,7 +294,7 @@ _IMPACT_SQL = f"(tf * ({K1!r} + 1.0)) / (tf + {K1!r} * (1 - {B!r} + {B!r} * dl /
 
 
 def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: float,
-               seconds: float | None = None) -> bool:
+               seconds: float | None = None, lists: Lists = FTS) -> bool:
     """A list for each term over the rows up to ``through``, read from FTS5 itself; with
     ``seconds``, only those read within that long (at least one): False if some were left.
 
@@ -255,7 +303,7 @@ def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: flo
     back, straight into the list. The rows left out have at most the last one's impact
     at that length, so at most that times ``max(1, avgdl / now)`` at the lists' length:
     that is the floor, and the listed rows not above it leave the list."""
-    rows, tokens = fts_totals(conn)
+    rows, tokens = fts_totals(conn, lists.index)
     now = tokens / rows if rows and tokens else avgdl
     # FTS5's doubles and ours may differ in the last bits: the floor errs upwards.
     stretch = max(1.0, avgdl / now) * (1 + 1e-9)
@@ -265,42 +313,52 @@ def _add_lists(conn: apsw.Connection, terms: list[str], through: int, avgdl: flo
         if deadline is not None and at and time.perf_counter() > deadline:
             return False
         expr = '"' + term.replace('"', '""') + '"'
-        docs = int(scalar(conn, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ? AND rowid <= ?",
+        index = lists.index
+        docs = int(scalar(conn, f"SELECT COUNT(*) FROM {index} WHERE {index} MATCH ? AND rowid <= ?",
                           (expr, through)) or 0)
         size = _list_size(docs)
         conn.execute(
             # Materialized: FTS5 itself then sorts by rank, and the function runs for the best rows only.
-            "WITH best AS MATERIALIZED (SELECT rowid AS id, sessiondb_tf_dl(messages_fts) AS packed "
-            "FROM messages_fts WHERE messages_fts MATCH :expr AND rowid <= :through ORDER BY rank LIMIT :size) "
-            "INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
+            f"WITH best AS MATERIALIZED (SELECT rowid AS id, sessiondb_tf_dl({index}) AS packed "
+            f"FROM {index} WHERE {index} MATCH :expr AND rowid <= :through ORDER BY rank LIMIT :size) "
+            f"INSERT OR REPLACE INTO {lists.postings}(term, impact, message_id, tf, dl) "
             f"SELECT :term, {_IMPACT_SQL}, id, tf, dl FROM (SELECT id, packed >> 32 AS tf, "
             "packed & 4294967295 AS dl FROM best)",
             {"term": term, "avgdl": avgdl, "expr": expr, "through": through, "size": size})
         floor = 0.0
         if docs > size:
-            weakest = conn.execute(f"SELECT MIN({_IMPACT_SQL}) FROM messages_rank_postings WHERE term = :term",
+            weakest = conn.execute(f"SELECT MIN({_IMPACT_SQL}) FROM {lists.postings} WHERE term = :term",
                                    {"term": term, "avgdl": now}).fetchone()
             floor = float((weakest or (0.0,))[0] or 0.0) * stretch
-            conn.execute("DELETE FROM messages_rank_postings WHERE term = ? AND impact <= ?", (term, floor))
-        listed = int(scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,)) or 0)
-        conn.execute("INSERT OR REPLACE INTO messages_rank_terms(term, floor, docs, listed) VALUES (?, ?, ?, ?)",
+            conn.execute(f"DELETE FROM {lists.postings} WHERE term = ? AND impact <= ?", (term, floor))
+        listed = int(scalar(conn, f"SELECT COUNT(*) FROM {lists.postings} WHERE term = ?", (term,)) or 0)
+        conn.execute(f"INSERT OR REPLACE INTO {lists.terms}(term, floor, docs, listed) VALUES (?, ?, ?, ?)",
                      (term, floor, docs, listed))
     return True
 
 
-def _sample(conn: apsw.Connection, rows: int) -> list[object]:
-    """About SAMPLE_ROWS rows, in runs spread over the whole id range."""
-    low, high = conn.execute("SELECT MIN(id), MAX(id) FROM messages").fetchone() or (None, None)
+def _sample(conn: apsw.Connection, rows: int, lists: Lists = FTS) -> list[object]:
+    """About SAMPLE_ROWS of the index's rows' texts, in runs spread over the whole id range."""
+    if lists.spaced:
+        # (The side index keeps no text: its rows' text is read from messages.)
+        source = f"{lists.index} x CROSS JOIN messages m ON m.id = x.rowid"
+        key = "x.rowid"
+        low = scalar(conn, f"SELECT rowid FROM {lists.index} ORDER BY rowid LIMIT 1")
+        high = lists.top(conn) if low is not None else None
+    else:
+        source, key = "messages m", "m.id"
+        low, high = conn.execute("SELECT MIN(id), MAX(id) FROM messages").fetchone() or (None, None)
     if low is None or high is None:
         return []
     run = max(1, SAMPLE_ROWS // _SAMPLE_CHUNKS)
     if rows <= SAMPLE_ROWS:
-        return [r[0] for r in conn.execute("SELECT content_full FROM messages")]
+        return [r[0] for r in conn.execute(f"SELECT m.content_full FROM {source}")]
     step = (high - low) / _SAMPLE_CHUNKS
     out: list[object] = []
     for i in range(_SAMPLE_CHUNKS):
         out.extend(r[0] for r in conn.execute(
-            "SELECT content_full FROM messages WHERE id >= ? ORDER BY id LIMIT ?", (int(low + i * step), run)))
+            f"SELECT m.content_full FROM {source} WHERE {key} >= ? ORDER BY {key} LIMIT ?",
+            (int(low + i * step), run)))
     return out
 
 
@@ -382,12 +440,12 @@ def _first(pair: tuple[float, Any]) -> float:
     return pair[0]
 
 
-def snapshot(conn: apsw.Connection) -> Snapshot | None:
+def snapshot(conn: apsw.Connection, lists: Lists = FTS) -> Snapshot | None:
     """The lists' terms and floors now, or None when there are no lists yet."""
-    current = state(conn)
+    current = state(conn, lists)
     if current is None:
         return None
-    floors: dict[str, float] = dict(conn.execute("SELECT term, floor FROM messages_rank_terms"))
+    floors: dict[str, float] = dict(conn.execute(f"SELECT term, floor FROM {lists.terms}"))
     return Snapshot((current.avgdl, current.sampled_rows, len(floors)), current.avgdl, floors)
 
 
@@ -586,21 +644,21 @@ def _by_term(posting: tuple[str, float, int, int, int]) -> str:
 
 
 def _store_postings(conn: apsw.Connection, postings: list[tuple[str, float, int, int, int]],
-                    docs: collections.Counter[str], floors: dict[str, float]) -> None:
+                    docs: collections.Counter[str], floors: dict[str, float], lists: Lists = FTS) -> None:
     # In key order: each list's pages are written once, not once per row (several times faster).
     postings.sort(key=_by_term)
-    conn.executemany("INSERT OR REPLACE INTO messages_rank_postings(term, impact, message_id, tf, dl) "
+    conn.executemany(f"INSERT OR REPLACE INTO {lists.postings}(term, impact, message_id, tf, dl) "
                      "VALUES (?, ?, ?, ?, ?)", postings)
     listed = collections.Counter(p[0] for p in postings)
-    conn.executemany("UPDATE messages_rank_terms SET docs = docs + ?, listed = listed + ? WHERE term = ?",
+    conn.executemany(f"UPDATE {lists.terms} SET docs = docs + ?, listed = listed + ? WHERE term = ?",
                      [(docs[term], listed[term], term) for term in docs.keys() | listed.keys()])
     # Only the lists now past their size are cut (one query finds them).
     over = [r[0] for r in conn.execute(
-        "SELECT term FROM messages_rank_terms WHERE term IN (SELECT value FROM json_each(?)) "
+        f"SELECT term FROM {lists.terms} WHERE term IN (SELECT value FROM json_each(?)) "
         "AND listed > ? * max(?, min(?, docs / ?))",
         (json.dumps(list(listed)), TRIM_AT, LIST_ROWS, LIST_MAX, LIST_SHARE))]
     for term in over:
-        _trim(conn, term, floors)
+        _trim(conn, term, floors, lists)
 
 
 def _advance(conn: apsw.Connection, built_through: int, through: int) -> None:
@@ -655,25 +713,56 @@ def extend(conn: apsw.Connection, *, max_rows: int | None = None, everything: bo
     return done
 
 
-def _trim(conn: apsw.Connection, term: str, floors: dict[str, float]) -> None:
+def keep_cjk_lists(conn: apsw.Connection) -> None:
+    """Build the side index's lists once it holds MIN_DOCS rows, and sample it again for
+    newly frequent terms each time it doubles; call inside a write transaction, after
+    its queue was drained (the rows it adds are listed as they are added)."""
+    current = state(conn, CJK)
+    size = CJK.size(conn)
+    if current is None:
+        if size >= MIN_DOCS:
+            rebuild(conn, CJK)
+    elif size >= 2 * current.sampled_rows:
+        refresh(conn, rebuild_on_drift=size <= AUTO_REBUILD_MAX, lists=CJK)
+
+
+def list_cjk_rows(conn: apsw.Connection, rows: list[tuple[int, str]]) -> None:
+    """List rows just added to the side index: (rowid, the text it indexed). Nothing to
+    do before its lists are built (building them reads every row it holds then)."""
+    current = state(conn, CJK)
+    if current is None or not rows:
+        return
+    snap = snapshot(conn, CJK)
+    assert snap is not None
+    docs: collections.Counter[str] = collections.Counter()
+    found = postings_of(snap, Tokenizer(conn), [text for _, text in rows], docs)
+    _store_postings(conn, [(term, value, rows[index][0], tf, dl) for index, term, value, tf, dl in found],
+                    docs, snap.floors, CJK)
+    # Rows may come in any order (a backlog of old ids): the lists cover each one.
+    top = max(rowid for rowid, _ in rows)
+    if top > current.built_through:
+        conn.execute(f"UPDATE {CJK.state} SET built_through = ?", (top,))
+
+
+def _trim(conn: apsw.Connection, term: str, floors: dict[str, float], lists: Lists = FTS) -> None:
     """Past TRIM_AT times its size, a list keeps its best rows (and the rows tied with the
     last of them) and its floor rises to the best impact dropped (every unlisted row
     still scores at most the floor)."""
-    listed, docs = conn.execute("SELECT listed, docs FROM messages_rank_terms WHERE term = ?",
+    listed, docs = conn.execute(f"SELECT listed, docs FROM {lists.terms} WHERE term = ?",
                                 (term,)).fetchone() or (None, 0)
     size = _list_size(int(docs or 0))
     if listed is None or listed <= TRIM_AT * size:
         return
-    cut = scalar(conn, "SELECT impact FROM messages_rank_postings WHERE term = ? ORDER BY impact DESC "
+    cut = scalar(conn, f"SELECT impact FROM {lists.postings} WHERE term = ? ORDER BY impact DESC "
                        "LIMIT 1 OFFSET ?", (term, size - 1))
-    below = scalar(conn, "SELECT MAX(impact) FROM messages_rank_postings WHERE term = ? AND impact < ?",
+    below = scalar(conn, f"SELECT MAX(impact) FROM {lists.postings} WHERE term = ? AND impact < ?",
                    (term, cut)) if cut is not None else None
     if below is None:
         return
     floor = max(float(below), floors[term])
-    conn.execute("DELETE FROM messages_rank_postings WHERE term = ? AND impact <= ?", (term, floor))
-    kept = scalar(conn, "SELECT COUNT(*) FROM messages_rank_postings WHERE term = ?", (term,))
-    conn.execute("UPDATE messages_rank_terms SET floor = ?, listed = ? WHERE term = ?", (floor, kept, term))
+    conn.execute(f"DELETE FROM {lists.postings} WHERE term = ? AND impact <= ?", (term, floor))
+    kept = scalar(conn, f"SELECT COUNT(*) FROM {lists.postings} WHERE term = ?", (term,))
+    conn.execute(f"UPDATE {lists.terms} SET floor = ?, listed = ? WHERE term = ?", (floor, kept, term))
     floors[term] = floor
 
 

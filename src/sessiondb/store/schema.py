@@ -24,8 +24,9 @@ MESSAGE_INSERT_COLUMNS = ("session_id, uuid, type, content_text, content_full, t
 # 4 gives it the parser state (an earlier, pre-release shape is recreated: it only
 # remembers read positions, so the next collection rereads those files and dedups).
 # Version 5 adds usage (filled by the next collection: the sources' parser versions
-# changed with it). Version 6 adds the rank index (sessiondb.store.rank_index).
-LATEST_VERSION = 6
+# changed with it). Version 6 adds the rank index (sessiondb.store.rank_index); version 7
+# its lists of the CJK side index.
+LATEST_VERSION = 7
 
 _NOW_MS = "(strftime('%s','now') * 1000)"
 
@@ -173,8 +174,45 @@ CREATE TRIGGER IF NOT EXISTS messages_rank_ad AFTER DELETE ON messages BEGIN
 END;
 """
 
+_OLD_NON_ASCII = cjk_index.NON_ASCII_SQL.format("old.content_full")
+# The same for the CJK side index: its rows are the messages with CJK text, so only a
+# row whose old text was not pure ASCII can leave it.
+CJK_RANK_INDEX = f"""
+CREATE TABLE IF NOT EXISTS messages_cjk_rank_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    built_through INTEGER NOT NULL,
+    avgdl REAL NOT NULL,
+    sampled_rows INTEGER NOT NULL  -- the side index's row count when the floors were chosen
+);
+CREATE TABLE IF NOT EXISTS messages_cjk_rank_terms (
+    term TEXT PRIMARY KEY,
+    floor REAL NOT NULL,
+    docs INTEGER NOT NULL,
+    listed INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages_cjk_rank_postings (
+    term TEXT NOT NULL,
+    impact REAL NOT NULL,
+    message_id INTEGER NOT NULL,
+    tf INTEGER NOT NULL,
+    dl INTEGER NOT NULL,
+    PRIMARY KEY (term, impact, message_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages_cjk_rank_dirty (message_id INTEGER PRIMARY KEY);
+CREATE TRIGGER IF NOT EXISTS messages_cjk_rank_au AFTER UPDATE OF content_full ON messages
+WHEN {_OLD_NON_ASCII} BEGIN
+    INSERT OR IGNORE INTO messages_cjk_rank_dirty(message_id) VALUES (new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_cjk_rank_ad AFTER DELETE ON messages
+WHEN {_OLD_NON_ASCII} BEGIN
+    INSERT OR IGNORE INTO messages_cjk_rank_dirty(message_id) VALUES (old.id);
+END;
+"""
+
 RANK_INDEX_OBJECTS = frozenset({"messages_rank_state", "messages_rank_terms", "messages_rank_postings",
-                     "messages_rank_dirty", "messages_rank_au", "messages_rank_ad"})
+                     "messages_rank_dirty", "messages_rank_au", "messages_rank_ad",
+                     "messages_cjk_rank_state", "messages_cjk_rank_terms", "messages_cjk_rank_postings",
+                     "messages_cjk_rank_dirty", "messages_cjk_rank_au", "messages_cjk_rank_ad"})
 
 # Per source file (or other unit a source reads): what was read, so that a rescan reads
 # only what is new. ``path`` is the unit's key: a file path, or ``<database>#<session>``
@@ -303,6 +341,7 @@ def _migrate(conn: apsw.Connection) -> None:
     conn.execute(FILE_STATE)
     conn.execute(USAGE)
     conn.execute(RANK_INDEX)
+    conn.execute(CJK_RANK_INDEX)
     if had_messages and version < 2:
         # Queue the CJK messages written before this index existed.
         conn.execute("INSERT OR IGNORE INTO messages_cjk_pending(message_id) SELECT id FROM messages "
