@@ -28,7 +28,6 @@ import apsw
 
 from ..config import DbConfig
 from ..errors import DatabaseError, ReadOnlyError
-from . import cjk_index, schema
 from .connection import open_connection, scalar, sqlite_errors, translate
 
 # Backlog of queued CJK rows (written by other programs) indexed per write transaction.
@@ -50,6 +49,8 @@ class Store:
         self._fence = fence
         self.lock = threading.RLock()
         self._write_depth = 0
+        from . import cjk_index, schema  # loaded by the first connect (see sessiondb._startup)
+
         self._conn: apsw.Connection | None = open_connection(config)
         try:
             with sqlite_errors("cannot prepare the schema"):
@@ -181,6 +182,8 @@ class Store:
                     first_new_id = _next_message_id(conn)
                     yield conn
                     if self.has_cjk_index:
+                        from . import cjk_index
+
                         cjk_index.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE)
                     if self.has_rank_index:
                         from . import rank_index  # the first write loads it (see sessiondb._startup)
