@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     class Fence(Protocol):
         def check(self, conn: apsw.Connection) -> None: ...
 
-import apsw
-
 from ..config import DbConfig
 from ..errors import DatabaseError, ReadOnlyError
 from .connection import open_connection, scalar, sqlite_errors, translate
@@ -159,6 +157,8 @@ class Store:
 
         Re-entrant: a write called inside another joins its transaction.
         """
+        import apsw  # loaded by connect (see open_connection)
+
         with self.lock:
             conn = self.connection()
             if self._write_depth:
@@ -207,6 +207,8 @@ class Store:
         Registry changes decide what the fence allows, so the fence cannot guard them;
         coordination is the only caller. Joins a write already open on this thread.
         """
+        import apsw
+
         with self.lock:
             conn = self.connection()
             if self._write_depth:
@@ -229,6 +231,8 @@ def _next_message_id(conn: apsw.Connection) -> int:
 
 
 def _rollback(conn: apsw.Connection) -> None:
+    import apsw
+
     if conn.in_transaction:
         with contextlib.suppress(apsw.Error):
             conn.execute("ROLLBACK")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import apsw
-
 from ..timeutil import now_ms
 from .connection import scalar
 from .usage import write_usage
@@ -21,6 +19,8 @@ from .usage import write_usage
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from typing import Any
+
+    import apsw
 
     from .core import Store
     from .ingest_records import FileState, IngestOutcome, IngestSession

@@ -6,12 +6,12 @@ TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from typing import Any
 
+    import apsw
+
     from .core import Store
     from .sessions import Sessions
 
 from collections.abc import Iterable, Sequence
-
-import apsw
 
 from ..errors import InvalidArgument, NotFoundError
 from ..models import ApprovalStatus, Message, MessageInput, MessageType, VectorIndexState
