@@ -45,7 +45,7 @@ def test_the_c_abi_start_loads_only_what_a_first_call_needs() -> None:
     """The modules ``sessiondb._startup`` keeps off the first call's path stay off it."""
     program = ("import sys, sessiondb.capi.functions; "
                "print(*sorted(m for m in ('dataclasses', 'inspect', 'typing', 'json', 'datetime', 'logging', "
-               "'multiprocessing', 'sessiondb.collector', 'sessiondb.search.query', 'sessiondb.search.plans') "
-               "if m in sys.modules))")
+               "'multiprocessing', 're', 'pathlib', 'apsw', 'sessiondb.collector', 'sessiondb.search.query', "
+               "'sessiondb.search.plans', 'sessiondb.store.schema') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "", done

@@ -8,16 +8,35 @@ otherwise ``~/.vimo/db/ai-cli-session.db``. Unlike the original, ``~`` is expand
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
 from ._record import field, record
 from .errors import ConfigError
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    import re
+    from pathlib import Path
+
+    DEFAULT_DB_PATH: Path
+
 ENV_DB_URL = "CLAUDE_SESSION_DB_URL"
-DEFAULT_DB_PATH = Path("~/.vimo/db/ai-cli-session.db")
+_DEFAULT_DB_LOCATION = "~/.vimo/db/ai-cli-session.db"
 DEFAULT_BUSY_TIMEOUT_MS = 5000
-_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def __getattr__(name: str) -> "Path":
+    # pathlib (with urllib.parse and ipaddress) and re load when a path is first
+    # resolved, not at import: the C ABI's first call would pay milliseconds for them.
+    if name == "DEFAULT_DB_PATH":
+        from pathlib import Path
+        return Path(_DEFAULT_DB_LOCATION)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _url_scheme(text: str) -> "re.Match[str] | None":
+    """``<scheme>://`` at the start of ``text``."""
+    import re
+    return re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", text)
 
 
 @record
@@ -44,7 +63,7 @@ def resolve_db_path(url: str | os.PathLike[str]) -> Path:
     text = os.fspath(url)
     if not text or not text.strip():
         raise ConfigError("database path is empty")
-    scheme = _URL_SCHEME.match(text)
+    scheme = _url_scheme(text)
     if scheme and scheme.group(1).lower() == "sqlite":
         text = text[scheme.end():]
     elif scheme:
@@ -53,6 +72,7 @@ def resolve_db_path(url: str | os.PathLike[str]) -> Path:
         raise ConfigError(f"SQLite URI filenames are not supported, give a path: {text!r}")
     if text == ":memory:":
         raise ConfigError("an in-memory database cannot be shared; give a file path")
+    from pathlib import Path
     return Path(os.path.expandvars(text)).expanduser().absolute()
 
 
@@ -86,6 +106,6 @@ class DbConfig:
     def from_env(cls, *, read_only: bool = False) -> "DbConfig":
         """``$CLAUDE_SESSION_DB_URL`` if set and non-empty, else ``~/.vimo/db/ai-cli-session.db``."""
         url = os.environ.get(ENV_DB_URL, "").strip()
-        return cls.local(url or DEFAULT_DB_PATH, read_only=read_only)
+        return cls.local(url or _DEFAULT_DB_LOCATION, read_only=read_only)
 
     default = from_env

@@ -8,14 +8,17 @@ value is not a timestamp, and the caller decides what to do.
 
 from __future__ import annotations
 
-import re
 import time
+
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    import re
 
 # Seconds since the epoch stay below this until the year 5138; milliseconds exceed it
 # from 1973 on, so a number above it is taken as milliseconds.
 _SECONDS_LIMIT = 100_000_000_000
 _MS_LIMIT = 2**63 - 1
-_FRACTION = re.compile(r"\.(\d+)")
+_fraction: re.Pattern[str] | None = None  # compiled on first use, like datetime
 
 
 def now_ms() -> int:
@@ -62,9 +65,13 @@ def _number_to_ms(number: int | float) -> int | None:
 
 def _parse_iso(text: str) -> int | None:
     from datetime import datetime, timezone  # loaded on first use (see sessiondb._startup)
+    global _fraction
+    if _fraction is None:
+        import re
+        _fraction = re.compile(r"\.(\d+)")
     normalized = text.replace("Z", "+00:00").replace("z", "+00:00")
     # fromisoformat on 3.11 accepts at most 6 fractional digits: truncate (floor).
-    normalized = _FRACTION.sub(lambda m: "." + m.group(1)[:6], normalized, count=1)
+    normalized = _fraction.sub(lambda m: "." + m.group(1)[:6], normalized, count=1)
     try:
         moment = datetime.fromisoformat(normalized)
     except ValueError:

@@ -105,7 +105,10 @@ class CoordinationFunctions(CApiBase):
 
     @export("status")
     def current_role(self, handle: Any, out_role: Any) -> int:
-        state = self.state(handle)
+        # The trivial call: self.state inlined (a method call is a fifth of its Python time).
+        state = self._by_pointer.get(handle)
+        if state is None:
+            state = self.handles.get(self.m.handle_id(handle))  # raises the right error
         if not out_role:
             raise NullArgument("out_role is NULL")
         role = state.db.role

@@ -330,7 +330,7 @@ class CApiBase:
 
     def state(self, handle: Any) -> HandleState:
         """The open handle behind a C handle (the hot path of every call on a handle)."""
-        state = self._by_pointer.get(handle) if handle else None
+        state = self._by_pointer.get(handle)  # NULL is never a key
         if state is not None:
             return state
         return self.handles.get(self.m.handle_id(handle))  # raises the right error

@@ -22,19 +22,32 @@ import enum
 import errno
 import fcntl
 import os
-import re
 import stat
 from collections.abc import Iterable
-from pathlib import Path
 
 from ..errors import CoordinationError
 
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    import re
+    from pathlib import Path
+
 _LOCK_SUFFIX = ".lock"
 _LOCK_INFIX = ".writer-"
-# Writer ids come from a shared table that other programs write; only ids shaped like
-# a UUID are ever turned into a file name, so a hostile row cannot point us at any file.
-_WRITER_ID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 _CREATE_ATTEMPTS = 8
+_writer_id_pattern: re.Pattern[str] | None = None
+
+
+def _is_writer_id(text: str) -> bool:
+    """Writer ids come from a shared table that other programs write; only ids shaped
+    like a UUID are ever turned into a file name, so a hostile row cannot point us at
+    any file."""
+    global _writer_id_pattern
+    if _writer_id_pattern is None:  # compiled on first use, like pathlib (see sessiondb._startup)
+        import re
+        _writer_id_pattern = re.compile(
+            r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+    return _writer_id_pattern.match(text) is not None
 
 
 def new_writer_id() -> str:
@@ -51,8 +64,9 @@ def new_writer_id() -> str:
 
 def lock_path(db_path: str | os.PathLike[str], writer_id: str) -> Path | None:
     """The lock file of ``writer_id`` beside ``db_path``; None if the id is not a UUID."""
-    if not isinstance(writer_id, str) or not _WRITER_ID.match(writer_id):
+    if not isinstance(writer_id, str) or not _is_writer_id(writer_id):
         return None
+    from pathlib import Path
     db = Path(db_path)
     return db.with_name(f"{db.name}{_LOCK_INFIX}{writer_id.lower()}{_LOCK_SUFFIX}")
 
@@ -256,6 +270,7 @@ def _kind(mode: int) -> str:
 
 def lock_files(db_path: str | os.PathLike[str]) -> list[Path]:
     """Every writer lock file beside ``db_path``."""
+    from pathlib import Path
     db = Path(db_path)
     prefix = f"{db.name}{_LOCK_INFIX}"
     try:
@@ -264,7 +279,7 @@ def lock_files(db_path: str | os.PathLike[str]) -> list[Path]:
         return []
     return [db.with_name(name) for name in names
             if name.startswith(prefix) and name.endswith(_LOCK_SUFFIX)
-            and _WRITER_ID.match(name[len(prefix):-len(_LOCK_SUFFIX)])]
+            and _is_writer_id(name[len(prefix):-len(_LOCK_SUFFIX)])]
 
 
 def sweep_stale(db_path: str | os.PathLike[str], keep: Iterable[str] = ()) -> int:
@@ -275,6 +290,7 @@ def sweep_stale(db_path: str | os.PathLike[str], keep: Iterable[str] = ()) -> in
     """
     kept = {writer_id.lower() for writer_id in keep if isinstance(writer_id, str)}
     removed = 0
+    from pathlib import Path
     prefix = f"{Path(db_path).name}{_LOCK_INFIX}"
     for path in lock_files(db_path):
         writer_id = path.name[len(prefix):-len(_LOCK_SUFFIX)]

@@ -11,7 +11,9 @@ with ``bm25()``.
 
 from __future__ import annotations
 
-import apsw
+TYPE_CHECKING = False  # see sessiondb._startup
+if TYPE_CHECKING:
+    import apsw
 
 from ..store.bm25 import B as B, K1 as K1, idf as idf, impact
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
+    import re
+
     from .query import Highlighter
 
 DEFAULT_HIGHLIGHT = ("<mark>", "</mark>")
 DEFAULT_SNIPPET_CHARS = 200
-_SPACES = re.compile(r"\s+")
+_spaces: re.Pattern[str] | None = None
+
+
+def _collapse_spaces(text: str) -> str:
+    global _spaces
+    if _spaces is None:  # compiled by the first snippet: re stays off the C ABI's start
+        import re
+        _spaces = re.compile(r"\s+")
+    return _spaces.sub(" ", text)
 
 
 def make_snippet(text: str, highlighter: Highlighter | None,
@@ -33,5 +41,5 @@ def make_snippet(text: str, highlighter: Highlighter | None,
             pieces += [text[at:span_start], opening, text[span_start:span_end], closing]
             at = span_end
     pieces.append(text[at:end])
-    window = _SPACES.sub(" ", "".join(pieces)).strip()
+    window = _collapse_spaces("".join(pieces)).strip()
     return (ellipsis if start > 0 else "") + window + (ellipsis if end < len(text) else "")

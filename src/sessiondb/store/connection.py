@@ -11,12 +11,12 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-import apsw
-
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
+
+    import apsw
 
 from ..config import DbConfig
 from ..errors import DatabaseError, NotFoundError, SessionDBError
@@ -31,6 +31,10 @@ def open_connection(config: DbConfig) -> apsw.Connection:
     A writable connection creates the file and its parent directories; a read-only one
     requires the file to exist (the caller sets ``query_only`` once it is prepared).
     """
+    # apsw (milliseconds to import) loads with the first database opened, not with the
+    # package: the C ABI's first call needs no database (see sessiondb._startup).
+    import apsw
+
     path = config.path
     if config.read_only:
         if not path.is_file():
@@ -79,6 +83,9 @@ def _open_immutable(config: DbConfig) -> apsw.Connection:
     locks are taken and only the main file is read, so changes still in a ``-wal`` file
     are not seen, and a file changed by another program while open may read wrong."""
     from urllib.parse import quote
+
+    import apsw
+
     uri = f"file:{quote(str(config.path))}?mode=ro&immutable=1"
     with sqlite_errors(f"cannot open {config.path} read-only"):
         conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
@@ -128,6 +135,8 @@ def scalar(conn: apsw.Connection, sql: str, params: tuple[Any, ...] | list[Any] 
 
 def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
     """The sessiondb error for an apsw exception, with a message a user can act on."""
+    import apsw
+
     if isinstance(exc, apsw.BusyError):
         text = ("database is locked: another connection kept the write lock longer than the busy timeout")
     elif isinstance(exc, apsw.FullError):
@@ -153,6 +162,8 @@ def translate(exc: apsw.Error, context: str | None = None) -> SessionDBError:
 @contextlib.contextmanager
 def sqlite_errors(context: str | None = None) -> Iterator[None]:
     """Re-raise apsw exceptions as :class:`DatabaseError`."""
+    import apsw
+
     try:
         yield
     except apsw.Error as exc:

@@ -24,11 +24,8 @@ if TYPE_CHECKING:
     class Fence(Protocol):
         def check(self, conn: apsw.Connection) -> None: ...
 
-import apsw
-
 from ..config import DbConfig
 from ..errors import DatabaseError, ReadOnlyError
-from . import cjk_index, schema
 from .connection import open_connection, scalar, sqlite_errors, translate
 
 # Backlog of queued CJK rows (written by other programs) indexed per write transaction.
@@ -50,6 +47,8 @@ class Store:
         self._fence = fence
         self.lock = threading.RLock()
         self._write_depth = 0
+        from . import cjk_index, schema  # loaded by the first connect (see sessiondb._startup)
+
         self._conn: apsw.Connection | None = open_connection(config)
         try:
             with sqlite_errors("cannot prepare the schema"):
@@ -168,6 +167,8 @@ class Store:
 
         Re-entrant: a write called inside another joins its transaction.
         """
+        import apsw  # loaded by connect (see open_connection)
+
         with self.lock:
             conn = self.connection()
             if self._write_depth:
@@ -191,6 +192,8 @@ class Store:
                     first_new_id = _next_message_id(conn)
                     yield conn
                     if self.has_cjk_index:
+                        from . import cjk_index
+
                         cjk_index.drain_pending(conn, min_id=first_new_id, max_rows=_CJK_BACKLOG_PER_WRITE,
                                                 indexed=self.cjk_lister())
                     if self.has_rank_index:
@@ -217,6 +220,8 @@ class Store:
         Registry changes decide what the fence allows, so the fence cannot guard them;
         coordination is the only caller. Joins a write already open on this thread.
         """
+        import apsw
+
         with self.lock:
             conn = self.connection()
             if self._write_depth:
@@ -239,6 +244,8 @@ def _next_message_id(conn: apsw.Connection) -> int:
 
 
 def _rollback(conn: apsw.Connection) -> None:
+    import apsw
+
     if conn.in_transaction:
         with contextlib.suppress(apsw.Error):
             conn.execute("ROLLBACK")

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import apsw
-
 from ..timeutil import now_ms
 from .connection import scalar
-from .schema import MESSAGE_INSERT_COLUMNS
 from .usage import write_usage
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from typing import Any
+
+    import apsw
 
     from .core import Store
     from .ingest_records import FileState, IngestOutcome, IngestSession
@@ -160,6 +159,8 @@ class Ingest:
         # A big batch of new rows: indexed once after the insert (loaded here: opening a
         # database imports this module, see sessiondb._startup).
         from . import bulk_insert
+        from .schema import MESSAGE_INSERT_COLUMNS  # loaded by connect (see sessiondb._startup)
+
         triggers = bulk_insert.insert_triggers(conn) if big else None
         done = False
         try:

@@ -8,7 +8,6 @@ if TYPE_CHECKING:
 
 from ..errors import DatabaseError, InvalidArgument
 from ..models import IntegrityCheckResult, SourceCounts, Stats
-from . import cjk_index
 from .connection import scalar
 
 CHECKPOINT_MODES = ("PASSIVE", "FULL", "RESTART", "TRUNCATE")
@@ -102,6 +101,8 @@ class Maintenance:
         with self._store.write() as conn:
             conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
             if self._store.has_cjk_index:
+                from . import cjk_index  # loaded by connect (see sessiondb._startup)
+
                 conn.execute("DELETE FROM messages_cjk")
                 conn.execute("INSERT OR IGNORE INTO messages_cjk_pending(message_id) SELECT id FROM messages "
                              f"WHERE {cjk_index.NON_ASCII_SQL.format('content_full')}")
@@ -123,6 +124,8 @@ class Maintenance:
         them, so this only makes searching them fast.
         """
         with self._store.write() as conn:
+            from . import cjk_index  # loaded by connect (see sessiondb._startup)
+
             done = int(cjk_index.drain_pending(conn, indexed=self._store.cjk_lister())) \
                 if self._store.has_cjk_index else 0
             if self._store.has_rank_index:

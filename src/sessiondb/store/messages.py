@@ -6,19 +6,18 @@ TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from typing import Any
 
+    import apsw
+
     from .core import Store
     from .sessions import Sessions
 
 from collections.abc import Iterable, Sequence
-
-import apsw
 
 from ..errors import InvalidArgument, NotFoundError
 from ..models import ApprovalStatus, Message, MessageInput, MessageType, VectorIndexState
 from ..timeutil import now_ms
 from . import validate
 from .connection import scalar
-from .schema import MESSAGE_INSERT_COLUMNS
 
 MESSAGE_COLUMNS = ("id, session_id, uuid, type, content_text, content_full, timestamp, sequence, source, "
                    "channel, model, tool_call_id, tool_name, tool_args, raw, vector_indexed, approval_status, "
@@ -121,6 +120,8 @@ class Messages:
         except UnicodeEncodeError as exc:
             conn.execute("DELETE FROM temp.sessiondb_stage")
             raise InvalidArgument(f"message text is not valid Unicode: {exc.reason}") from exc
+        from .schema import MESSAGE_INSERT_COLUMNS  # loaded by connect (see sessiondb._startup)
+
         conn.execute(f"INSERT INTO messages({MESSAGE_INSERT_COLUMNS}) SELECT {MESSAGE_INSERT_COLUMNS} "
                      "FROM temp.sessiondb_stage WHERE true ORDER BY rowid ON CONFLICT(uuid) DO NOTHING")
         inserted = conn.changes()

@@ -6,10 +6,10 @@ TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from typing import Any
 
+    import apsw
+
     from .core import Store
 
-
-import apsw
 
 from ..errors import NotFoundError
 from ..models import Session, SessionInput, SessionOverview, SessionWithProject
