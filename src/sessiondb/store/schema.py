@@ -144,20 +144,22 @@ END;
 
 # The rank index (sessiondb.store.rank_index): lists per frequent term, their state, and
 # the queue of rewritten or deleted rows (filled by triggers, so by every writer).
-RANK_INDEX = """
-CREATE TABLE IF NOT EXISTS messages_rank_state (
+def _rank_tables(name: str) -> str:
+    """One index's list tables (``{name}_state``, ``_terms``, ``_postings``, ``_dirty``)."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {name}_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     built_through INTEGER NOT NULL,
     avgdl REAL NOT NULL,
-    sampled_rows INTEGER NOT NULL  -- the largest id when the floors were chosen
+    sampled_rows INTEGER NOT NULL  -- the index's size (rank_index.Lists.size) when the floors were chosen
 );
-CREATE TABLE IF NOT EXISTS messages_rank_terms (
+CREATE TABLE IF NOT EXISTS {name}_terms (
     term TEXT PRIMARY KEY,
     floor REAL NOT NULL,
     docs INTEGER NOT NULL,
     listed INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS messages_rank_postings (
+CREATE TABLE IF NOT EXISTS {name}_postings (
     term TEXT NOT NULL,
     impact REAL NOT NULL,
     message_id INTEGER NOT NULL,
@@ -165,7 +167,11 @@ CREATE TABLE IF NOT EXISTS messages_rank_postings (
     dl INTEGER NOT NULL,
     PRIMARY KEY (term, impact, message_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS messages_rank_dirty (message_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS {name}_dirty (message_id INTEGER PRIMARY KEY);
+"""
+
+
+RANK_INDEX = _rank_tables("messages_rank") + """
 CREATE TRIGGER IF NOT EXISTS messages_rank_au AFTER UPDATE OF content_full ON messages BEGIN
     INSERT OR IGNORE INTO messages_rank_dirty(message_id) VALUES (new.id);
 END;
@@ -177,28 +183,7 @@ END;
 _OLD_NON_ASCII = cjk_index.NON_ASCII_SQL.format("old.content_full")
 # The same for the CJK side index: its rows are the messages with CJK text, so only a
 # row whose old text was not pure ASCII can leave it.
-CJK_RANK_INDEX = f"""
-CREATE TABLE IF NOT EXISTS messages_cjk_rank_state (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    built_through INTEGER NOT NULL,
-    avgdl REAL NOT NULL,
-    sampled_rows INTEGER NOT NULL  -- the side index's row count when the floors were chosen
-);
-CREATE TABLE IF NOT EXISTS messages_cjk_rank_terms (
-    term TEXT PRIMARY KEY,
-    floor REAL NOT NULL,
-    docs INTEGER NOT NULL,
-    listed INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS messages_cjk_rank_postings (
-    term TEXT NOT NULL,
-    impact REAL NOT NULL,
-    message_id INTEGER NOT NULL,
-    tf INTEGER NOT NULL,
-    dl INTEGER NOT NULL,
-    PRIMARY KEY (term, impact, message_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS messages_cjk_rank_dirty (message_id INTEGER PRIMARY KEY);
+CJK_RANK_INDEX = _rank_tables("messages_cjk_rank") + f"""
 CREATE TRIGGER IF NOT EXISTS messages_cjk_rank_au AFTER UPDATE OF content_full ON messages
 WHEN {_OLD_NON_ASCII} BEGIN
     INSERT OR IGNORE INTO messages_cjk_rank_dirty(message_id) VALUES (new.id);
