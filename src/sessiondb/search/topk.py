@@ -90,6 +90,16 @@ def stretched(impact: float, drift: float) -> float:
     return h / (top - h) * drift
 
 
+@dataclass
+class _Listing:
+    """The rows of a query's lists: each row's count of the terms it is listed for, and its length."""
+
+    names: list[str]
+    floors: dict[str, float]
+    counts: dict[int, dict[str, int]]
+    lengths: dict[int, int]
+
+
 class ListTopK:
     """One score-order search of one index by the threshold algorithm (module docstring)."""
 
@@ -124,6 +134,12 @@ class ListTopK:
             p.weight = weight
         self.best: list[tuple[float, int]] = []   # min-heap of (score, rowid): the best `need`
         self.seen: set[int] = set()
+        bounded = [p for p in positives if not p.enumerated]
+        listing = None
+        if len(bounded) > 1 or any(p.summed or not p.exact for p in bounded):
+            listing = self._listing(bounded, drift)
+            if listing is None:
+                return None
         if not self._rank_unlisted_rows():
             return None
         for p in positives:
@@ -132,43 +148,78 @@ class ListTopK:
                 if found is None:
                     return None
                 self._score(found)
-        bounded = [p for p in positives if not p.enumerated]
-        if len(bounded) > 1 or any(p.summed or not p.exact for p in bounded):
-            return self._scan_lists(bounded, drift)
+        if listing is not None:
+            return self._scan_lists(listing)
         return self._walk_lists(positives, drift)
 
-    def _scan_lists(self, bounded: list[_Phrase], drift: float) -> list[tuple[int, float]] | None:
+    def _listing(self, bounded: list[_Phrase], drift: float) -> _Listing | None:
+        """The rows of the phrases' lists, with their counts and lengths; None when they are
+        too many to scan, or (one phrase) when fewer than ``need`` of them could beat a
+        row in none of the lists: the lists cannot prove the answer, and ranking every
+        match is cheaper than finding that out."""
+        names = sorted({t for p in bounded for t in p.lists})
+        floors = self._floors(names)
+        self.drift, self.bounded = drift, bounded
+        self.heads = {t: floors.get(t, 0.0) for t in names}
+        counts: dict[int, dict[str, int]] = {}
+        lengths: dict[int, int] = {}
+        for t in names:
+            for rowid, tf, dl in self.conn.execute(
+                    f"SELECT message_id, tf, dl FROM {self.lists.postings} WHERE term = ?", (t,)):
+                counts.setdefault(rowid, {})[t] = tf
+                lengths[rowid] = dl
+        if len(counts) > MAX_SCANNED:
+            return None
+        if len(bounded) == 1 and len(counts) >= self.need:
+            # With one phrase the bound grows with x (tf / K summed over a prefix's words,
+            # else the least over its lists): compare each row's most with an unseen row's.
+            (p,) = bounded
+            unseen = {t: stretched(self.heads[t], drift) for t in p.lists}
+            k1, b, avgdl = rank_index.K1, rank_index.B, self.avgdl
+            gains = []
+            for rowid, tfs in counts.items():
+                scale = k1 * (1 - b + b * lengths[rowid] / avgdl)
+                if p.summed:
+                    gains.append(sum(tf / scale - unseen[t] for t, tf in tfs.items()))
+                else:
+                    gains.append(min(tfs.get(t, 0) / scale if t in tfs else unseen[t] for t in p.lists)
+                                 - min(unseen.values()))
+            if heapq.nlargest(self.need, gains)[-1] <= 1e-9:
+                return None
+        return _Listing(names, floors, counts, lengths)
+
+    def _scan_lists(self, listing: _Listing) -> list[tuple[int, float]] | None:
         """Score every row of the phrases' lists exactly, then prove the result: a row in
         none of them scores at most each phrase's weight times its lists' floors.
 
         Walking lists best first suits one phrase; with several, the best rows for the
         query are rarely near the top of any one list, and checking the rows the walk
         meets from their text costs more than FTS5 ranking every match. Instead one pass
-        of FTS5 enumerates the matches (in C, without ranking them) and the ranking
-        function runs on the listed ones only."""
-        names = sorted({t for p in bounded for t in p.lists})
-        floors = self._floors(names)
-        listed: set[int] = set()
-        for t in names:
-            listed.update(r[0] for r in self.conn.execute(
-                f"SELECT message_id FROM {self.lists.postings} WHERE term = ?", (t,)))
-        listed -= self.seen   # rows already ranked (the tail, rewritten rows, rare phrases)
-        if len(listed) > MAX_SCANNED:
-            return None
-        marks = ", ".join("?" * len(self.weights))
-        # The unary + keeps SQLite from handing the IN list to FTS5 as one lookup per row.
+        of FTS5 enumerates the matches (in C, without ranking them) and counts the
+        phrases in the listed ones only (their lengths are in the postings)."""
+        listed = listing.lengths.keys() - self.seen   # rows already ranked (the tail, rewritten rows, rare phrases)
+        expr = self.parsed.fts(cjk_index=self.cjk)
+        summed = len(self.phrases) == 1 and self.phrases[0].summed
+        if summed:
+            # A prefix alone: every row left has only listed words of it (the rows with its
+            # other words were ranked above), so its count is the sum of theirs, and naming
+            # them spares FTS5 merging the doclists of every word with the prefix.
+            expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in self.phrases[0].lists)
+        # The unary + keeps SQLite from handing the IN list to FTS5 as one lookup per row;
+        # without a filter the rows need not be looked up in messages at all.
         index = self.index
-        sql = (f"SELECT m.id, {ranking.FUNCTION}({index}, {marks}) FROM {index} "
-               f"CROSS JOIN messages m ON m.id = {index}.rowid "
+        joined = "" if self.filter_sql == "1" else f"CROSS JOIN messages m ON m.id = {index}.rowid "
+        sql = (f"SELECT {index}.rowid, {ranking.COUNTS}({index}) FROM {index} {joined}"
                f"WHERE {index} MATCH ? AND +{index}.rowid IN (SELECT value FROM json_each(?)) "
                f"AND {self.filter_sql}")
-        for rowid, score in self.conn.execute(sql, [*self.weights, self.parsed.fts(cjk_index=self.cjk),
-                                                    json.dumps(sorted(listed)), *self.filter_params]):
+        weights, average, lengths = self.weights, self.avgdl, listing.lengths
+        for rowid, counts in self.conn.execute(sql, [expr, json.dumps(sorted(listed)), *self.filter_params]):
             self.scored += 1
-            self._offer(-score, rowid)
+            found = [counts] if isinstance(counts, int) else [int(c) for c in counts.split()]
+            if summed:
+                found = [sum(found)]
+            self._offer(-ranking.score(weights, found, lengths[rowid], average), rowid)
         self.seen.update(listed)
-        self.drift, self.bounded = drift, bounded
-        self.heads = {t: floors.get(t, 0.0) for t in names}
         if len(self.best) >= self.need and self.best[0][0] > self._bound({}):
             return self._result()
         return None
