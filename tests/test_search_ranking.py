@@ -22,6 +22,7 @@ import pytest
 from sessiondb import DbConfig, MessageInput, MessageType, SearchOrder, SessionDB
 from sessiondb.search.plans import SearchFilters
 from sessiondb.search.query import parse_query
+from sessiondb.search import topk
 from sessiondb.search.topk import stretched
 from sessiondb.store import rank_index
 
@@ -127,6 +128,20 @@ def test_the_lists_answer_common_words_and_pairs(ranked: SessionDB) -> None:
     for query in ["the", "file", '"the file"', "sess*", "error -the", "w3 OR w40"]:
         plans = assert_exact(ranked, query)
         assert plans[0].startswith("messages_fts:lists"), (query, plans)
+
+
+@pytest.mark.parametrize("costs", [(0.0, 1e9), (1e9, 0.0)], ids=["every word by a pass", "rows from text"])
+def test_a_prefix_alone_counts_its_words_by_pass_or_from_text(ranked: SessionDB, monkeypatch: pytest.MonkeyPatch,
+                                                              costs: tuple[float, float]) -> None:
+    # A prefix's listed rows lack some of its words' counts: one FTS5 pass finds them, or
+    # the rows are scored from their text; either way the result is the exact one.
+    monkeypatch.setattr(topk, "PASS_COST_US", costs[0])
+    monkeypatch.setattr(topk, "TEXT_COST_US", costs[1])
+    for query in ["t*", "sess*", "f*", "w1*"]:
+        for limit in (20, 3):
+            plans = assert_exact(ranked, query, limit)
+            if query in ("t*", "sess*"):
+                assert plans[0].startswith("messages_fts:lists"), (query, plans)
 
 
 @pytest.mark.parametrize("filters", [

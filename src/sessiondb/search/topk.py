@@ -47,6 +47,10 @@ MAX_RARE_EXPANSIONS = 500
 # A query of several listed phrases (or a prefix) scores every row of their lists in
 # one pass of FTS5 over its matches, up to this many rows.
 MAX_SCANNED = 50_000
+# What one entry of a word's doclist costs an FTS5 pass, and what scoring a row from its
+# text costs (microseconds, measured on a million messages).
+PASS_COST_US = 0.1
+TEXT_COST_US = 13.0
 _MAX_CHAR = "\U0010ffff"
 
 
@@ -61,6 +65,7 @@ class _Phrase:
     exact: bool = False                             # its list counts exactly this phrase
     enumerated: bool = False                        # every row it matches is a candidate
     extra: str | None = None                        # rows to take as candidates (FTS5 expression)
+    docs: dict[str, int] = field(default_factory=dict)   # a prefix: its listed words' row counts
 
     def count(self, tokens: list[str]) -> int:
         """How many times the phrase occurs in a row's tokens."""
@@ -94,8 +99,6 @@ def stretched(impact: float, drift: float) -> float:
 class _Listing:
     """The rows of a query's lists: each row's count of the terms it is listed for, and its length."""
 
-    names: list[str]
-    floors: dict[str, float]
     counts: dict[int, dict[str, int]]
     lengths: dict[int, int]
 
@@ -142,21 +145,26 @@ class ListTopK:
                 return None
         if not self._rank_unlisted_rows():
             return None
+        counted = None
+        if listing is not None:
+            counted = self._count_listed(listing)
+            if len(self.phrases) == 1 and not self._may_prove(counted):
+                # The listed rows cannot fill the result above an unseen row's bound; only
+                # the phrase's rare words could, so ranking every match is the cheaper bet.
+                return None
         for p in positives:
             if p.extra is not None:
                 found = self._enumerate(p.extra)
                 if found is None:
                     return None
                 self._score(found)
-        if listing is not None:
-            return self._scan_lists(listing)
+        if counted is not None:
+            return self._prove_listed(counted)
         return self._walk_lists(positives, drift)
 
     def _listing(self, bounded: list[_Phrase], drift: float) -> _Listing | None:
         """The rows of the phrases' lists, with their counts and lengths; None when they are
-        too many to scan, or (one phrase) when fewer than ``need`` of them could beat a
-        row in none of the lists: the lists cannot prove the answer, and ranking every
-        match is cheaper than finding that out."""
+        too many to scan."""
         names = sorted({t for p in bounded for t in p.lists})
         floors = self._floors(names)
         self.drift, self.bounded = drift, bounded
@@ -170,41 +178,30 @@ class ListTopK:
                 lengths[rowid] = dl
         if len(counts) > MAX_SCANNED:
             return None
-        if len(bounded) == 1 and len(counts) >= self.need:
-            # With one phrase the bound grows with x (tf / K summed over a prefix's words,
-            # else the least over its lists): compare each row's most with an unseen row's.
-            (p,) = bounded
-            unseen = {t: stretched(self.heads[t], drift) for t in p.lists}
-            k1, b, avgdl = rank_index.K1, rank_index.B, self.avgdl
-            gains = []
-            for rowid, tfs in counts.items():
-                scale = k1 * (1 - b + b * lengths[rowid] / avgdl)
-                if p.summed:
-                    gains.append(sum(tf / scale - unseen[t] for t, tf in tfs.items()))
-                else:
-                    gains.append(min(tfs.get(t, 0) / scale if t in tfs else unseen[t] for t in p.lists)
-                                 - min(unseen.values()))
-            if heapq.nlargest(self.need, gains)[-1] <= 1e-9:
-                return None
-        return _Listing(names, floors, counts, lengths)
+        return _Listing(counts, lengths)
 
-    def _scan_lists(self, listing: _Listing) -> list[tuple[int, float]] | None:
-        """Score every row of the phrases' lists exactly, then prove the result: a row in
-        none of them scores at most each phrase's weight times its lists' floors.
+    def _count_listed(self, listing: _Listing) -> dict[int, float]:
+        """The score of every row of the phrases' lists not ranked yet (higher is better).
 
         Walking lists best first suits one phrase; with several, the best rows for the
         query are rarely near the top of any one list, and checking the rows the walk
         meets from their text costs more than FTS5 ranking every match. Instead one pass
         of FTS5 enumerates the matches (in C, without ranking them) and counts the
         phrases in the listed ones only (their lengths are in the postings)."""
-        listed = listing.lengths.keys() - self.seen   # rows already ranked (the tail, rewritten rows, rare phrases)
+        listed = listing.lengths.keys() - self.seen   # rows already ranked (the tail, rewritten rows)
         expr = self.parsed.fts(cjk_index=self.cjk)
         summed = len(self.phrases) == 1 and self.phrases[0].summed
+        scores: dict[int, float] = {}
         if summed:
-            # A prefix alone: every row left has only listed words of it (the rows with its
-            # other words were ranked above), so its count is the sum of theirs, and naming
-            # them spares FTS5 merging the doclists of every word with the prefix.
-            expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in self.phrases[0].lists)
+            # A prefix alone: its count is the sum of its listed words' counts, except in
+            # rows with its rare words, which are scored again from their text (the
+            # enumeration of those words follows).
+            words = self._counted_words(listing, listed, scores)
+            if not words:
+                return scores
+            # Naming the words spares FTS5 merging the doclists of every word with the prefix.
+            expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in words)
+            listed -= scores.keys() | self.seen
         # The unary + keeps SQLite from handing the IN list to FTS5 as one lookup per row;
         # without a filter the rows need not be looked up in messages at all.
         index = self.index
@@ -214,12 +211,56 @@ class ListTopK:
                f"AND {self.filter_sql}")
         weights, average, lengths = self.weights, self.avgdl, listing.lengths
         for rowid, counts in self.conn.execute(sql, [expr, json.dumps(sorted(listed)), *self.filter_params]):
-            self.scored += 1
             found = [counts] if isinstance(counts, int) else [int(c) for c in counts.split()]
             if summed:
-                found = [sum(found)]
-            self._offer(-ranking.score(weights, found, lengths[rowid], average), rowid)
-        self.seen.update(listed)
+                # The counts the postings hold, and those of the words they lack.
+                tfs = listing.counts[rowid]
+                found = [sum(tfs.values()) + sum(tf for t, tf in zip(words, found) if t not in tfs)]
+            scores[rowid] = -ranking.score(weights, found, lengths[rowid], average)
+        if summed and self.filter_sql == "1":
+            # Without a filter, a listed row the pass does not find has none of those words.
+            for rowid in listed - scores.keys():
+                scores[rowid] = -ranking.score(weights, [sum(listing.counts[rowid].values())], lengths[rowid],
+                                               average)
+        self.scored += len(scores)
+        self.seen.update(listed - scores.keys())   # rows the query or the filter does not match
+        return scores
+
+    def _counted_words(self, listing: _Listing, listed: set[int], scores: dict[int, float]) -> list[str]:
+        """For a prefix alone: the listed words whose counts one FTS5 pass finds for the
+        listed rows that lack them. A word in many rows costs that pass more than scoring
+        from their text the few listed rows that lack it (PASS_COST_US a doclist entry,
+        TEXT_COST_US a row), so those rows are scored here; rows whose postings hold every
+        word are scored from them (``scores``). Without a filter only: with one, every row
+        goes through the pass, which applies it."""
+        (phrase,) = self.phrases
+        if self.filter_sql != "1":
+            return phrase.lists
+        counts = listing.counts
+        lacking = {t: [r for r in listed if t not in counts[r]] for t in phrase.lists}
+        passed = [t for t in phrase.lists if phrase.docs.get(t, 0) * PASS_COST_US <= len(lacking[t]) * TEXT_COST_US]
+        skipped = [t for t in phrase.lists if t not in passed]
+        texts = {r for t in skipped for r in lacking[t]}
+        self._score(texts - self.seen)
+        weights, average, lengths = self.weights, self.avgdl, listing.lengths
+        for rowid in listed - texts:
+            if len(counts[rowid]) == len(phrase.lists):
+                scores[rowid] = -ranking.score(weights, [sum(counts[rowid].values())], lengths[rowid], average)
+        return passed
+
+    def _may_prove(self, counted: dict[int, float]) -> bool:
+        """Whether ``need`` rows, of those ranked so far and the listed ones, beat the most a
+        row in none of the lists scores."""
+        found = heapq.nlargest(self.need, [*counted.values(), *(score for score, _ in self.best)])
+        return len(found) >= self.need and found[-1] > self._bound({})
+
+    def _prove_listed(self, counted: dict[int, float]) -> list[tuple[int, float]] | None:
+        """Offer the listed rows not ranked since, then prove the result: a row in none of
+        the lists scores at most each phrase's weight times its lists' floors."""
+        for rowid, score in counted.items():
+            if rowid not in self.seen:
+                self._offer(score, rowid)
+        self.seen.update(counted)
         if len(self.best) >= self.need and self.best[0][0] > self._bound({}):
             return self._result()
         return None
@@ -373,10 +414,11 @@ class ListTopK:
                     phrase.lists = [min(pairs or whole, key=lambda tok: known[tok])]
                     phrase.exact = not term.prefix and len(whole) <= 2
                 else:
-                    expansions = [r[0] for r in self.conn.execute(
-                        f"SELECT term FROM {self.lists.terms} WHERE term >= ? AND term < ? AND instr(term, ' ') = 0 "
-                        "LIMIT ?",
-                        (tokens[-1], tokens[-1] + _MAX_CHAR, MAX_EXPANSIONS + 1))]
+                    phrase.docs = dict(self.conn.execute(
+                        f"SELECT term, docs FROM {self.lists.terms} WHERE term >= ? AND term < ? "
+                        "AND instr(term, ' ') = 0 LIMIT ?",
+                        (tokens[-1], tokens[-1] + _MAX_CHAR, MAX_EXPANSIONS + 1)))
+                    expansions = sorted(phrase.docs)
                     if len(expansions) > MAX_EXPANSIONS:
                         return None
                     # A prefix's count is the sum of its words' counts, and BM25's factor is
