@@ -12,8 +12,10 @@ TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from typing import Any
 
+    from .coordination.loop import Coordinator
+
 from .config import CoordinationConfig, DbConfig
-from .coordination import Clock, Coordinator, Role, WriterHealth, WriterInfo, WriterType
+from .coordination import Clock, Role, WriterHealth, WriterInfo, WriterType
 from .db import SessionDB
 from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseError, InvalidArgument,
                      NotFoundError, PermissionDenied, ReadOnlyError, SessionDBError)
@@ -37,6 +39,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The collector (and the parsers it loads) is imported on first use, so that
     # ``import sessiondb`` stays quick for programs that only read or search.
+    if name == "Coordinator":  # the coordinator loop (sessiondb.coordination.loop)
+        from .coordination.loop import Coordinator
+        return Coordinator
     if name == "CollectResult":
         from .collector import CollectResult
         return CollectResult
