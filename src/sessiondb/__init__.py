@@ -39,12 +39,12 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The collector (and the parsers it loads) is imported on first use, so that
     # ``import sessiondb`` stays quick for programs that only read or search.
-    if name == "Coordinator":  # the coordinator loop (sessiondb.coordination.loop)
-        from .coordination.loop import Coordinator
-        return Coordinator
     if name == "CollectResult":
         from .collector import CollectResult
         return CollectResult
+    if name == "Coordinator":   # the coordinator loop, for long-running programs
+        from .coordination.loop import Coordinator
+        return Coordinator
     if name == "open_archive":  # a path or a PostgreSQL mirror (sessiondb.archive)
         from .archive import open_archive
         return open_archive
