@@ -46,6 +46,7 @@ def test_the_c_abi_start_loads_only_what_a_first_call_needs() -> None:
     program = ("import sys, sessiondb.capi.functions; "
                "print(*sorted(m for m in ('dataclasses', 'inspect', 'typing', 'json', 'datetime', 'logging', "
                "'multiprocessing', 're', 'pathlib', 'apsw', 'sessiondb.collector', 'sessiondb.search.query', "
-               "'sessiondb.search.plans', 'sessiondb.store.schema') if m in sys.modules))")
+               "'sessiondb.search.plans', 'sessiondb.store.schema', 'sessiondb.coordination.loop') "
+               "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "", done

@@ -12,8 +12,10 @@ TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
     from typing import Any
 
+    from .coordination.loop import Coordinator
+
 from .config import CoordinationConfig, DbConfig
-from .coordination import Clock, Coordinator, Role, WriterHealth, WriterInfo, WriterType
+from .coordination import Clock, Role, WriterHealth, WriterInfo, WriterType
 from .db import SessionDB
 from .errors import (ConfigError, ConflictError, CoordinationError, DatabaseError, InvalidArgument,
                      NotFoundError, PermissionDenied, ReadOnlyError, SessionDBError)
@@ -40,6 +42,9 @@ def __getattr__(name: str) -> Any:
     if name == "CollectResult":
         from .collector import CollectResult
         return CollectResult
+    if name == "Coordinator":   # the coordinator loop, for long-running programs
+        from .coordination.loop import Coordinator
+        return Coordinator
     if name == "open_archive":  # a path or a PostgreSQL mirror (sessiondb.archive)
         from .archive import open_archive
         return open_archive

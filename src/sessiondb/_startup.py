@@ -12,11 +12,12 @@ before its first call returns, so the modules on that path follow four rules:
   class, and importing it pulls in ``inspect``): value types are ``@record`` classes
   (:mod:`sessiondb._record`, frozen dataclasses made on first use), internal ones
   named tuples or plain classes with ``__slots__``.
-* Whatever the first call does not need (the collector and its parsers, search plans,
-  the query language) loads on first use, through a function-level import or
-  :func:`load`. So do ``pathlib``, ``re`` and ``apsw`` (with the store's schema), which
-  the first database opened needs and the first call does not: together about 8 ms.
-  Regular expressions are compiled on first use too.
+* Whatever the first call does not need (the collector and its parsers, the coordinator
+  loop, search plans, the query language) loads on first use, through a function-level
+  import, a module ``__getattr__`` or :func:`load`. So do ``pathlib``, ``re`` and
+  ``apsw`` (with the store's schema), which the first database opened needs and the
+  first call does not: together about 8 ms. Regular expressions are compiled on first
+  use too.
 
 Modules that load later may define dataclasses, but they may load while another thread
 is still importing ``typing``; ``dataclasses`` reads ``sys.modules["typing"]`` as it

@@ -29,7 +29,8 @@ def __getattr__(name: str) -> "Path":
     # resolved, not at import: the C ABI's first call would pay milliseconds for them.
     if name == "DEFAULT_DB_PATH":
         from pathlib import Path
-        return Path(_DEFAULT_DB_LOCATION)
+        path = globals()["DEFAULT_DB_PATH"] = Path(_DEFAULT_DB_LOCATION)  # one object, as before
+        return path
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -288,9 +288,9 @@ def sweep_stale(db_path: str | os.PathLike[str], keep: Iterable[str] = ()) -> in
     Never touches a file a live process holds, nor those of the writer ids in ``keep``
     (pass the registered writer's: its free lock file is the proof readers act on).
     """
+    from pathlib import Path
     kept = {writer_id.lower() for writer_id in keep if isinstance(writer_id, str)}
     removed = 0
-    from pathlib import Path
     prefix = f"{Path(db_path).name}{_LOCK_INFIX}"
     for path in lock_files(db_path):
         writer_id = path.name[len(prefix):-len(_LOCK_SUFFIX)]
