@@ -29,28 +29,23 @@ def _rank(api: apsw.FTS5ExtensionApi, *weights: float) -> float:
     average = api.aux_data
     if average is None:
         average = api.aux_data = (api.column_total_size(0) / (api.row_count or 1)) or 1.0
-    size = api.column_size(0)
-    score = 0.0
-    for phrase, weight in enumerate(weights):
-        if weight:
-            locations = api.phrase_locations(phrase)
-            tf = len(locations[0]) if locations else 0
-            if tf:
-                score += weight * impact(tf, size, average)
-    return -score
+    counts = [_count(api, phrase) if weight else 0 for phrase, weight in enumerate(weights)]
+    return score(weights, counts, api.column_size(0), average)
 
 
 def _counts(api: apsw.FTS5ExtensionApi) -> int | str:
-    counts = []
-    for phrase in range(api.phrase_count):
-        locations = api.phrase_locations(phrase)
-        counts.append(len(locations[0]) if locations else 0)
+    counts = [_count(api, phrase) for phrase in range(api.phrase_count)]
     return counts[0] if len(counts) == 1 else " ".join(map(str, counts))
 
 
-def score(weights: list[float], counts: list[int], size: int, average: float) -> float:
-    """What ``FUNCTION`` returns for a row with these phrase counts and length (the same
-    doubles: the same operations in the same order)."""
+def _count(api: apsw.FTS5ExtensionApi, phrase: int) -> int:
+    locations = api.phrase_locations(phrase)
+    return len(locations[0]) if locations else 0
+
+
+def score(weights: list[float] | tuple[float, ...], counts: list[int], size: int, average: float) -> float:
+    """What ``FUNCTION`` returns for a row with these phrase counts and length: lower is
+    better (FTS5's operations in FTS5's order, so the same doubles as ``bm25()``)."""
     total = 0.0
     for weight, tf in zip(weights, counts):
         if weight and tf:

@@ -103,6 +103,11 @@ class _Listing:
     lengths: dict[int, int]
 
 
+def _any_of(words: list[str]) -> str:
+    """An FTS5 expression matching the rows with any of these tokens."""
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
 class ListTopK:
     """One score-order search of one index by the threshold algorithm (module docstring)."""
 
@@ -196,11 +201,11 @@ class ListTopK:
             # A prefix alone: its count is the sum of its listed words' counts, except in
             # rows with its rare words, which are scored again from their text (the
             # enumeration of those words follows).
-            words = self._counted_words(listing, listed, scores)
+            words, scores = self._counted_words(listing, listed)
             if not words:
                 return scores
             # Naming the words spares FTS5 merging the doclists of every word with the prefix.
-            expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in words)
+            expr = _any_of(words)
             listed -= scores.keys() | self.seen
         # The unary + keeps SQLite from handing the IN list to FTS5 as one lookup per row;
         # without a filter the rows need not be looked up in messages at all.
@@ -220,33 +225,35 @@ class ListTopK:
         if summed and self.filter_sql == "1":
             # Without a filter, a listed row the pass does not find has none of those words.
             for rowid in listed - scores.keys():
-                scores[rowid] = -ranking.score(weights, [sum(listing.counts[rowid].values())], lengths[rowid],
-                                               average)
+                scores[rowid] = self._listed_score(listing, rowid)
         self.scored += len(scores)
         self.seen.update(listed - scores.keys())   # rows the query or the filter does not match
         return scores
 
-    def _counted_words(self, listing: _Listing, listed: set[int], scores: dict[int, float]) -> list[str]:
+    def _counted_words(self, listing: _Listing, listed: set[int]) -> tuple[list[str], dict[int, float]]:
         """For a prefix alone: the listed words whose counts one FTS5 pass finds for the
-        listed rows that lack them. A word in many rows costs that pass more than scoring
-        from their text the few listed rows that lack it (PASS_COST_US a doclist entry,
-        TEXT_COST_US a row), so those rows are scored here; rows whose postings hold every
-        word are scored from them (``scores``). Without a filter only: with one, every row
-        goes through the pass, which applies it."""
+        listed rows that lack them, and the scores of the rows whose postings hold every
+        word. A word in many rows costs that pass more than scoring from their text the
+        few listed rows that lack it (PASS_COST_US a doclist entry, TEXT_COST_US a row),
+        so those rows are scored here. Without a filter only: with one, every row goes
+        through the pass, which applies it."""
         (phrase,) = self.phrases
         if self.filter_sql != "1":
-            return phrase.lists
+            return phrase.lists, {}
         counts = listing.counts
         lacking = {t: [r for r in listed if t not in counts[r]] for t in phrase.lists}
         passed = [t for t in phrase.lists if phrase.docs.get(t, 0) * PASS_COST_US <= len(lacking[t]) * TEXT_COST_US]
         skipped = [t for t in phrase.lists if t not in passed]
         texts = {r for t in skipped for r in lacking[t]}
         self._score(texts - self.seen)
-        weights, average, lengths = self.weights, self.avgdl, listing.lengths
-        for rowid in listed - texts:
-            if len(counts[rowid]) == len(phrase.lists):
-                scores[rowid] = -ranking.score(weights, [sum(counts[rowid].values())], lengths[rowid], average)
-        return passed
+        known = {rowid: self._listed_score(listing, rowid) for rowid in listed - texts
+                 if len(counts[rowid]) == len(phrase.lists)}
+        return passed, known
+
+    def _listed_score(self, listing: _Listing, rowid: int) -> float:
+        """A prefix's score in a row from the counts its postings hold (higher is better)."""
+        return -ranking.score(self.weights, [sum(listing.counts[rowid].values())], listing.lengths[rowid],
+                              self.avgdl)
 
     def _may_prove(self, counted: dict[int, float]) -> bool:
         """Whether ``need`` rows, of those ranked so far and the listed ones, beat the most a
@@ -430,7 +437,7 @@ class ListTopK:
                     rare = self._rare_expansions(tokens[-1], set(expansions))
                     if rare is None:
                         return None
-                    phrase.extra = " OR ".join('"' + word.replace('"', '""') + '"' for word in rare) or None
+                    phrase.extra = _any_of(rare) or None
             self._by_term.setdefault(term, phrase)
             out.append(phrase)
         self._known_docs = known
