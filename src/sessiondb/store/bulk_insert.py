@@ -92,10 +92,7 @@ def insert_then_index(conn: apsw.Connection, triggers: list[tuple[str, str]],
                conn.execute("SELECT id, uuid FROM messages WHERE id >= ? ORDER BY id", (first_id,))]
     conn.executemany("INSERT INTO messages_fts(rowid, content_full) VALUES (?, ?)", new)
     # What the CJK queue's trigger and its drain do, for the rows with CJK text.
-    cjk_rows = [(message_id, cjk_index.spaced_cjk(text)) for message_id, text in new
-                if isinstance(text, str) and cjk_index.has_cjk(text)]
-    conn.executemany("INSERT INTO messages_cjk(rowid, body) VALUES (?, ?)", cjk_rows)
-    rank_index.list_cjk_rows(conn, cjk_rows)
+    cjk_index.add_rows(conn, new, rank_index.list_cjk_rows)
     for _, sql in triggers:
         conn.execute(sql)
     return inserted

@@ -24,7 +24,7 @@ import apsw
 
 TYPE_CHECKING = False  # see sessiondb._startup
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
 # Ideographs, kana, hangul and their extensions: scripts written without spaces
@@ -104,6 +104,17 @@ def _sql_has_cjk(value: object) -> int:
     return 1 if isinstance(value, str) and has_cjk(value) else 0
 
 
+def add_rows(conn: apsw.Connection, rows: Iterable[tuple[Any, ...]],
+             indexed: Callable[[apsw.Connection, list[tuple[int, str]]], None] | None = None) -> None:
+    """Add the messages (id, text) with CJK text to the side index, spaced; ``indexed`` is
+    given what was added, as (rowid, the text indexed). One statement for them all: FTS5
+    flushes its buffer once, not once per row."""
+    added = [(int(rowid), spaced_cjk(text)) for rowid, text in rows if isinstance(text, str) and has_cjk(text)]
+    conn.executemany("INSERT INTO messages_cjk(rowid, body) VALUES (?, ?)", added)
+    if indexed is not None:
+        indexed(conn, added)
+
+
 def drain_pending(conn: apsw.Connection, *, min_id: int = 0, max_rows: int | None = None,
                   indexed: Callable[[apsw.Connection, list[tuple[int, str]]], None] | None = None) -> int:
     """Index queued messages; call inside a write transaction.
@@ -131,13 +142,10 @@ def _drain_range(conn: apsw.Connection, where: str, params: tuple[Any, ...], bud
         if not ids:
             break
         lo, hi = ids[0], ids[-1]
-        rows = [(int(rowid), spaced_cjk(text)) for rowid, text in conn.execute(
+        add_rows(conn, conn.execute(
             "SELECT m.id, m.content_full FROM messages_cjk_pending p JOIN messages m ON m.id = p.message_id "
             f"WHERE p.message_id BETWEEN ? AND ? AND ({where.replace('message_id', 'p.message_id')})",
-            (lo, hi, *params)) if isinstance(text, str) and has_cjk(text)]
-        conn.executemany("INSERT INTO messages_cjk(rowid, body) VALUES (?, ?)", rows)
-        if indexed is not None:
-            indexed(conn, rows)
+            (lo, hi, *params)).fetchall(), indexed)
         conn.execute(f"DELETE FROM messages_cjk_pending WHERE message_id BETWEEN ? AND ? AND ({where})",
                      (lo, hi, *params))
         done += len(ids)
