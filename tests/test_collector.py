@@ -229,6 +229,27 @@ def test_fifty_megabyte_file(db: SessionDB, tmp_path: Path) -> None:
     assert db.get_file_state(str(path)).byte_offset == path.stat().st_size
 
 
+def test_a_large_collection_checkpoints_its_wal_less_often_than_every_batch(db_path: Path, tmp_path: Path) -> None:
+    # Three large batches, each passing SQLite's default checkpoint (1000 pages) alone:
+    # checkpointing at every commit would restart the WAL at every batch, so it would
+    # never hold much more than one batch: about four times its lines (text, raw line,
+    # index); all three are about twelve times.
+    root = tmp_path / "projects" / "-big"
+    root.mkdir(parents=True)
+    body = " ".join(f"w{i % 997}" for i in range(500))
+    lines = [_line(f"b{count}", f"{count} {body}") for count in range(6000)]
+    (root / "big.jsonl").write_text("".join(lines))
+    db = SessionDB.connect(DbConfig.local(db_path))
+    collector = Collector(db, roots=only("claude", root.parent, tmp_path), batch_messages=2000,
+                          parse_worker=False)
+    assert collector.collect_all(["claude"]).messages_inserted == 6000
+    one_batch = sum(len(line) for line in lines[:2000])
+    assert Path(f"{db_path}-wal").stat().st_size > 7 * one_batch
+    # After a large batch, commits checkpoint at SQLite's default again.
+    assert db._store.with_connection(lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()) == (1000,)
+    db.close()
+
+
 def test_reading_in_a_parse_worker_gives_the_same_rows(tmp_path: Path) -> None:
     roots = {"claude": FIXTURES / "claude" / "projects", "codex": FIXTURES / "codex",
              "opencode": opencode_tree(tmp_path), "gemini": FIXTURES / "gemini" / "tmp"}

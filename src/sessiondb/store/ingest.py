@@ -34,6 +34,12 @@ _BIG_BATCH_ROWS = 2000
 _FTS_HASH_BYTES = 16 << 20
 _FTS_DEFAULT_HASH_BYTES = 1 << 20
 _CACHE_KIB = 32768
+# ... and its commit checkpoints the WAL only past this many bytes (SQLite checkpoints past
+# 1000 pages by default: 16 MiB here, about once per batch, each checkpoint two fsyncs and
+# every page the batch rewrote copied again); the next commit is back to the default, so
+# the WAL a large collection leaves is checkpointed by the next write or the close.
+_BIG_BATCH_CHECKPOINT_BYTES = 96 << 20
+_DEFAULT_CHECKPOINT_PAGES = 1000
 # Fields compared to decide that a re-read message changed (sources rewritten in place).
 _CHANGED = ("type", "content_text", "content_full", "model", "tool_call_id", "tool_name", "tool_args")
 
@@ -88,7 +94,21 @@ class Ingest:
 
         outcome = IngestOutcome()
         states = list(states)
+        big = sum(len(s.rows) for s in sessions) >= _BIG_BATCH_ROWS
+        try:
+            self._write_batch(sessions, states, outcome, big, rank_snapshots)
+        finally:
+            if big:
+                self._store.with_connection(
+                    lambda conn: conn.execute(f"PRAGMA wal_autocheckpoint={_DEFAULT_CHECKPOINT_PAGES}"))
+        return outcome
+
+    def _write_batch(self, sessions: Sequence[IngestSession], states: list[FileState], outcome: IngestOutcome,
+                     big: bool, rank_snapshots: dict[Any, Any] | None) -> None:
         with self._store.write() as conn:
+            if big:
+                pages = _BIG_BATCH_CHECKPOINT_BYTES // int(scalar(conn, "PRAGMA page_size") or 4096)
+                conn.execute(f"PRAGMA wal_autocheckpoint={max(_DEFAULT_CHECKPOINT_PAGES, pages)}")
             now = now_ms()
             first_id = int(scalar(conn, "SELECT MAX(id) FROM messages") or 0) + 1
             project_ids: dict[str, int] = {}
@@ -147,7 +167,6 @@ class Ingest:
                     [(st.path, st.source, st.session_id, st.size, st.mtime_ns, st.inode, st.byte_offset,
                       st.prefix_hash, st.parser_version, st.parser_state, st.bad_lines, st.first_error, now)
                      for st in states])
-        return outcome
 
     def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple[Any, ...]], mutable: list[str],
                           retimed: set[str]) -> tuple[int, int]:
