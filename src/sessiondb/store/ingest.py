@@ -94,6 +94,7 @@ class Ingest:
 
         outcome = IngestOutcome()
         states = list(states)
+        # (The rows of every session given: those of a skipped session are none.)
         big = sum(len(s.rows) for s in sessions) >= _BIG_BATCH_ROWS
         try:
             self._write_batch(sessions, states, outcome, big, rank_snapshots)
@@ -106,9 +107,6 @@ class Ingest:
     def _write_batch(self, sessions: Sequence[IngestSession], states: list[FileState], outcome: IngestOutcome,
                      big: bool, rank_snapshots: dict[Any, Any] | None) -> None:
         with self._store.write() as conn:
-            if big:
-                pages = _BIG_BATCH_CHECKPOINT_BYTES // int(scalar(conn, "PRAGMA page_size") or 4096)
-                conn.execute(f"PRAGMA wal_autocheckpoint={max(_DEFAULT_CHECKPOINT_PAGES, pages)}")
             now = now_ms()
             first_id = int(scalar(conn, "SELECT MAX(id) FROM messages") or 0) + 1
             project_ids: dict[str, int] = {}
@@ -148,7 +146,7 @@ class Ingest:
             # Sessions whose stored times changed: their newest time is recomputed, not grown.
             retimed: set[str] = set()
             if rows:
-                outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable, retimed)
+                outcome.inserted, outcome.updated = self._stage_and_insert(conn, rows, mutable, retimed, big)
                 if rank_snapshots and self._store.has_rank_index and outcome.inserted == len(rows):
                     from . import rank_index
                     parts = [part for s in written if s.rows
@@ -169,11 +167,12 @@ class Ingest:
                      for st in states])
 
     def _stage_and_insert(self, conn: apsw.Connection, rows: list[tuple[Any, ...]], mutable: list[str],
-                          retimed: set[str]) -> tuple[int, int]:
+                          retimed: set[str], big: bool) -> tuple[int, int]:
         placeholders = ", ".join("?" * 16)
-        big = len(rows) >= _BIG_BATCH_ROWS
         if big:
             conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            pages = _BIG_BATCH_CHECKPOINT_BYTES // int(scalar(conn, "PRAGMA page_size") or 4096)
+            conn.execute(f"PRAGMA wal_autocheckpoint={max(_DEFAULT_CHECKPOINT_PAGES, pages)}")
             conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', ?)", (_FTS_HASH_BYTES,))
         # A big batch of new rows: indexed once after the insert (loaded here: opening a
         # database imports this module, see sessiondb._startup).
