@@ -6,7 +6,9 @@
  * BM25 impact is above its floor) and how many rows contain each listed term. The
  * Python function stays the reference and the fallback; the two give the same results
  * (tests/test_rank_scan.py). The module also samples a table's frequent terms and counts
- * a query's phrases in a row, for the same reason.
+ * a query's phrases in a row, for the same reason. Scanner.best keeps every term's best
+ * rows over a small index at once; its reference is the lists FTS5's own ranking gives
+ * (tests/test_search_ranking.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -376,6 +378,158 @@ done:
 }
 
 
+/* best(texts, ids, tokenize, keep) -> {term: (docs, [(impact, id, tf, dl), ...])}: for
+ * every listed term, the rows containing it (docs) and its best ``keep`` rows by impact
+ * (at most; unsorted), the impacts as scan() computes them. A term's list is then cut
+ * from these in Python (store.rank_index._lists_from_rows). One heap of ``keep`` rows
+ * per term: memory for terms * keep rows, whatever the number of texts. */
+typedef struct {
+    double impact;
+    int64_t id, tf, dl;
+} Best;
+
+static void heap_down(Best *h, Py_ssize_t n, Py_ssize_t i) {
+    for (;;) {
+        Py_ssize_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l].impact < h[m].impact) m = l;
+        if (r < n && h[r].impact < h[m].impact) m = r;
+        if (m == i) return;
+        Best t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void heap_up(Best *h, Py_ssize_t i) {
+    while (i) {
+        Py_ssize_t parent = (i - 1) / 2;
+        if (!(h[i].impact < h[parent].impact)) return;
+        Best t = h[i];
+        h[i] = h[parent];
+        h[parent] = t;
+        i = parent;
+    }
+}
+
+static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
+    PyObject *texts, *ids, *tokenize;
+    Py_ssize_t keep;
+    if (!PyArg_ParseTuple(args, "OOOn", &texts, &ids, &tokenize, &keep)) return NULL;
+    if (keep < 1) {
+        PyErr_SetString(PyExc_ValueError, "keep must be at least 1");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(texts, "texts must be a sequence");
+    if (!seq) return NULL;
+    PyObject *idseq = PySequence_Fast(ids, "ids must be a sequence");
+    if (!idseq) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    Py_ssize_t ntexts = PySequence_Fast_GET_SIZE(seq), nterms = sc->nterms;
+    PyObject *result = NULL;
+    Best *heaps = NULL;
+    Py_ssize_t *filled = NULL;
+    int64_t *tf = NULL, *rows = NULL;
+    Py_ssize_t *touched = NULL;
+    Tokens tk = {sc, NULL, 0, 0};
+    Buffer buf = {NULL, 0};
+    if (PySequence_Fast_GET_SIZE(idseq) != ntexts) {
+        PyErr_SetString(PyExc_ValueError, "texts and ids must be as long");
+        goto done;
+    }
+    if ((size_t)keep > SIZE_MAX / sizeof(Best) / ((size_t)nterms + 1)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    heaps = PyMem_Malloc(((size_t)nterms + 1) * (size_t)keep * sizeof(Best));
+    filled = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
+    tf = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
+    rows = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
+    touched = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
+    if (!heaps || !filled || !tf || !rows || !touched) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(seq), **idents = PySequence_Fast_ITEMS(idseq);
+    double k1 = sc->k1, b = sc->b, avgdl = sc->avgdl;
+    for (Py_ssize_t index = 0; index < ntexts; index++) {
+        int64_t id = PyLong_AsLongLong(idents[index]);
+        if (id == -1 && PyErr_Occurred()) goto done;
+        PyObject *kept;
+        tk.nseq = 0;
+        int failed = each_token(items[index], tokenize, push_word, &tk, &buf, &kept);
+        Py_XDECREF(kept);
+        if (failed) goto done;
+        Py_ssize_t dl = tk.nseq, ntouched = 0;
+        if (!dl) continue;
+        for (Py_ssize_t i = 0; i < dl; i++) {
+            Py_ssize_t w = tk.seq[i];
+            if (w < 0) continue;
+            Py_ssize_t t = sc->wterm[w];
+            if (t >= 0 && tf[t]++ == 0) touched[ntouched++] = t;
+            if (sc->npairs && i + 1 < dl && tk.seq[i + 1] >= 0) {
+                Py_ssize_t p = find_pair(sc, (uint64_t)w << 32 | (uint64_t)tk.seq[i + 1]);
+                if (p >= 0 && tf[p]++ == 0) touched[ntouched++] = p;
+            }
+        }
+        for (Py_ssize_t k = 0; k < ntouched; k++) {
+            Py_ssize_t t = touched[k];
+            double count = (double)tf[t];
+            tf[t] = 0;
+            rows[t]++;
+            /* bm25.impact, with its operations in its order (the same doubles). */
+            double value = (count * (k1 + 1.0)) / (count + k1 * (1 - b + b * (double)dl / avgdl));
+            Best *h = heaps + (size_t)t * (size_t)keep;
+            Best entry = {value, id, (int64_t)count, (int64_t)dl};
+            if (filled[t] < keep) {
+                h[filled[t]] = entry;
+                heap_up(h, filled[t]++);
+            } else if (value > h[0].impact) {
+                h[0] = entry;
+                heap_down(h, keep, 0);
+            }
+        }
+    }
+    result = PyDict_New();
+    if (!result) goto done;
+    for (Py_ssize_t t = 0; t < nterms; t++) {
+        Best *h = heaps + (size_t)t * (size_t)keep;
+        PyObject *list = PyList_New(filled[t]);
+        if (!list) goto failed;
+        for (Py_ssize_t i = 0; i < filled[t]; i++) {
+            PyObject *row = Py_BuildValue("(dLLL)", h[i].impact, (long long)h[i].id, (long long)h[i].tf,
+                                          (long long)h[i].dl);
+            if (!row) {
+                Py_DECREF(list);
+                goto failed;
+            }
+            PyList_SET_ITEM(list, i, row);
+        }
+        PyObject *entry = Py_BuildValue("(LN)", (long long)rows[t], list);
+        if (!entry || PyDict_SetItem(result, sc->names[t], entry) < 0) {
+            Py_XDECREF(entry);
+            goto failed;
+        }
+        Py_DECREF(entry);
+    }
+    goto done;
+failed:
+    Py_CLEAR(result);
+done:
+    Py_DECREF(seq);
+    Py_DECREF(idseq);
+    PyMem_Free(heaps);
+    PyMem_Free(filled);
+    PyMem_Free(tf);
+    PyMem_Free(rows);
+    PyMem_Free(touched);
+    PyMem_Free(tk.seq);
+    PyMem_Free(buf.bytes);
+    return result;
+}
+
 /* ------------------------------------------------------------------ sampling
  * frequent_terms(texts, tokenize, scale, least): as store.rank_index._frequent_terms
  * counts them, the words found in rows with count * scale >= least, then the pairs of
@@ -684,6 +838,9 @@ static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
      "scan(texts, tokenize) -> (postings, docs): each row's postings (index, term, impact, tf, dl) and how "
      "many rows contain each listed term; tokenize(text) gives the tokens of a text that is not all ASCII."},
+    {"best", (PyCFunction)Scanner_best, METH_VARARGS,
+     "best(texts, ids, tokenize, keep) -> {term: (docs, rows)}: how many rows contain each listed term and "
+     "its best keep rows (impact, id, tf, dl), unsorted."},
     {NULL, NULL, 0, NULL},
 };
 

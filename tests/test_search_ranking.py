@@ -230,6 +230,51 @@ def test_more_writes_trim_the_lists_and_keep_them_exact(ranked: SessionDB) -> No
         assert_exact(ranked, query)
 
 
+def _lists(conn: apsw.Connection) -> tuple[dict[str, tuple[float, int, int]], dict[str, dict[int, float]]]:
+    terms = {t: (floor, docs, listed) for t, floor, docs, listed in
+             conn.execute("SELECT term, floor, docs, listed FROM messages_rank_terms")}
+    postings: dict[str, dict[int, float]] = {t: {} for t in terms}
+    for term, message_id, value in conn.execute("SELECT term, message_id, impact FROM messages_rank_postings"):
+        postings[term][message_id] = value
+    return terms, postings
+
+
+def test_a_small_index_computes_its_lists_from_its_rows_as_fts5_would_rank_them(
+        ranked: SessionDB, monkeypatch: pytest.MonkeyPatch) -> None:
+    if rank_index._compiled() is None:
+        pytest.skip("sessiondb._rankscan was not built (no C compiler)")
+    # The same lists built twice over the same rows: read from FTS5 term by term, then
+    # computed from the rows' text in one pass (what an index this small gets).
+    conn = ranked._store.connection()
+    direct = rank_index.DIRECT_ROWS
+    with ranked._store.write():
+        monkeypatch.setattr(rank_index, "DIRECT_ROWS", 0)
+        rank_index.rebuild(conn)
+        read_terms, read = _lists(conn)
+        monkeypatch.setattr(rank_index, "DIRECT_ROWS", direct)
+        rank_index.rebuild(conn)
+        terms, computed = _lists(conn)
+    assert len(terms) > 50 and terms.keys() == read_terms.keys()
+    conn.register_fts5_function("test_tf_dl", rank_index._tf_dl)  # type: ignore[arg-type]
+    avgdl = rank_index.state(conn).avgdl  # type: ignore[union-attr]
+    for term, (floor, docs, listed) in terms.items():
+        expr = '"' + term.replace('"', '""') + '"'
+        exact = {rowid: rank_index.impact(packed >> 32, packed & 0xFFFFFFFF, avgdl) for rowid, packed in conn.execute(
+            "SELECT rowid, test_tf_dl(messages_fts) FROM messages_fts WHERE messages_fts MATCH ?", (expr,))}
+        assert docs == len(exact) == read_terms[term][1], term
+        assert listed == len(computed[term]) <= rank_index._list_size(docs), term
+        if docs <= rank_index._list_size(docs):
+            assert listed == docs and floor == 0.0, term   # every row with the term is listed
+        # Each listed row's impact is its exact one, above the floor; every other row is at most the floor.
+        assert all(value == exact[rowid] and value > floor for rowid, value in computed[term].items()), term
+        assert all(value <= floor for rowid, value in exact.items() if rowid not in computed[term]), term
+        # At least the rows FTS5's ranking lists (it cannot see past its size-th row): a floor as tight or tighter.
+        assert read[term].items() <= computed[term].items(), term
+        assert floor <= read_terms[term][0], term
+    for query in QUERIES:
+        assert_exact(ranked, query)
+
+
 def test_queries_of_several_words_are_proven_from_the_lists(ranked: SessionDB) -> None:
     # Every row of the words' lists is scored, and the floors bound all the others.
     for query in ["the w3", "file w40", "file w40 -w3", "w40 w3 OR the", "sess* w40", "sess*"]:
