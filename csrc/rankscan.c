@@ -294,6 +294,37 @@ static int push_word(void *state, const char *s, Py_ssize_t n, uint64_t h) {
     return 0;
 }
 
+/* Tokenizes one text (into tk) and counts each listed term in it: tf[t] for the
+ * *ntouched terms in touched (the caller sets them back to 0). Returns the text's
+ * length in tokens, -1 on an error. */
+static Py_ssize_t count_row(const Scanner *sc, PyObject *text, PyObject *tokenize, Tokens *tk, Buffer *buf,
+                            int64_t *tf, Py_ssize_t *touched, Py_ssize_t *ntouched) {
+    PyObject *kept;
+    tk->nseq = 0;
+    *ntouched = 0;
+    int failed = each_token(text, tokenize, push_word, tk, buf, &kept);
+    Py_XDECREF(kept);
+    if (failed) return -1;
+    Py_ssize_t dl = tk->nseq, n = 0;
+    for (Py_ssize_t i = 0; i < dl; i++) {
+        Py_ssize_t w = tk->seq[i];
+        if (w < 0) continue;
+        Py_ssize_t t = sc->wterm[w];
+        if (t >= 0 && tf[t]++ == 0) touched[n++] = t;
+        if (sc->npairs && i + 1 < dl && tk->seq[i + 1] >= 0) {
+            Py_ssize_t p = find_pair(sc, (uint64_t)w << 32 | (uint64_t)tk->seq[i + 1]);
+            if (p >= 0 && tf[p]++ == 0) touched[n++] = p;
+        }
+    }
+    *ntouched = n;
+    return dl;
+}
+
+/* bm25.impact, with its operations in its order (the same doubles). */
+static double impact_of(const Scanner *sc, double count, Py_ssize_t dl) {
+    return (count * (sc->k1 + 1.0)) / (count + sc->k1 * (1 - sc->b + sc->b * (double)dl / sc->avgdl));
+}
+
 static int add_docs(const Scanner *sc, PyObject *docs, const int64_t *rows) {
     for (Py_ssize_t t = 0; t < sc->nterms; t++) {
         if (!rows[t]) continue;
@@ -327,33 +358,15 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *args) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
-    double k1 = sc->k1, b = sc->b, avgdl = sc->avgdl;
     for (Py_ssize_t index = 0; index < ntexts; index++) {
-        PyObject *text = items[index];
-        PyObject *kept;
-        tk.nseq = 0;
-        int failed = each_token(text, tokenize, push_word, &tk, &buf, &kept);
-        Py_XDECREF(kept);
-        if (failed) goto done;
-        Py_ssize_t dl = tk.nseq, ntouched = 0;
-        if (!dl) continue;
-        for (Py_ssize_t i = 0; i < dl; i++) {
-            Py_ssize_t w = tk.seq[i];
-            if (w < 0) continue;
-            Py_ssize_t t = sc->wterm[w];
-            if (t >= 0 && tf[t]++ == 0) touched[ntouched++] = t;
-            if (sc->npairs && i + 1 < dl && tk.seq[i + 1] >= 0) {
-                Py_ssize_t p = find_pair(sc, (uint64_t)w << 32 | (uint64_t)tk.seq[i + 1]);
-                if (p >= 0 && tf[p]++ == 0) touched[ntouched++] = p;
-            }
-        }
+        Py_ssize_t ntouched, dl = count_row(sc, items[index], tokenize, &tk, &buf, tf, touched, &ntouched);
+        if (dl < 0) goto done;
         for (Py_ssize_t k = 0; k < ntouched; k++) {
             Py_ssize_t t = touched[k];
             double count = (double)tf[t];
             tf[t] = 0;
             rows[t]++;
-            /* bm25.impact, with its operations in its order (the same doubles). */
-            double value = (count * (k1 + 1.0)) / (count + k1 * (1 - b + b * (double)dl / avgdl));
+            double value = impact_of(sc, count, dl);
             if (!(value > sc->floors[t])) continue;
             PyObject *posting = Py_BuildValue("(nOdLn)", index, sc->names[t], value, (long long)count, dl);
             if (!posting || PyList_Append(postings, posting) < 0) {
@@ -453,34 +466,17 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
         goto done;
     }
     PyObject **items = PySequence_Fast_ITEMS(seq), **idents = PySequence_Fast_ITEMS(idseq);
-    double k1 = sc->k1, b = sc->b, avgdl = sc->avgdl;
     for (Py_ssize_t index = 0; index < ntexts; index++) {
         int64_t id = PyLong_AsLongLong(idents[index]);
         if (id == -1 && PyErr_Occurred()) goto done;
-        PyObject *kept;
-        tk.nseq = 0;
-        int failed = each_token(items[index], tokenize, push_word, &tk, &buf, &kept);
-        Py_XDECREF(kept);
-        if (failed) goto done;
-        Py_ssize_t dl = tk.nseq, ntouched = 0;
-        if (!dl) continue;
-        for (Py_ssize_t i = 0; i < dl; i++) {
-            Py_ssize_t w = tk.seq[i];
-            if (w < 0) continue;
-            Py_ssize_t t = sc->wterm[w];
-            if (t >= 0 && tf[t]++ == 0) touched[ntouched++] = t;
-            if (sc->npairs && i + 1 < dl && tk.seq[i + 1] >= 0) {
-                Py_ssize_t p = find_pair(sc, (uint64_t)w << 32 | (uint64_t)tk.seq[i + 1]);
-                if (p >= 0 && tf[p]++ == 0) touched[ntouched++] = p;
-            }
-        }
+        Py_ssize_t ntouched, dl = count_row(sc, items[index], tokenize, &tk, &buf, tf, touched, &ntouched);
+        if (dl < 0) goto done;
         for (Py_ssize_t k = 0; k < ntouched; k++) {
             Py_ssize_t t = touched[k];
             double count = (double)tf[t];
             tf[t] = 0;
             rows[t]++;
-            /* bm25.impact, with its operations in its order (the same doubles). */
-            double value = (count * (k1 + 1.0)) / (count + k1 * (1 - b + b * (double)dl / avgdl));
+            double value = impact_of(sc, count, dl);
             Best *h = heaps + (size_t)t * (size_t)keep;
             Best entry = {value, id, (int64_t)count, (int64_t)dl};
             if (filled[t] < keep) {
