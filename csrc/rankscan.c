@@ -391,11 +391,12 @@ done:
 }
 
 
-/* best(texts, ids, tokenize, keep) -> {term: (docs, [(impact, id, tf, dl), ...])}: for
- * every listed term, the rows containing it (docs) and its best ``keep`` rows by impact
- * (at most; unsorted), the impacts as scan() computes them. A term's list is then cut
- * from these in Python (store.rank_index._lists_from_rows). One heap of ``keep`` rows
- * per term: memory for terms * keep rows, whatever the number of texts. */
+/* best(rows, tokenize, keep) -> {term: (docs, [(impact, id, tf, dl), ...])}: for every
+ * listed term, how many of the rows ((id, text) pairs, from any iterable) contain it
+ * and its best ``keep`` rows by impact (at most; unsorted), the impacts as scan()
+ * computes them. A term's list is then cut from these in Python
+ * (store.rank_index._lists_from_rows). One heap of ``keep`` rows per term, and one row
+ * at a time: memory for terms * keep rows, whatever the number or size of the rows. */
 typedef struct {
     double impact;
     int64_t id, tf, dl;
@@ -426,21 +427,16 @@ static void heap_up(Best *h, Py_ssize_t i) {
 }
 
 static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
-    PyObject *texts, *ids, *tokenize;
+    PyObject *rows_in, *tokenize;
     Py_ssize_t keep;
-    if (!PyArg_ParseTuple(args, "OOOn", &texts, &ids, &tokenize, &keep)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOn", &rows_in, &tokenize, &keep)) return NULL;
     if (keep < 1) {
         PyErr_SetString(PyExc_ValueError, "keep must be at least 1");
         return NULL;
     }
-    PyObject *seq = PySequence_Fast(texts, "texts must be a sequence");
-    if (!seq) return NULL;
-    PyObject *idseq = PySequence_Fast(ids, "ids must be a sequence");
-    if (!idseq) {
-        Py_DECREF(seq);
-        return NULL;
-    }
-    Py_ssize_t ntexts = PySequence_Fast_GET_SIZE(seq), nterms = sc->nterms;
+    PyObject *it = PyObject_GetIter(rows_in);
+    if (!it) return NULL;
+    Py_ssize_t nterms = sc->nterms;
     PyObject *result = NULL;
     Best *heaps = NULL;
     Py_ssize_t *filled = NULL;
@@ -448,10 +444,6 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
     Py_ssize_t *touched = NULL;
     Tokens tk = {sc, NULL, 0, 0};
     Buffer buf = {NULL, 0};
-    if (PySequence_Fast_GET_SIZE(idseq) != ntexts) {
-        PyErr_SetString(PyExc_ValueError, "texts and ids must be as long");
-        goto done;
-    }
     if ((size_t)keep > SIZE_MAX / sizeof(Best) / ((size_t)nterms + 1)) {
         PyErr_NoMemory();
         goto done;
@@ -465,11 +457,18 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    PyObject **items = PySequence_Fast_ITEMS(seq), **idents = PySequence_Fast_ITEMS(idseq);
-    for (Py_ssize_t index = 0; index < ntexts; index++) {
-        int64_t id = PyLong_AsLongLong(idents[index]);
-        if (id == -1 && PyErr_Occurred()) goto done;
-        Py_ssize_t ntouched, dl = count_row(sc, items[index], tokenize, &tk, &buf, tf, touched, &ntouched);
+    PyObject *item;
+    while ((item = PyIter_Next(it))) {
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+            Py_DECREF(item);
+            PyErr_SetString(PyExc_TypeError, "rows must be (id, text) pairs");
+            goto done;
+        }
+        int64_t id = PyLong_AsLongLong(PyTuple_GET_ITEM(item, 0));
+        Py_ssize_t ntouched = 0, dl = -1;
+        if (!(id == -1 && PyErr_Occurred()))
+            dl = count_row(sc, PyTuple_GET_ITEM(item, 1), tokenize, &tk, &buf, tf, touched, &ntouched);
+        Py_DECREF(item);
         if (dl < 0) goto done;
         for (Py_ssize_t k = 0; k < ntouched; k++) {
             Py_ssize_t t = touched[k];
@@ -488,6 +487,7 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
             }
         }
     }
+    if (PyErr_Occurred()) goto done;
     result = PyDict_New();
     if (!result) goto done;
     for (Py_ssize_t t = 0; t < nterms; t++) {
@@ -514,8 +514,7 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
 failed:
     Py_CLEAR(result);
 done:
-    Py_DECREF(seq);
-    Py_DECREF(idseq);
+    Py_DECREF(it);
     PyMem_Free(heaps);
     PyMem_Free(filled);
     PyMem_Free(tf);
@@ -835,8 +834,8 @@ static PyMethodDef Scanner_methods[] = {
      "scan(texts, tokenize) -> (postings, docs): each row's postings (index, term, impact, tf, dl) and how "
      "many rows contain each listed term; tokenize(text) gives the tokens of a text that is not all ASCII."},
     {"best", (PyCFunction)Scanner_best, METH_VARARGS,
-     "best(texts, ids, tokenize, keep) -> {term: (docs, rows)}: how many rows contain each listed term and "
-     "its best keep rows (impact, id, tf, dl), unsorted."},
+     "best(rows, tokenize, keep) -> {term: (docs, best)}: of (id, text) rows, how many contain each listed "
+     "term and its best keep rows (impact, id, tf, dl), unsorted."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import os
 import random
+from collections.abc import Iterator
 
 import apsw
 import pytest
@@ -81,6 +82,42 @@ def test_a_long_row_is_counted_whole() -> None:
     expected, got = _both(snap, [text])
     assert got == expected
     assert {term: tf for _, term, _, tf, _ in got[0]} == {"alpha": 50_000, "beta": 50_001, "alpha beta": 50_000}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts_strategy, max_size=12), st.integers(0, 2**32), st.floats(1.0, 400.0), st.integers(1, 4))
+def test_each_terms_best_rows_are_the_best_of_its_postings(texts: list[str], seed: int, avgdl: float,
+                                                           keep: int) -> None:
+    # Scanner.best over every row, against every posting the Python code finds with no floors.
+    terms = _snapshot(texts, random.Random(seed), avgdl).floors
+    snap = rank_index.Snapshot((avgdl, 0, len(terms)), avgdl, dict.fromkeys(terms, 0.0))
+    docs: collections.Counter[str] = collections.Counter()
+    postings = rank_index.postings_in_python(snap, TOKENIZE, list(texts), docs)
+    ids = [1000 + 7 * i for i in range(len(texts))]
+    got = snap.scanner().best(zip(ids, texts), TOKENIZE, keep)
+    assert got.keys() == terms.keys()
+    for term, (count, best) in got.items():
+        rows = [(value, ids[index], tf, dl) for index, name, value, tf, dl in postings if name == term]
+        assert count == docs[term] == len(rows)
+        assert sorted(value for value, *_ in best) == sorted(value for value, *_ in rows)[::-1][:keep][::-1]
+        assert set(best) <= set(rows)
+
+
+def test_best_rows_refuse_what_is_not_an_id_and_a_text() -> None:
+    scanner = rank_index.Snapshot((5.0, 0, 1), 5.0, {"the": 0.0}).scanner()
+    for rows in ([("1", "the")], [(1, "the", 2)], ["the"]):
+        with pytest.raises(TypeError):
+            scanner.best(rows, TOKENIZE, 3)
+    with pytest.raises(ValueError):
+        scanner.best([], TOKENIZE, 0)
+
+    def failing() -> Iterator[tuple[int, str]]:
+        yield (1, "the")
+        raise OSError("the rows ended")
+    with pytest.raises(OSError, match="the rows ended"):
+        scanner.best(failing(), TOKENIZE, 3)
+    assert scanner.best(iter([(5, None), (6, "The the")]), TOKENIZE, 3) == {
+        "the": (1, [(rank_index.impact(2, 2, 5.0), 6, 2, 2)])}
 
 
 @settings(max_examples=200, deadline=None)

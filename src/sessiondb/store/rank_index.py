@@ -356,19 +356,17 @@ def _lists_from_rows(conn: apsw.Connection, terms: list[str], through: int, avgd
     compiled = _compiled()
     if compiled is None or rows > DIRECT_ROWS or not terms:
         return False
+    rows_in: Any
     if lists.spaced:
-        found = conn.execute(f"SELECT x.rowid, m.content_full FROM {lists.index} x CROSS JOIN messages m "
-                             "ON m.id = x.rowid WHERE x.rowid <= ?", (through,))
+        rows_in = ((rowid, lists.text(content)) for rowid, content in conn.execute(
+            f"SELECT x.rowid, m.content_full FROM {lists.index} x CROSS JOIN messages m "
+            "ON m.id = x.rowid WHERE x.rowid <= ?", (through,)))
     else:
-        found = conn.execute("SELECT id, content_full FROM messages WHERE id <= ?", (through,))
-    ids: list[int] = []
-    texts: list[object] = []
-    for rowid, content in found:
-        ids.append(rowid)
-        texts.append(lists.text(content))
+        rows_in = conn.execute("SELECT id, content_full FROM messages WHERE id <= ?", (through,))
     scanner = compiled.Scanner(dict.fromkeys(terms, 0.0), avgdl, K1, B)
-    # Each term's best rows: as many as the longest list these rows can give, and one more.
-    best = scanner.best(texts, ids, Tokenizer(conn), _list_size(len(ids)) + 1)
+    # Each term's best rows, read one row at a time: as many as the longest list this
+    # index can give, and one more.
+    best = scanner.best(rows_in, Tokenizer(conn), _list_size(rows) + 1)
     postings: list[tuple[str, float, int, int, int]] = []
     entries: list[tuple[str, float, int, int]] = []
     for term in terms:
