@@ -294,11 +294,13 @@ static int push_word(void *state, const char *s, Py_ssize_t n, uint64_t h) {
     return 0;
 }
 
-/* Tokenizes one text (into tk) and counts each listed term in it: tf[t] for the
- * *ntouched terms in touched (the caller sets them back to 0). Returns the text's
- * length in tokens, -1 on an error. */
+/* Tokenizes one text (into tk) and counts each listed term in it: the *ntouched terms
+ * found are touched[k], each counts[k] times, and each adds one to rows[term] (tf is
+ * scratch, all zero before and after). Returns the text's length in tokens, -1 on an
+ * error. */
 static Py_ssize_t count_row(const Scanner *sc, PyObject *text, PyObject *tokenize, Tokens *tk, Buffer *buf,
-                            int64_t *tf, Py_ssize_t *touched, Py_ssize_t *ntouched) {
+                            int64_t *tf, int64_t *rows, Py_ssize_t *touched, double *counts,
+                            Py_ssize_t *ntouched) {
     PyObject *kept;
     tk->nseq = 0;
     *ntouched = 0;
@@ -315,6 +317,12 @@ static Py_ssize_t count_row(const Scanner *sc, PyObject *text, PyObject *tokeniz
             Py_ssize_t p = find_pair(sc, (uint64_t)w << 32 | (uint64_t)tk->seq[i + 1]);
             if (p >= 0 && tf[p]++ == 0) touched[n++] = p;
         }
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Py_ssize_t t = touched[k];
+        counts[k] = (double)tf[t];
+        tf[t] = 0;
+        rows[t]++;
     }
     *ntouched = n;
     return dl;
@@ -351,22 +359,21 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *args) {
     int64_t *tf = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
     int64_t *rows = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
     Py_ssize_t *touched = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
+    double *counts = PyMem_Calloc((size_t)nterms + 1, sizeof(double));
     Tokens tk = {sc, NULL, 0, 0};
     Buffer buf = {NULL, 0};
     PyObject *postings = PyList_New(0), *docs = PyDict_New(), *result = NULL;
-    if (!tf || !rows || !touched || !postings || !docs) {
+    if (!tf || !rows || !touched || !counts || !postings || !docs) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t index = 0; index < ntexts; index++) {
-        Py_ssize_t ntouched, dl = count_row(sc, items[index], tokenize, &tk, &buf, tf, touched, &ntouched);
+        Py_ssize_t ntouched, dl = count_row(sc, items[index], tokenize, &tk, &buf, tf, rows, touched, counts,
+                                            &ntouched);
         if (dl < 0) goto done;
         for (Py_ssize_t k = 0; k < ntouched; k++) {
             Py_ssize_t t = touched[k];
-            double count = (double)tf[t];
-            tf[t] = 0;
-            rows[t]++;
-            double value = impact_of(sc, count, dl);
+            double count = counts[k], value = impact_of(sc, count, dl);
             if (!(value > sc->floors[t])) continue;
             PyObject *posting = Py_BuildValue("(nOdLn)", index, sc->names[t], value, (long long)count, dl);
             if (!posting || PyList_Append(postings, posting) < 0) {
@@ -385,6 +392,7 @@ done:
     PyMem_Free(tf);
     PyMem_Free(rows);
     PyMem_Free(touched);
+    PyMem_Free(counts);
     PyMem_Free(tk.seq);
     PyMem_Free(buf.bytes);
     return result;
@@ -442,6 +450,7 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
     Py_ssize_t *filled = NULL;
     int64_t *tf = NULL, *rows = NULL;
     Py_ssize_t *touched = NULL;
+    double *counts = NULL;
     Tokens tk = {sc, NULL, 0, 0};
     Buffer buf = {NULL, 0};
     if ((size_t)keep > SIZE_MAX / sizeof(Best) / ((size_t)nterms + 1)) {
@@ -453,7 +462,8 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
     tf = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
     rows = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
     touched = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
-    if (!heaps || !filled || !tf || !rows || !touched) {
+    counts = PyMem_Calloc((size_t)nterms + 1, sizeof(double));
+    if (!heaps || !filled || !tf || !rows || !touched || !counts) {
         PyErr_NoMemory();
         goto done;
     }
@@ -467,15 +477,13 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
         int64_t id = PyLong_AsLongLong(PyTuple_GET_ITEM(item, 0));
         Py_ssize_t ntouched = 0, dl = -1;
         if (!(id == -1 && PyErr_Occurred()))
-            dl = count_row(sc, PyTuple_GET_ITEM(item, 1), tokenize, &tk, &buf, tf, touched, &ntouched);
+            dl = count_row(sc, PyTuple_GET_ITEM(item, 1), tokenize, &tk, &buf, tf, rows, touched, counts,
+                           &ntouched);
         Py_DECREF(item);
         if (dl < 0) goto done;
         for (Py_ssize_t k = 0; k < ntouched; k++) {
             Py_ssize_t t = touched[k];
-            double count = (double)tf[t];
-            tf[t] = 0;
-            rows[t]++;
-            double value = impact_of(sc, count, dl);
+            double count = counts[k], value = impact_of(sc, count, dl);
             Best *h = heaps + (size_t)t * (size_t)keep;
             Best entry = {value, id, (int64_t)count, (int64_t)dl};
             if (filled[t] < keep) {
@@ -520,6 +528,7 @@ done:
     PyMem_Free(tf);
     PyMem_Free(rows);
     PyMem_Free(touched);
+    PyMem_Free(counts);
     PyMem_Free(tk.seq);
     PyMem_Free(buf.bytes);
     return result;

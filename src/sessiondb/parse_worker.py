@@ -28,7 +28,6 @@ from then on (the writer tokenizes the rest); worker to collector: first ``HELLO
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import struct
@@ -113,17 +112,6 @@ def _read_data(source: IO[bytes]) -> bytes:
     return data
 
 
-def _read_into(pipe: io.FileIO, buffer: bytearray) -> bool:
-    """Fill ``buffer`` from ``pipe``; False when the pipe ends first."""
-    view, done = memoryview(buffer), 0
-    while done < len(buffer):
-        got = pipe.readinto(view[done:])
-        if not got:
-            return False
-        done += got
-    return True
-
-
 def _read_frame(source: IO[bytes]) -> Any:
     return pickle.loads(_read_data(source))
 
@@ -155,7 +143,7 @@ class ParseWorker:
         self.ahead = 0.0         # seconds the worker's results waited for room here (it idled)
         # A thread takes what the worker sends as soon as it comes (the pipe alone holds
         # 64 KiB: the worker would wait for every write of the collector).
-        self._frames: deque[bytearray | None] = deque()
+        self._frames: deque[bytes | None] = deque()
         self._buffered = 0
         self._buffer_bytes = buffer_bytes
         self._frames_changed = threading.Condition()
@@ -223,16 +211,12 @@ class ParseWorker:
             yield piece
 
     def _take_frames(self) -> None:
-        # Each frame read straight from the descriptor into a buffer of its size: the
+        # Each frame read whole, the pipe's data straight into a buffer of its size: the
         # kernel's copy is the only one, and this thread holds the GIL as seldom as
         # possible (each time it does, the collecting thread may wait for it).
-        pipe = io.FileIO(self._from_worker.fileno(), "rb", closefd=False)
-        header = bytearray(_HEADER.size)
         try:
-            while _read_into(pipe, header):
-                data = bytearray(_HEADER.unpack(header)[0])
-                if not _read_into(pipe, data):
-                    break
+            while True:
+                data = _read_data(self._from_worker)
                 with self._frames_changed:
                     if self._buffered >= self._buffer_bytes:
                         started = time.perf_counter()
@@ -242,7 +226,7 @@ class ParseWorker:
                     self._frames.append(data)
                     self._buffered += len(data)
                     self._frames_changed.notify_all()
-        except (OSError, ValueError):
+        except (EOFError, OSError, ValueError):
             pass
         with self._frames_changed:
             self._frames.append(None)

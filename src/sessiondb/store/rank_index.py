@@ -31,8 +31,8 @@ average grows, impacts can only grow by the same ratio, which the search applies
 its bounds. Which terms are frequent comes from a sample of the rows (taken again each
 time a small table doubles); a new list is read from FTS5 itself, which ranks the
 term's matches in C (only the best rows are read back), except when a small index is
-listed from scratch: its rows' text is then scanned once for every term's best rows. A list that grows past its
-size (by TRIM_AT) is trimmed, raising its floor.
+listed from scratch: its rows' text is then scanned once for every term's best rows.
+A list that grows past its size (by TRIM_AT) is trimmed, raising its floor.
 
 The CJK side index (``messages_cjk``) has lists of its own (``messages_cjk_rank_*``,
 :data:`CJK`): its terms are words and single CJK characters, its pairs include pairs of
