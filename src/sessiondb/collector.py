@@ -35,6 +35,7 @@ from __future__ import annotations
 # Loaded on first use: finish importing typing before defining dataclasses (see sessiondb._startup).
 import typing  # noqa: F401
 
+import contextlib
 import os
 import time
 from collections import Counter, deque
@@ -71,6 +72,8 @@ class IngestTarget(Protocol):
                      rank_snapshots: dict[Any, Any] | None = None) -> IngestOutcome: ...
 
     def rank_snapshot(self) -> Any: ...
+
+    def background_checkpoints(self) -> contextlib.AbstractContextManager[None]: ...
 
     def get_session_latest_timestamp(self, session_id: str) -> int | None: ...
 
@@ -200,6 +203,7 @@ class Collector:
         self._seen_projects: set[str] = set()
         self._failed_sources: set[str] = set()
         self._worker_failed = False
+        self._large = contextlib.ExitStack()
         # The running worker computes rank index postings under the last of these (by key).
         self._rank_worker: ParseWorker | None = None
         self._rank_snapshots: dict[Any, Any] = {}
@@ -305,6 +309,8 @@ class Collector:
         the look-ahead until everything before it is written."""
         window: deque[_Job | None] = deque()
         worker: ParseWorker | None = None
+        # What a large collection keeps open until it ends (background checkpoints).
+        self._large = contextlib.ExitStack()
         # Of the portable units in the window: those to read (before a worker runs), or
         # those sent to the worker.
         waiting_bytes = 0
@@ -349,6 +355,7 @@ class Collector:
         finally:
             if worker is not None:
                 worker.close()
+            self._large.close()
             self.parse_worker_pid = None
             self._rank_worker = None
 
@@ -381,6 +388,9 @@ class Collector:
 
     def _start_worker(self) -> ParseWorker | None:
         from .parse_worker import ParseWorker, python_for_worker
+        # A collection this large writes batch after batch: the WAL's checkpoints run on a
+        # second thread meanwhile (store.checkpoints), whether the worker starts or not.
+        self._large.enter_context(self.db.background_checkpoints())
         python = python_for_worker()
         if python is None:
             self._worker_failed = True

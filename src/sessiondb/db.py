@@ -219,6 +219,7 @@ class SessionDB:
     get_file_state = _Forward("_ingest", Ingest.get_file_state)
     ingest_batch = _Forward("_ingest", Ingest.ingest_batch)
     rank_snapshot = _Forward("_ingest", Ingest.rank_snapshot)
+    background_checkpoints = _Forward("_ingest", Ingest.background_checkpoints)
 
     # ------------------------------------------------------------------ tokens and cost
     usage = _Forward("_usage", Usage.usage)

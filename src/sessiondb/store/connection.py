@@ -23,6 +23,9 @@ from ..errors import DatabaseError, NotFoundError, SessionDBError
 
 
 NEW_DATABASE_PAGE_SIZE = 16384
+# SQLite's automatic checkpoint threshold, in pages (its default): the writer's setting
+# between the bulk writes that change it (store.ingest, store.checkpoints).
+DEFAULT_AUTOCHECKPOINT_PAGES = 1000
 
 
 def open_connection(config: DbConfig) -> apsw.Connection:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     import apsw
 
+    from .checkpoints import BackgroundCheckpoints
+
     T = TypeVar("T")
 
     class Fence(Protocol):
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 from ..config import DbConfig
 from ..errors import DatabaseError, ReadOnlyError
-from .connection import open_connection, scalar, sqlite_errors, translate
+from .connection import DEFAULT_AUTOCHECKPOINT_PAGES, open_connection, scalar, sqlite_errors, translate
 
 # Backlog of queued CJK rows (written by other programs) indexed per write transaction.
 _CJK_BACKLOG_PER_WRITE = 1000
@@ -47,6 +49,9 @@ class Store:
         self._fence = fence
         self.lock = threading.RLock()
         self._write_depth = 0
+        # WAL checkpoints on a second thread while a bulk of writes runs (None: the
+        # writer's own automatic checkpoints).
+        self._checkpoints: BackgroundCheckpoints | None = None
         from . import cjk_index, schema  # loaded by the first connect (see sessiondb._startup)
 
         self._conn: apsw.Connection | None = open_connection(config)
@@ -98,6 +103,7 @@ class Store:
     def close(self) -> None:
         """Close the connection. Safe to call twice."""
         with self.lock:
+            self._stop_checkpoints()
             conn, self._conn = self._conn, None
             if conn is not None:
                 conn.close()
@@ -180,6 +186,12 @@ class Store:
                 return
             if self._config.read_only:
                 raise ReadOnlyError(f"{self.path} was opened read-only; writes are refused")
+            checkpoints = self._checkpoints
+            if checkpoints is not None:
+                if checkpoints.working:
+                    checkpoints.before_write()
+                else:
+                    self._stop_checkpoints()   # it failed: the writer checkpoints itself again
             # A transaction left open by a failed rollback (the disk went away while it
             # ran): end it now, or every later BEGIN would fail and the handle be stuck.
             with sqlite_errors("cannot start a write transaction"):
@@ -203,6 +215,8 @@ class Store:
                         if self.has_cjk_lists:
                             rank_index.keep_cjk_lists(conn)
                     conn.execute("COMMIT")
+                    if checkpoints is not None:
+                        checkpoints.committed()
                 except apsw.Error as exc:
                     raise translate(exc) from exc
             except BaseException:
@@ -212,6 +226,56 @@ class Store:
                 raise
             finally:
                 self._write_depth = 0
+
+    @property
+    def checkpoints_in_background(self) -> bool:
+        """The WAL is checkpointed by a second thread now (:meth:`background_checkpoints`)."""
+        return self._checkpoints is not None and self._checkpoints.working
+
+    @contextlib.contextmanager
+    def background_checkpoints(self) -> Iterator[None]:
+        """While open, the WAL is checkpointed on a second thread after each commit
+        instead of by the writer (``store.checkpoints``): for a bulk of large writes. A
+        no-op on a read-only handle, a database not in WAL mode, or when one is open
+        already."""
+        with self.lock:
+            started = self._start_checkpoints()
+        try:
+            yield
+        finally:
+            if started:
+                with self.lock:
+                    self._stop_checkpoints()
+
+    def _start_checkpoints(self) -> bool:
+        if self._checkpoints is not None or self._config.read_only or self._conn is None:
+            return False
+        from .checkpoints import BackgroundCheckpoints
+
+        conn = self._conn
+        try:
+            if str(scalar(conn, "PRAGMA journal_mode")).lower() != "wal":
+                return False
+            self._checkpoints = BackgroundCheckpoints(self.path, int(scalar(conn, "PRAGMA page_size")))
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        except Exception as exc:   # an optimisation only: the writer keeps checkpointing itself
+            from .._startup import log
+
+            log(__name__).info("no background checkpoints (%s)", exc)
+            self._stop_checkpoints()
+            return False
+        return True
+
+    def _stop_checkpoints(self) -> None:
+        import apsw
+
+        checkpoints, self._checkpoints = self._checkpoints, None
+        if checkpoints is None:
+            return
+        checkpoints.close()
+        if self._conn is not None:
+            with contextlib.suppress(apsw.Error):
+                self._conn.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_AUTOCHECKPOINT_PAGES}")
 
     @contextlib.contextmanager
     def unfenced_write(self, context: str) -> Iterator[apsw.Connection]:
