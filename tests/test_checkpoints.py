@@ -213,3 +213,25 @@ def test_nothing_waits_for_the_thread_in_a_forked_child(tmp_path: Path, small_re
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
     db.close()
+
+
+def test_fork_holds_the_checkpoint_thread_as_it_holds_the_handle(tmp_path: Path) -> None:
+    # What the C ABI's fork handlers do (capi.support.HandleTable.hold_for_fork): no SQLite
+    # call may be half done in a child, so the thread's SQL waits across the fork too.
+    from sessiondb.capi.support import HandleTable
+
+    db = SessionDB.connect(DbConfig.local(tmp_path / "h.db"))
+    table = HandleTable()
+    table.add(db)
+    with db.background_checkpoints():
+        background = db.background_lock
+        assert background is not None
+        table.hold_for_fork()
+        try:
+            assert not background.acquire(blocking=False)   # the thread cannot start a checkpoint
+        finally:
+            table.release_after_fork()
+        assert background.acquire(blocking=False)
+        background.release()
+    assert db.background_lock is None
+    db.close()

@@ -143,6 +143,13 @@ class SessionDB:
         (the C ABI holds it across ``fork()`` so no SQLite call is half done in the child)."""
         return self._store.lock
 
+    @property
+    def background_lock(self) -> threading.Lock | None:
+        """While WAL checkpoints run on a second thread (:meth:`background_checkpoints`),
+        the lock it holds while it runs SQL, else None. Read it holding :attr:`lock`;
+        holding both keeps every SQLite call of this handle idle (as ``fork()`` needs)."""
+        return self._store.background_sql_lock
+
     def close(self) -> None:
         """Release the writer role (if held), drop the lock file, close the connection."""
         with self._store.lock:

@@ -202,6 +202,10 @@ class HandleTable:
             lock = getattr(state.db, "lock", None)
             if lock is not None and lock.acquire(timeout=FORK_WAIT_S):
                 held.append(lock)
+                # Its WAL checkpoint thread, if one runs (read under the handle's lock).
+                background = getattr(state.db, "background_lock", None)
+                if background is not None and background.acquire(timeout=FORK_WAIT_S):
+                    held.append(background)
         self._held = held
 
     def release_after_fork(self) -> None:

@@ -56,6 +56,9 @@ class BackgroundCheckpoints:
         self._restart_due = False
         self._stopping = False
         self.failed = False
+        # Held while the thread runs SQL: fork() takes it (after the handle's lock) so
+        # that no SQLite call is half done in a child (sessiondb.capi.support).
+        self.running_sql = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="sessiondb-checkpoints", daemon=True)
         self._thread.start()
 
@@ -114,7 +117,8 @@ class BackgroundCheckpoints:
                     return
                 target = self._asked
             try:
-                frames, _copied = conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+                with self.running_sql:
+                    frames, _copied = conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
             except apsw.BusyError:
                 frames = None   # another checkpoint runs (another program's): the next one catches up
             except apsw.Error as exc:

@@ -228,6 +228,12 @@ class Store:
                 self._write_depth = 0
 
     @property
+    def background_sql_lock(self) -> threading.Lock | None:
+        """The lock the background checkpoint thread holds while it runs SQL, or None
+        when none runs; read it holding :attr:`lock` (then no thread starts or stops)."""
+        return None if self._checkpoints is None else self._checkpoints.running_sql
+
+    @property
     def checkpoints_in_background(self) -> bool:
         """The WAL is checkpointed by a second thread now (:meth:`background_checkpoints`)."""
         return self._checkpoints is not None and self._checkpoints.working
