@@ -232,3 +232,41 @@ def test_write_lock_held_elsewhere_then_released(tmp_path: Path) -> None:
     add_session(db, "s2", ["after"])
     assert db.session_exists("s0") and db.session_exists("s2") and not db.session_exists("s1")
     assert db.integrity_check().ok
+
+
+def test_tmpfs_full_during_a_large_collection_with_background_checkpoints(tmp_path: Path) -> None:
+    # A collection with the parse worker checkpoints the WAL on a second thread
+    # (store.checkpoints): the disk filling up under both the thread and the writer ends
+    # in one clear error, nothing half-written, and the same handle recovers.
+    import threading
+
+    from sessiondb.collector import Collector
+
+    with small_tmpfs(tmp_path / "small", "64m") as mount:
+        if mount is None:
+            pytest.skip("mounting a tmpfs is not permitted here (the max_page_count test covers SQLITE_FULL)")
+        claude = tmp_path / "claude"
+        total = write_corpus(claude, sessions=12, messages=400, words=80)
+        roots = roots_for(claude, tmp_path)
+        db = SessionDB.connect(DbConfig.local(mount / "sessions.db"))
+        filler = mount / "filler"
+        free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+        filler.write_bytes(b"\0" * max(0, free - 12_000_000))   # about a third of what it needs
+        during: list[bool] = []
+        collector = Collector(db, roots=roots, parse_worker=True, batch_messages=400,
+                              on_progress=lambda _r: during.append(db._store.checkpoints_in_background))
+        with pytest.raises(DatabaseError, match="full"):
+            collector.collect_all()
+        assert any(during)                       # the thread ran while the disk filled
+        assert not any(t.name == "sessiondb-checkpoints" for t in threading.enumerate())
+        assert db.integrity_check().ok
+        with db._store.lock:
+            assert db._store.connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        kept = db.get_stats().message_count
+        assert kept < total and kept % 400 == 0   # whole batches only (a batch is a session here)
+        filler.unlink()
+        result = Collector(db, roots=roots, parse_worker=True, batch_messages=400).collect_all()
+        assert result.messages_inserted == total - kept
+        assert stored(db) == stored(reference_collect(claude, tmp_path))
+        assert db.integrity_check().ok
+        db.close()
