@@ -87,6 +87,7 @@ def test_the_thread_checkpoints_and_the_wal_starts_over_while_the_writer_never_c
         _write_all(db, path, batches, seen)
     assert _autocheckpoint(db) == 1000           # and takes them back afterwards
     assert not db._store.checkpoints_in_background
+    assert _sizes(path)[1] == 0                  # the WAL it leaves is copied back and cut
     # The file grew as the batches were written: pages were copied back meanwhile.
     grown = [size for size, _ in seen]
     assert start_size < grown[WRITES // 2] < grown[-1]
@@ -130,8 +131,10 @@ def test_a_reader_holding_a_snapshot_in_another_process_keeps_its_view_and_stall
         seen: list[tuple[int, int]] = []
         with db.background_checkpoints():
             _write_all(db, path, batches[1:], seen)   # finishes: the reader blocks no write
-        # The checkpoints could not pass the reader's snapshot, so the WAL grew instead.
+        # The checkpoints could not pass the reader's snapshot, so the WAL grew instead,
+        # and the end of the bulk left it as it is rather than wait for the reader.
         assert max(wal for _, wal in seen) > small_restart
+        assert _sizes(path)[1] > small_restart
         reader.stdin.write("\n")
         reader.stdin.flush()
         assert int(reader.stdout.readline()) == ROWS                 # its view, unchanged

@@ -251,7 +251,10 @@ class Store:
         finally:
             if started:
                 with self.lock:
+                    ours = self._checkpoints is not None   # (not stopped by a failure or a close)
                     self._stop_checkpoints()
+                    if ours:
+                        self._empty_wal()
 
     def _start_checkpoints(self) -> bool:
         if self._checkpoints is not None or self._config.read_only or self._conn is None:
@@ -282,6 +285,22 @@ class Store:
         if self._conn is not None:
             with contextlib.suppress(apsw.Error):
                 self._conn.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_AUTOCHECKPOINT_PAGES}")
+
+    def _empty_wal(self) -> None:
+        """Copy the WAL a bulk leaves (up to RESTART_BYTES and two batches) back and cut it
+        to nothing, unless a reader or another writer is using it: then at once, with no
+        waiting, it is left for the next write to reuse."""
+        import apsw
+
+        conn = self._conn
+        if conn is None or self._write_depth or conn.in_transaction:
+            return
+        conn.set_busy_timeout(0)
+        try:
+            with contextlib.suppress(apsw.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.set_busy_timeout(self._config.busy_timeout_ms)
 
     @contextlib.contextmanager
     def unfenced_write(self, context: str) -> Iterator[apsw.Connection]:
