@@ -294,17 +294,50 @@ static int push_word(void *state, const char *s, Py_ssize_t n, uint64_t h) {
     return 0;
 }
 
-/* Tokenizes one text (into tk) and counts each listed term in it: the *ntouched terms
- * found are touched[k], each counts[k] times, and each adds one to rows[term] (tf is
- * scratch, all zero before and after). Returns the text's length in tokens, -1 on an
- * error. */
-static Py_ssize_t count_row(const Scanner *sc, PyObject *text, PyObject *tokenize, Tokens *tk, Buffer *buf,
-                            int64_t *tf, int64_t *rows, Py_ssize_t *touched, double *counts,
+/* What counting a row's listed terms needs, reused from row to row: the row's tokens,
+ * a byte buffer, per-term scratch counts (tf: all zero between rows), each term's count
+ * of rows so far (rows), and the terms the last row touched with their counts. */
+typedef struct {
+    Tokens tk;
+    Buffer buf;
+    int64_t *tf, *rows;
+    Py_ssize_t *touched;
+    double *counts;
+} RowCounter;
+
+static int counter_init(RowCounter *c, const Scanner *sc) {
+    size_t n = (size_t)sc->nterms + 1;
+    c->tk = (Tokens){sc, NULL, 0, 0};
+    c->buf = (Buffer){NULL, 0};
+    c->tf = PyMem_Calloc(n, sizeof(int64_t));
+    c->rows = PyMem_Calloc(n, sizeof(int64_t));
+    c->touched = PyMem_Calloc(n, sizeof(Py_ssize_t));
+    c->counts = PyMem_Calloc(n, sizeof(double));
+    if (c->tf && c->rows && c->touched && c->counts) return 0;
+    PyErr_NoMemory();
+    return -1;
+}
+
+static void counter_free(RowCounter *c) {
+    PyMem_Free(c->tf);
+    PyMem_Free(c->rows);
+    PyMem_Free(c->touched);
+    PyMem_Free(c->counts);
+    PyMem_Free(c->tk.seq);
+    PyMem_Free(c->buf.bytes);
+}
+
+/* Tokenizes one text and counts each listed term in it: the *ntouched terms found are
+ * c->touched[k], each c->counts[k] times, and each adds one to c->rows[term]. Returns
+ * the text's length in tokens, -1 on an error. */
+static Py_ssize_t count_row(const Scanner *sc, PyObject *text, PyObject *tokenize, RowCounter *c,
                             Py_ssize_t *ntouched) {
     PyObject *kept;
+    Tokens *tk = &c->tk;
+    int64_t *tf = c->tf;
     tk->nseq = 0;
     *ntouched = 0;
-    int failed = each_token(text, tokenize, push_word, tk, buf, &kept);
+    int failed = each_token(text, tokenize, push_word, tk, &c->buf, &kept);
     Py_XDECREF(kept);
     if (failed) return -1;
     Py_ssize_t dl = tk->nseq, n = 0;
@@ -312,17 +345,17 @@ static Py_ssize_t count_row(const Scanner *sc, PyObject *text, PyObject *tokeniz
         Py_ssize_t w = tk->seq[i];
         if (w < 0) continue;
         Py_ssize_t t = sc->wterm[w];
-        if (t >= 0 && tf[t]++ == 0) touched[n++] = t;
+        if (t >= 0 && tf[t]++ == 0) c->touched[n++] = t;
         if (sc->npairs && i + 1 < dl && tk->seq[i + 1] >= 0) {
             Py_ssize_t p = find_pair(sc, (uint64_t)w << 32 | (uint64_t)tk->seq[i + 1]);
-            if (p >= 0 && tf[p]++ == 0) touched[n++] = p;
+            if (p >= 0 && tf[p]++ == 0) c->touched[n++] = p;
         }
     }
     for (Py_ssize_t k = 0; k < n; k++) {
-        Py_ssize_t t = touched[k];
-        counts[k] = (double)tf[t];
+        Py_ssize_t t = c->touched[k];
+        c->counts[k] = (double)tf[t];
         tf[t] = 0;
-        rows[t]++;
+        c->rows[t]++;
     }
     *ntouched = n;
     return dl;
@@ -355,25 +388,18 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *args) {
     if (!seq) return NULL;
     Py_ssize_t ntexts = PySequence_Fast_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq);
-    Py_ssize_t nterms = sc->nterms;
-    int64_t *tf = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
-    int64_t *rows = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
-    Py_ssize_t *touched = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
-    double *counts = PyMem_Calloc((size_t)nterms + 1, sizeof(double));
-    Tokens tk = {sc, NULL, 0, 0};
-    Buffer buf = {NULL, 0};
+    RowCounter c;
     PyObject *postings = PyList_New(0), *docs = PyDict_New(), *result = NULL;
-    if (!tf || !rows || !touched || !counts || !postings || !docs) {
+    if (counter_init(&c, sc) < 0 || !postings || !docs) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t index = 0; index < ntexts; index++) {
-        Py_ssize_t ntouched, dl = count_row(sc, items[index], tokenize, &tk, &buf, tf, rows, touched, counts,
-                                            &ntouched);
+        Py_ssize_t ntouched, dl = count_row(sc, items[index], tokenize, &c, &ntouched);
         if (dl < 0) goto done;
         for (Py_ssize_t k = 0; k < ntouched; k++) {
-            Py_ssize_t t = touched[k];
-            double count = counts[k], value = impact_of(sc, count, dl);
+            Py_ssize_t t = c.touched[k];
+            double count = c.counts[k], value = impact_of(sc, count, dl);
             if (!(value > sc->floors[t])) continue;
             PyObject *posting = Py_BuildValue("(nOdLn)", index, sc->names[t], value, (long long)count, dl);
             if (!posting || PyList_Append(postings, posting) < 0) {
@@ -383,18 +409,13 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *args) {
             Py_DECREF(posting);
         }
     }
-    if (add_docs(sc, docs, rows) < 0) goto done;
+    if (add_docs(sc, docs, c.rows) < 0) goto done;
     result = PyTuple_Pack(2, postings, docs);
 done:
     Py_XDECREF(postings);
     Py_XDECREF(docs);
     Py_DECREF(seq);
-    PyMem_Free(tf);
-    PyMem_Free(rows);
-    PyMem_Free(touched);
-    PyMem_Free(counts);
-    PyMem_Free(tk.seq);
-    PyMem_Free(buf.bytes);
+    counter_free(&c);
     return result;
 }
 
@@ -448,22 +469,15 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
     PyObject *result = NULL;
     Best *heaps = NULL;
     Py_ssize_t *filled = NULL;
-    int64_t *tf = NULL, *rows = NULL;
-    Py_ssize_t *touched = NULL;
-    double *counts = NULL;
-    Tokens tk = {sc, NULL, 0, 0};
-    Buffer buf = {NULL, 0};
+    RowCounter c;
+    if (counter_init(&c, sc) < 0) goto done;
     if ((size_t)keep > SIZE_MAX / sizeof(Best) / ((size_t)nterms + 1)) {
         PyErr_NoMemory();
         goto done;
     }
     heaps = PyMem_Malloc(((size_t)nterms + 1) * (size_t)keep * sizeof(Best));
     filled = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
-    tf = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
-    rows = PyMem_Calloc((size_t)nterms + 1, sizeof(int64_t));
-    touched = PyMem_Calloc((size_t)nterms + 1, sizeof(Py_ssize_t));
-    counts = PyMem_Calloc((size_t)nterms + 1, sizeof(double));
-    if (!heaps || !filled || !tf || !rows || !touched || !counts) {
+    if (!heaps || !filled) {
         PyErr_NoMemory();
         goto done;
     }
@@ -477,13 +491,12 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
         int64_t id = PyLong_AsLongLong(PyTuple_GET_ITEM(item, 0));
         Py_ssize_t ntouched = 0, dl = -1;
         if (!(id == -1 && PyErr_Occurred()))
-            dl = count_row(sc, PyTuple_GET_ITEM(item, 1), tokenize, &tk, &buf, tf, rows, touched, counts,
-                           &ntouched);
+            dl = count_row(sc, PyTuple_GET_ITEM(item, 1), tokenize, &c, &ntouched);
         Py_DECREF(item);
         if (dl < 0) goto done;
         for (Py_ssize_t k = 0; k < ntouched; k++) {
-            Py_ssize_t t = touched[k];
-            double count = counts[k], value = impact_of(sc, count, dl);
+            Py_ssize_t t = c.touched[k];
+            double count = c.counts[k], value = impact_of(sc, count, dl);
             Best *h = heaps + (size_t)t * (size_t)keep;
             Best entry = {value, id, (int64_t)count, (int64_t)dl};
             if (filled[t] < keep) {
@@ -511,7 +524,7 @@ static PyObject *Scanner_best(Scanner *sc, PyObject *args) {
             }
             PyList_SET_ITEM(list, i, row);
         }
-        PyObject *entry = Py_BuildValue("(LN)", (long long)rows[t], list);
+        PyObject *entry = Py_BuildValue("(LN)", (long long)c.rows[t], list);
         if (!entry || PyDict_SetItem(result, sc->names[t], entry) < 0) {
             Py_XDECREF(entry);
             goto failed;
@@ -525,12 +538,7 @@ done:
     Py_DECREF(it);
     PyMem_Free(heaps);
     PyMem_Free(filled);
-    PyMem_Free(tf);
-    PyMem_Free(rows);
-    PyMem_Free(touched);
-    PyMem_Free(counts);
-    PyMem_Free(tk.seq);
-    PyMem_Free(buf.bytes);
+    counter_free(&c);
     return result;
 }
 
