@@ -203,6 +203,8 @@ class Collector:
         self._seen_projects: set[str] = set()
         self._failed_sources: set[str] = set()
         self._worker_failed = False
+        # What a large collection keeps open until it ends (background checkpoints);
+        # closed at the end of each run, and reusable once closed.
         self._large = contextlib.ExitStack()
         # The running worker computes rank index postings under the last of these (by key).
         self._rank_worker: ParseWorker | None = None
@@ -309,8 +311,6 @@ class Collector:
         the look-ahead until everything before it is written."""
         window: deque[_Job | None] = deque()
         worker: ParseWorker | None = None
-        # What a large collection keeps open until it ends (background checkpoints).
-        self._large = contextlib.ExitStack()
         # Of the portable units in the window: those to read (before a worker runs), or
         # those sent to the worker.
         waiting_bytes = 0
