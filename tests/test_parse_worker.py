@@ -181,6 +181,51 @@ def test_without_a_python_to_start_files_are_read_in_process(tmp_path: Path,
     assert collector.result.messages_inserted == count and collector.result.error_count == 0
 
 
+# A stand-in worker: it greets as the real one does, takes the first unit, then sends
+# a frame whose bytes are not a pickle, or a length no frame has, and waits.
+_CORRUPT_WORKER = """\
+import pickle, struct, sys, time
+out = sys.stdout.buffer
+hello = pickle.dumps("sessiondb parse worker 1")
+out.write(struct.pack(">Q", len(hello)) + hello)
+out.flush()
+size = struct.unpack(">Q", sys.stdin.buffer.read(8))[0]
+sys.stdin.buffer.read(size)
+out.write({junk})
+out.flush()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("junk", [
+    'struct.pack(">Q", 7) + bytes([0x80, 5, 0x8c, 2, 0xff, 0xfe, 0x2e])',  # a pickled str, not UTF-8
+    'struct.pack(">Q", 6) + bytes(6)',                                   # not a pickle
+    'struct.pack(">Q", 1 << 62)',                                        # a length no frame has
+])
+def test_a_worker_that_sends_a_corrupt_frame_is_reported_and_the_rest_is_read_in_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, junk: str) -> None:
+    claude = tmp_path / "claude"
+    count = write_corpus(claude, sessions=6, messages=60)
+    roots = {"claude": claude, "codex": tmp_path / "none", "opencode": tmp_path / "none",
+             "gemini": tmp_path / "none"}
+    fake = tmp_path / "python-corrupt"
+    fake.write_text(f"#!{sys.executable}\n" + _CORRUPT_WORKER.format(junk=junk))
+    fake.chmod(0o755)
+    monkeypatch.setenv("SESSIONDB_PYTHON", str(fake))
+    collector, _ = collect(tmp_path / "corrupt.db", roots, worker=True)
+    errors = collector.result.errors
+    assert len(errors) == 1, errors
+    assert ("the parse worker" in errors[0] and "while reading this file; the next collection reads it again"
+            in errors[0]), errors
+    # One file (the one the worker had) is left; the others were read here; the next
+    # collection, without the worker, reads the one left.
+    first = collector.result.messages_inserted
+    assert first == count - 60, first
+    monkeypatch.delenv("SESSIONDB_PYTHON")
+    again, _ = collect(tmp_path / "corrupt.db", roots, worker=False)
+    assert again.result.error_count == 0 and first + again.result.messages_inserted == count
+
+
 def test_the_c_abi_collects_with_the_worker_in_a_host_that_is_not_python(tmp_path: Path) -> None:
     program = compile_c(C_DIR / "capi_parse_worker.c", tmp_path / "capi_parse_worker")
     projects = tmp_path / "claude-projects"

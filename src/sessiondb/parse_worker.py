@@ -56,6 +56,9 @@ _SEND_BYTES = 1 << 20
 # The size asked for the pipe the pieces come through (Linux's default for a user's
 # pipe is at most 1 MiB; 64 KiB when the request is refused).
 _PIPE_BYTES = 1 << 20
+# No frame is this large (the worker sends about _SEND_BYTES at a time, at most a batch):
+# a longer one means the stream is corrupt, not that this much memory should be taken.
+_MAX_FRAME_BYTES = 1 << 31
 
 
 class WorkerGone(Exception):
@@ -106,6 +109,8 @@ def _read_data(source: IO[bytes]) -> bytes:
     if len(header) < _HEADER.size:
         raise EOFError
     size = _HEADER.unpack(header)[0]
+    if size > _MAX_FRAME_BYTES:
+        raise ValueError(f"a frame of {size} bytes: the stream is corrupt")
     data = source.read(size)
     if len(data) < size:
         raise EOFError
@@ -226,8 +231,8 @@ class ParseWorker:
                     self._frames.append(data)
                     self._buffered += len(data)
                     self._frames_changed.notify_all()
-        except (EOFError, OSError, ValueError):
-            pass
+        except (EOFError, OSError, ValueError, MemoryError):
+            pass   # the end of what the worker sends: the collector is told at the next frame
         with self._frames_changed:
             self._frames.append(None)
             self._frames_changed.notify_all()
@@ -249,8 +254,11 @@ class ParseWorker:
             if data is None:
                 raise EOFError
             frame = pickle.loads(data)
-        except (EOFError, pickle.UnpicklingError) as exc:
+        except EOFError as exc:
             raise self._gone(f"the parse worker stopped{self._how()}") from exc
+        except Exception as exc:
+            # A corrupt frame can fail to unpickle in many ways (bad opcodes, bad UTF-8, ...).
+            raise self._gone(f"the parse worker sent a frame that cannot be read ({type(exc).__name__})") from exc
         if not self.started:
             if frame != HELLO:
                 raise self._gone("the parse worker did not start (an unexpected greeting)")
