@@ -252,3 +252,51 @@ def test_the_worker_module_does_not_load_with_the_package() -> None:
     done = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True,
                           timeout=60, check=True)
     assert json.loads(done.stdout) == []
+
+
+_SIGNALLED_WRITER = """\
+import hashlib, os, random, signal, sys
+from sessiondb.parse_worker import _frame, _write_all
+signal.signal(signal.SIGUSR1, lambda *_: None)
+rng = random.Random(7)
+print("ready", file=sys.stderr, flush=True)
+for i in range(int(sys.argv[1])):
+    payload = rng.randbytes(rng.randint(500_000, 2_000_000))
+    _write_all(1, *_frame((i, hashlib.sha1(payload).hexdigest(), payload)))
+"""
+
+
+def test_frames_arrive_whole_while_signals_interrupt_the_writes(tmp_path: Path) -> None:
+    # A signal handled in the sending process cuts pipe writes short; every frame must
+    # still arrive whole and in order (writes through the buffered sys.stdout garbled it).
+    import hashlib
+    import pickle
+    import subprocess
+    import threading
+
+    from sessiondb.parse_worker import _read_data
+    frames = 400
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", _SIGNALLED_WRITER, str(frames)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stderr.readline().strip() == b"ready"
+    done = threading.Event()
+
+    def interrupt() -> None:
+        while not done.wait(0.001):
+            try:
+                os.kill(child.pid, signal.SIGUSR1)
+            except ProcessLookupError:
+                return
+    spammer = threading.Thread(target=interrupt)
+    spammer.start()
+    try:
+        for i in range(frames):
+            got, digest, payload = pickle.loads(_read_data(child.stdout))
+            assert (got, digest) == (i, hashlib.sha1(payload).hexdigest())
+    finally:
+        done.set()
+        spammer.join()
+        child.kill()
+        child.wait()

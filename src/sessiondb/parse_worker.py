@@ -96,12 +96,19 @@ def _widen(pipe: IO[bytes]) -> None:
         pass
 
 
-def _write_frame(out: IO[bytes], value: Any, *, flush: bool = True) -> None:
+def _frame(value: Any) -> tuple[bytes, bytes]:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEADER.pack(len(data)))
-    out.write(data)
-    if flush:
-        out.flush()
+    return _HEADER.pack(len(data)), data
+
+
+def _write_all(fd: int, *parts: bytes | bytearray) -> None:
+    """Every byte of ``parts`` to ``fd``, by ``os.write`` until done. Not through a
+    buffered file: when a signal (a handler's, or a debugger's or profiler's stop)
+    interrupts a pipe write part-way, a buffered write can garble the stream."""
+    for part in parts:
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def _read_data(source: IO[bytes]) -> bytes:
@@ -139,6 +146,7 @@ class ParseWorker:
                                         close_fds=True, start_new_session=True)
         assert self.process.stdin is not None and self.process.stdout is not None
         self._to_worker: IO[bytes] = self.process.stdin
+        self._unsent = bytearray()   # frames submitted, written at the next send()
         self._from_worker: IO[bytes] = self.process.stdout
         self._next_ticket = 0
         self._received: deque[tuple[int, UnitRead | None]] = deque()
@@ -167,11 +175,8 @@ class ParseWorker:
         if self.broken:
             return None
         ticket = self._next_ticket
-        try:
-            _write_frame(self._to_worker, (ticket, source.name, unit, state, limits), flush=False)
-        except (OSError, ValueError):
-            self.broken = True
-            return None
+        for part in _frame((ticket, source.name, unit, state, limits)):
+            self._unsent += part
         self._next_ticket += 1
         return ticket
 
@@ -188,19 +193,18 @@ class ParseWorker:
     def _control(self, frame: tuple[str, object]) -> None:
         if self.broken:
             return
-        try:
-            _write_frame(self._to_worker, frame, flush=False)
-        except (OSError, ValueError):
-            self.broken = True
+        for part in _frame(frame):
+            self._unsent += part
 
     def send(self) -> None:
         """Send the units submitted so far."""
         if self.broken:
             return
         try:
-            self._to_worker.flush()
+            _write_all(self._to_worker.fileno(), self._unsent)
         except (OSError, ValueError):
             self.broken = True
+        self._unsent = bytearray()
 
     def pieces(self, ticket: int) -> Any:
         """The pieces of the unit ``ticket`` (the oldest one not yet taken), as they come."""
@@ -311,7 +315,7 @@ def main() -> None:
     from .unit_reads import read_unit
 
     source_in = sys.stdin.buffer
-    out = sys.stdout.buffer
+    out = sys.stdout.fileno()
     # Nothing else may write to the pipe the pieces travel in.
     sys.stdout = sys.stderr
     jobs: deque[Any] = deque()
@@ -345,11 +349,11 @@ def main() -> None:
     outgoing: list[tuple[int, Any]] = []
 
     def send() -> None:
-        _write_frame(out, outgoing)
+        _write_all(out, *_frame(outgoing))
         outgoing.clear()
 
     try:
-        _write_frame(out, HELLO)
+        _write_all(out, *_frame(HELLO))
         size = 0
         while True:
             with arrived:
