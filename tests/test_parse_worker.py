@@ -300,3 +300,26 @@ def test_frames_arrive_whole_while_signals_interrupt_the_writes(tmp_path: Path) 
         spammer.join()
         child.kill()
         child.wait()
+
+
+@pytest.mark.parametrize("junk", [b"\x40" + bytes(7), (6).to_bytes(8, "big") + bytes(6)],
+                         ids=["a length no frame has", "not a pickle"])
+def test_the_worker_ends_on_input_it_cannot_read(junk: bytes) -> None:
+    # The worker reads what the collector sends; a corrupt frame ends its input (it
+    # finishes and exits), never leaves it waiting for units that cannot come.
+    import pickle
+    import subprocess
+
+    from sessiondb.parse_worker import HELLO, _read_data
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    worker = subprocess.Popen([sys.executable, "-c", "from sessiondb.parse_worker import main; main()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    assert worker.stdin is not None and worker.stdout is not None
+    try:
+        assert pickle.loads(_read_data(worker.stdout)) == HELLO
+        worker.stdin.write(junk)
+        worker.stdin.flush()      # (the pipe stays open: only the frame can end the input)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        worker.kill()
+        worker.wait()

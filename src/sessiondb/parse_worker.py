@@ -339,7 +339,9 @@ def main() -> None:
                 with arrived:
                     jobs.append(job)
                     arrived.notify()
-        except (OSError, EOFError, pickle.UnpicklingError):
+        except Exception:
+            # The end of the input, or input that cannot be read (a corrupt frame fails in
+            # many ways): no more units; the collector learns it from the units left unread.
             pass
         with arrived:
             done[0] = True
