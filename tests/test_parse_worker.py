@@ -6,11 +6,15 @@ host that is not Python (a C program using the library) gets the worker too."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
 import shutil
 import signal
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ from fault_helpers import claude_line, sessions_of, stored, write_corpus
 
 from sessiondb import DbConfig, SessionDB
 from sessiondb.collector import Collector
+from sessiondb.parse_worker import HELLO, _read_data
 from sessiondb.session_files import encode_project_path
 
 # Columns that hold the time of writing, not anything read from the files.
@@ -186,7 +191,7 @@ def test_without_a_python_to_start_files_are_read_in_process(tmp_path: Path,
 _CORRUPT_WORKER = """\
 import pickle, struct, sys, time
 out = sys.stdout.buffer
-hello = pickle.dumps("sessiondb parse worker 1")
+hello = pickle.dumps({hello!r})
 out.write(struct.pack(">Q", len(hello)) + hello)
 out.flush()
 size = struct.unpack(">Q", sys.stdin.buffer.read(8))[0]
@@ -209,7 +214,7 @@ def test_a_worker_that_sends_a_corrupt_frame_is_reported_and_the_rest_is_read_in
     roots = {"claude": claude, "codex": tmp_path / "none", "opencode": tmp_path / "none",
              "gemini": tmp_path / "none"}
     fake = tmp_path / "python-corrupt"
-    fake.write_text(f"#!{sys.executable}\n" + _CORRUPT_WORKER.format(junk=junk))
+    fake.write_text(f"#!{sys.executable}\n" + _CORRUPT_WORKER.format(junk=junk, hello=HELLO))
     fake.chmod(0o755)
     monkeypatch.setenv("SESSIONDB_PYTHON", str(fake))
     collector, _ = collect(tmp_path / "corrupt.db", roots, worker=True)
@@ -248,10 +253,14 @@ def test_the_worker_module_does_not_load_with_the_package() -> None:
     code = ("import sys, sessiondb; from sessiondb import DbConfig, SessionDB; import sessiondb.collector; "
             "print(json.dumps(sorted(m for m in sys.modules if 'parse_worker' in m or m.startswith('multiprocessing')"
             " or m == 'subprocess')))")
-    import subprocess
     done = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True,
                           timeout=60, check=True)
     assert json.loads(done.stdout) == []
+
+
+def _with_this_path() -> dict[str, str]:
+    """The environment for a child Python that imports the sessiondb under test."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
 
 _SIGNALLED_WRITER = """\
@@ -269,16 +278,9 @@ for i in range(int(sys.argv[1])):
 def test_frames_arrive_whole_while_signals_interrupt_the_writes(tmp_path: Path) -> None:
     # A signal handled in the sending process cuts pipe writes short; every frame must
     # still arrive whole and in order (writes through the buffered sys.stdout garbled it).
-    import hashlib
-    import pickle
-    import subprocess
-    import threading
-
-    from sessiondb.parse_worker import _read_data
     frames = 400
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     child = subprocess.Popen([sys.executable, "-c", _SIGNALLED_WRITER, str(frames)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env)
+                             stderr=subprocess.PIPE, env=_with_this_path())
     assert child.stdout is not None and child.stderr is not None
     assert child.stderr.readline().strip() == b"ready"
     done = threading.Event()
@@ -307,13 +309,8 @@ def test_frames_arrive_whole_while_signals_interrupt_the_writes(tmp_path: Path) 
 def test_the_worker_ends_on_input_it_cannot_read(junk: bytes) -> None:
     # The worker reads what the collector sends; a corrupt frame ends its input (it
     # finishes and exits), never leaves it waiting for units that cannot come.
-    import pickle
-    import subprocess
-
-    from sessiondb.parse_worker import HELLO, _read_data
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     worker = subprocess.Popen([sys.executable, "-c", "from sessiondb.parse_worker import main; main()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_with_this_path())
     assert worker.stdin is not None and worker.stdout is not None
     try:
         assert pickle.loads(_read_data(worker.stdout)) == HELLO

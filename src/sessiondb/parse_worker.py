@@ -101,6 +101,10 @@ def _frame(value: Any) -> tuple[bytes, bytes]:
     return _HEADER.pack(len(data)), data
 
 
+def _write_frame(fd: int, value: Any) -> None:
+    _write_all(fd, *_frame(value))
+
+
 def _write_all(fd: int, *parts: bytes | bytearray) -> None:
     """Every byte of ``parts`` to ``fd``, by ``os.write`` until done. Not through a
     buffered file: when a signal (a handler's, or a debugger's or profiler's stop)
@@ -175,8 +179,7 @@ class ParseWorker:
         if self.broken:
             return None
         ticket = self._next_ticket
-        for part in _frame((ticket, source.name, unit, state, limits)):
-            self._unsent += part
+        self._queue((ticket, source.name, unit, state, limits))
         self._next_ticket += 1
         return ticket
 
@@ -191,9 +194,11 @@ class ParseWorker:
         self._control((RANK_SHARE, share))
 
     def _control(self, frame: tuple[str, object]) -> None:
-        if self.broken:
-            return
-        for part in _frame(frame):
+        if not self.broken:
+            self._queue(frame)
+
+    def _queue(self, value: Any) -> None:
+        for part in _frame(value):
             self._unsent += part
 
     def send(self) -> None:
@@ -351,11 +356,11 @@ def main() -> None:
     outgoing: list[tuple[int, Any]] = []
 
     def send() -> None:
-        _write_all(out, *_frame(outgoing))
+        _write_frame(out, outgoing)
         outgoing.clear()
 
     try:
-        _write_all(out, *_frame(HELLO))
+        _write_frame(out, HELLO)
         size = 0
         while True:
             with arrived:
