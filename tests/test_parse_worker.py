@@ -133,7 +133,7 @@ def test_a_killed_worker_is_reported_and_the_next_collection_resumes(tmp_path: P
                           on_progress=kill_once)
     first = collector.collect_all()
     assert killed, "the worker never ran"
-    assert any("parse worker stopped (killed by signal 9)" in e and "next collection reads it again" in e
+    assert any("parse worker stopped (killed by signal 9)" in e and "next collection reads the rest of it" in e
                for e in first.errors), first.errors
     # Nothing half-written, and the files after the killed one were read in process.
     assert db.integrity_check().ok and first.messages_inserted > 0
@@ -220,7 +220,7 @@ def test_a_worker_that_sends_a_corrupt_frame_is_reported_and_the_rest_is_read_in
     collector, _ = collect(tmp_path / "corrupt.db", roots, worker=True)
     errors = collector.result.errors
     assert len(errors) == 1, errors
-    assert ("the parse worker" in errors[0] and "while reading this file; the next collection reads it again"
+    assert ("the parse worker" in errors[0] and "while reading this file; the next collection reads the rest of it"
             in errors[0]), errors
     # One file (the one the worker had) is left; the others were read here; the next
     # collection, without the worker, reads the one left.

@@ -466,8 +466,10 @@ class Collector:
                 if queued is not None:
                     queued.ticket = None
             if gone.started:
+                # What of the file was applied is kept with its saved offset (all of it,
+                # when only the worker's end-of-unit mark was lost): the rest is read later.
                 self.result.add_error(f"{job.unit.key}: {gone} while reading this file; "
-                                      "the next collection reads it again")
+                                      "the next collection reads the rest of it")
             else:
                 log(__name__).warning("%s; files are read in process", gone)
                 self._read_here(job)
